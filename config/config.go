@@ -1,0 +1,255 @@
+// Package config loads and validates dcrconsole's TOML configuration. The struct
+// here is the single source of defaults; config.example.toml documents it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Duration is a time.Duration written in TOML as a Go duration string ("30s", "5m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use a Go duration such as \"30s\" or \"5m\")", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is the whole configuration of one dcrconsole process.
+type Config struct {
+	Server   Server   `toml:"server"`
+	Holder   Holder   `toml:"holder"`
+	Database Database `toml:"database"`
+	Register Register `toml:"register"`
+	Outbound Outbound `toml:"outbound"`
+	Log      Log      `toml:"log"`
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	Listen         string   `toml:"listen"`
+	PublicURL      string   `toml:"public_url"`
+	TrustedProxies []string `toml:"trusted_proxies"`
+	MaxBodyBytes   int64    `toml:"max_body_bytes"`
+}
+
+// Holder describes the Data Holder's authorisation server.
+type Holder struct {
+	Issuer                      string   `toml:"issuer"`
+	ScopesSupported             []string `toml:"scopes_supported"`
+	ResponseTypesSupported      []string `toml:"response_types_supported"`
+	JARMEncryption              bool     `toml:"jarm_encryption"`
+	ClockSkew                   Duration `toml:"clock_skew"`
+	AllowDuplicateRegistrations bool     `toml:"allow_duplicate_registrations"`
+}
+
+// Database is the SQLite file.
+type Database struct {
+	Path string `toml:"path"`
+}
+
+// Register locates the CDR Register.
+type Register struct {
+	JWKSURI         string   `toml:"jwks_uri"`
+	BaseURI         string   `toml:"base_uri"`
+	Industry        string   `toml:"industry"`
+	CheckStatus     bool     `toml:"check_status"`
+	RefreshInterval Duration `toml:"refresh_interval"`
+}
+
+// Outbound bounds every fetch dcrconsole makes (Register, ADR JWKS, sector identifiers).
+type Outbound struct {
+	Timeout              Duration `toml:"timeout"`
+	MaxResponseBytes     int64    `toml:"max_response_bytes"`
+	CAFile               string   `toml:"ca_file"`
+	AllowPrivateNetworks bool     `toml:"allow_private_networks"`
+	JWKSCacheTTL         Duration `toml:"jwks_cache_ttl"`
+}
+
+// Log selects the log format and level.
+type Log struct {
+	Format string `toml:"format"`
+	Level  string `toml:"level"`
+}
+
+// DefaultScopes are the CDR scopes a holder supports unless configured otherwise.
+var DefaultScopes = []string{
+	"openid", "profile", "cdr:registration",
+	"common:customer.basic:read", "common:customer.detail:read",
+	"bank:accounts.basic:read", "bank:accounts.detail:read", "bank:transactions:read",
+	"bank:payees:read", "bank:regular_payments:read",
+	"energy:electricity.servicepoints.basic:read", "energy:electricity.servicepoints.detail:read",
+	"energy:electricity.usage:read", "energy:electricity.der:read",
+	"energy:accounts.basic:read", "energy:accounts.detail:read",
+	"energy:accounts.paymentschedule:read", "energy:accounts.concessions:read",
+	"energy:billing:read",
+}
+
+// Default returns the configuration used for every key the file leaves out.
+func Default() Config {
+	return Config{
+		Server: Server{Listen: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", MaxBodyBytes: 64 << 10},
+		Holder: Holder{
+			Issuer:                 "http://127.0.0.1:8080",
+			ScopesSupported:        append([]string(nil), DefaultScopes...),
+			ResponseTypesSupported: []string{"code"},
+			ClockSkew:              Duration{30 * time.Second},
+		},
+		Database: Database{Path: "dcrconsole.db"},
+		Register: Register{
+			JWKSURI:         "https://api.cdr.gov.au/cdr-register/v1/jwks",
+			BaseURI:         "https://api.cdr.gov.au/cdr-register/v1",
+			Industry:        "all",
+			CheckStatus:     true,
+			RefreshInterval: Duration{5 * time.Minute},
+		},
+		Outbound: Outbound{
+			Timeout:          Duration{10 * time.Second},
+			MaxResponseBytes: 1 << 20,
+			JWKSCacheTTL:     Duration{5 * time.Minute},
+		},
+		Log: Log{Format: "text", Level: "info"},
+	}
+}
+
+// Load reads a TOML file over the defaults and validates the result. Unknown keys
+// and bad values are errors that name the key.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path == "" {
+		return cfg, cfg.Validate()
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	return Parse(string(raw), path)
+}
+
+// Parse decodes TOML text (name is used in messages) over the defaults and validates it.
+func Parse(text, name string) (Config, error) {
+	cfg := Default()
+	md, err := toml.Decode(text, &cfg)
+	if err != nil {
+		var perr toml.ParseError
+		if errors.As(err, &perr) {
+			return cfg, fmt.Errorf("config %s: %s", name, perr.ErrorWithPosition())
+		}
+		return cfg, fmt.Errorf("config %s: %w", name, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		keys := make([]string, len(undecoded))
+		for i, k := range undecoded {
+			keys[i] = k.String()
+		}
+		return cfg, fmt.Errorf("config %s: unknown key(s): %s", name, strings.Join(keys, ", "))
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// Validate checks every value and names the first key that is wrong.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		return fmt.Errorf("server.listen: %q is not host:port", c.Server.Listen)
+	}
+	if err := absoluteHTTPURL("server.public_url", c.Server.PublicURL); err != nil {
+		return err
+	}
+	c.Server.PublicURL = strings.TrimRight(c.Server.PublicURL, "/")
+	for _, p := range c.Server.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return fmt.Errorf("server.trusted_proxies: %q is neither an IP address nor a CIDR", p)
+			}
+		}
+	}
+	if c.Server.MaxBodyBytes < 1024 || c.Server.MaxBodyBytes > 1<<20 {
+		return fmt.Errorf("server.max_body_bytes: %d is outside 1024..1048576", c.Server.MaxBodyBytes)
+	}
+	if strings.TrimSpace(c.Holder.Issuer) == "" {
+		return errors.New("holder.issuer: must not be empty")
+	}
+	if len(c.Holder.ScopesSupported) == 0 {
+		return errors.New("holder.scopes_supported: must list at least one scope")
+	}
+	if len(c.Holder.ResponseTypesSupported) == 0 {
+		return errors.New("holder.response_types_supported: must list at least one response type")
+	}
+	for _, rt := range c.Holder.ResponseTypesSupported {
+		if rt != "code" && rt != "code id_token" {
+			return fmt.Errorf("holder.response_types_supported: %q is not one of \"code\", \"code id_token\"", rt)
+		}
+	}
+	if c.Holder.ClockSkew.Duration < 0 || c.Holder.ClockSkew.Duration > 5*time.Minute {
+		return fmt.Errorf("holder.clock_skew: %s is outside 0s..5m", c.Holder.ClockSkew)
+	}
+	if strings.TrimSpace(c.Database.Path) == "" {
+		return errors.New("database.path: must not be empty")
+	}
+	if err := absoluteHTTPURL("register.jwks_uri", c.Register.JWKSURI); err != nil {
+		return err
+	}
+	if err := absoluteHTTPURL("register.base_uri", c.Register.BaseURI); err != nil {
+		return err
+	}
+	c.Register.BaseURI = strings.TrimRight(c.Register.BaseURI, "/")
+	switch c.Register.Industry {
+	case "all", "banking", "energy", "telco":
+	default:
+		return fmt.Errorf("register.industry: %q is not one of all, banking, energy, telco", c.Register.Industry)
+	}
+	if c.Register.RefreshInterval.Duration < 10*time.Second || c.Register.RefreshInterval.Duration > 5*time.Minute {
+		return fmt.Errorf("register.refresh_interval: %s is outside 10s..5m (holders must react within 5 minutes)", c.Register.RefreshInterval)
+	}
+	if c.Outbound.Timeout.Duration <= 0 || c.Outbound.Timeout.Duration > time.Minute {
+		return fmt.Errorf("outbound.timeout: %s is outside (0s..1m]", c.Outbound.Timeout)
+	}
+	if c.Outbound.MaxResponseBytes < 1024 || c.Outbound.MaxResponseBytes > 64<<20 {
+		return fmt.Errorf("outbound.max_response_bytes: %d is outside 1024..67108864", c.Outbound.MaxResponseBytes)
+	}
+	if c.Outbound.CAFile != "" {
+		if _, err := os.Stat(c.Outbound.CAFile); err != nil {
+			return fmt.Errorf("outbound.ca_file: %w", err)
+		}
+	}
+	if c.Outbound.JWKSCacheTTL.Duration < time.Second || c.Outbound.JWKSCacheTTL.Duration > 24*time.Hour {
+		return fmt.Errorf("outbound.jwks_cache_ttl: %s is outside 1s..24h", c.Outbound.JWKSCacheTTL)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	return nil
+}
+
+func absoluteHTTPURL(key, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an absolute http(s) URL", key, raw)
+	}
+	return nil
+}

@@ -1,0 +1,212 @@
+package dcr
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"syscall"
+	"time"
+)
+
+// FetchOptions bound every outbound request.
+type FetchOptions struct {
+	Timeout  time.Duration // whole request, redirects included
+	MaxBytes int64         // largest body read; a larger one is an error
+	// RootCAs are the trusted roots; nil means the system roots (plus ExtraCAPEM).
+	RootCAs *x509.CertPool
+	// ExtraCAPEM are PEM roots added to the system roots (outbound.ca_file).
+	ExtraCAPEM []byte
+	// AllowPrivateNetworks lets fetches reach loopback, private and link-local
+	// addresses (tests, demo, and on-prem Registers mirrors). Off in production.
+	AllowPrivateNetworks bool
+	// AllowHTTP permits plain http URLs; only the demo and tests set it.
+	AllowHTTP bool
+}
+
+// Fetcher makes bounded, SSRF-guarded GET requests to URLs that come from
+// configuration or, more dangerously, from SSAs (jwks_uri, sector_identifier_uri).
+type Fetcher struct {
+	client *http.Client
+	opts   FetchOptions
+}
+
+// Response is a fetched document.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+}
+
+// ErrForbiddenAddress is returned when a URL resolves to an address the SSRF guard refuses.
+var ErrForbiddenAddress = errors.New("address not allowed")
+
+// ErrTooLarge is returned when a response body exceeds FetchOptions.MaxBytes.
+var ErrTooLarge = errors.New("response too large")
+
+// NewFetcher builds a Fetcher.
+func NewFetcher(opts FetchOptions) (*Fetcher, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 1 << 20
+	}
+	roots := opts.RootCAs
+	if roots == nil {
+		sys, err := x509.SystemCertPool()
+		if err != nil || sys == nil {
+			sys = x509.NewCertPool()
+		}
+		roots = sys
+	}
+	if len(opts.ExtraCAPEM) > 0 {
+		roots = roots.Clone()
+		if !roots.AppendCertsFromPEM(opts.ExtraCAPEM) {
+			return nil, errors.New("outbound.ca_file: no PEM certificate found")
+		}
+	}
+	f := &Fetcher{opts: opts}
+	dialer := &net.Dialer{
+		Timeout:   opts.Timeout,
+		KeepAlive: 30 * time.Second,
+		// Control runs on the resolved address of every connection, redirects
+		// included, so DNS rebinding and redirect tricks cannot slip past it.
+		Control: func(network, address string, _ syscall.RawConn) error {
+			return f.checkAddress(address)
+		},
+	}
+	transport := &http.Transport{
+		Proxy:                  nil, // never send SSA-chosen URLs through an ambient proxy
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:    opts.Timeout,
+		ResponseHeaderTimeout:  opts.Timeout,
+		MaxIdleConns:           64,
+		MaxIdleConnsPerHost:    8,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+		ForceAttemptHTTP2:      true,
+	}
+	f.client = &http.Client{
+		Transport: transport,
+		Timeout:   opts.Timeout,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return errors.New("too many redirects")
+			}
+			return f.checkScheme(req.URL)
+		},
+	}
+	return f, nil
+}
+
+func (f *Fetcher) checkScheme(u *url.URL) error {
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && f.opts.AllowHTTP:
+	default:
+		return fmt.Errorf("scheme %q not allowed (https only)", u.Scheme)
+	}
+	if u.Host == "" || u.User != nil {
+		return errors.New("URL must have a host and no user info")
+	}
+	return nil
+}
+
+func (f *Fetcher) checkAddress(hostport string) error {
+	if f.opts.AllowPrivateNetworks {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return err
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrForbiddenAddress, host)
+	}
+	if !PublicAddress(addr) {
+		return fmt.Errorf("%w: %s is not a public address", ErrForbiddenAddress, addr)
+	}
+	return nil
+}
+
+// PublicAddress reports whether addr is a globally routable unicast address: not
+// loopback, private, link-local (cloud metadata lives there), CGNAT, multicast or unspecified.
+func PublicAddress(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	if !addr.IsValid() || addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
+		addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsMulticast() ||
+		addr.IsUnspecified() {
+		return false
+	}
+	for _, p := range nonPublicPrefixes {
+		if p.Contains(addr) {
+			return false
+		}
+	}
+	return true
+}
+
+var nonPublicPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach private IPv4
+	netip.MustParsePrefix("2002::/16"),    // 6to4 likewise
+}
+
+// Get fetches rawURL with extra headers. Any status is returned as a Response;
+// errors are transport, policy or size failures.
+func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL: %w", err)
+	}
+	if err := f.checkScheme(u); err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("User-Agent", "dcrconsole")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(body)) > f.opts.MaxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.opts.MaxBytes)
+	}
+	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// LoadCAFile reads outbound.ca_file ("" gives nil).
+func LoadCAFile(path string) ([]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("outbound.ca_file: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,50 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// JTI kinds: a jti is single use within its kind.
+const (
+	JTIRegistrationRequest = "registration_request"
+	JTIClientAssertion     = "client_assertion"
+)
+
+// ErrReplay is returned when a jti has been used before.
+var ErrReplay = errors.New("store: jti already used")
+
+// UsedJTI records a jti that has been used, until it expires.
+type UsedJTI struct {
+	Kind      string `gorm:"primaryKey"`
+	JTI       string `gorm:"primaryKey;column:jti"`
+	ExpiresAt int64
+}
+
+// TableName is the used_jtis table.
+func (UsedJTI) TableName() string { return "used_jtis" }
+
+// JTIUsed reports whether jti of kind has been used and has not yet expired.
+func (db *DB) JTIUsed(ctx context.Context, kind, jti string) (bool, error) {
+	var n int64
+	err := db.R.WithContext(ctx).Model(&UsedJTI{}).Where("kind = ? AND jti = ?", kind, jti).Limit(1).Count(&n).Error
+	return n > 0, err
+}
+
+// ConsumeJTI records jti inside tx; ErrReplay if it was already recorded.
+func ConsumeJTI(tx *gorm.DB, kind, jti string, expires time.Time) error {
+	err := tx.Create(&UsedJTI{Kind: kind, JTI: jti, ExpiresAt: expires.Unix()}).Error
+	if err != nil && IsUniqueViolation(err) {
+		return ErrReplay
+	}
+	return err
+}
+
+// PruneJTIs deletes jtis that expired before now; a replay of them fails on exp anyway.
+func (db *DB) PruneJTIs(ctx context.Context, now time.Time) (int64, error) {
+	res := db.W.WithContext(ctx).Where("expires_at < ?", now.Unix()).Delete(&UsedJTI{})
+	return res.RowsAffected, res.Error
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema step. Migrations are append-only: a released
+// step is never edited, so every database walks the same path to the same schema.
+type migration struct {
+	version int
+	name    string
+	sql     []string
+}
+
+var migrations = []migration{
+	{1, "initial schema", []string{
+		`CREATE TABLE meta (
+			key   TEXT PRIMARY KEY,
+			value TEXT NOT NULL
+		)`,
+		`CREATE TABLE clients (
+			id                  TEXT PRIMARY KEY,
+			software_id         TEXT NOT NULL,
+			active_software_id  TEXT UNIQUE,
+			status              TEXT NOT NULL CHECK (status IN ('active','revoked','deleted','removed')),
+			source              TEXT NOT NULL,
+			client_name         TEXT NOT NULL DEFAULT '',
+			org_id              TEXT NOT NULL DEFAULT '',
+			org_name            TEXT NOT NULL DEFAULT '',
+			legal_entity_id     TEXT NOT NULL DEFAULT '',
+			legal_entity_name   TEXT NOT NULL DEFAULT '',
+			issued_at           INTEGER NOT NULL,
+			registration        TEXT NOT NULL,
+			software_statement  TEXT NOT NULL,
+			request_jwt         TEXT NOT NULL DEFAULT '',
+			ssa_header          TEXT NOT NULL DEFAULT '{}',
+			ssa_claims          TEXT NOT NULL DEFAULT '{}',
+			ssa_key_id          TEXT NOT NULL DEFAULT '',
+			request_header      TEXT NOT NULL DEFAULT '{}',
+			request_claims      TEXT NOT NULL DEFAULT '{}',
+			cert_thumbprint     TEXT NOT NULL DEFAULT '',
+			status_reason       TEXT NOT NULL DEFAULT '',
+			status_changed_at   DATETIME,
+			created_at          DATETIME NOT NULL,
+			updated_at          DATETIME NOT NULL
+		)`,
+		`CREATE INDEX idx_clients_software_id ON clients(software_id)`,
+		`CREATE INDEX idx_clients_status_created ON clients(status, created_at, id)`,
+		`CREATE INDEX idx_clients_org_id ON clients(org_id)`,
+		`CREATE TABLE used_jtis (
+			kind       TEXT NOT NULL,
+			jti        TEXT NOT NULL,
+			expires_at INTEGER NOT NULL,
+			PRIMARY KEY (kind, jti)
+		) WITHOUT ROWID`,
+		`CREATE INDEX idx_used_jtis_expires ON used_jtis(expires_at)`,
+		`CREATE TABLE register_snapshots (
+			endpoint   TEXT PRIMARY KEY,
+			etag       TEXT NOT NULL DEFAULT '',
+			body       BLOB NOT NULL,
+			fetched_at DATETIME NOT NULL
+		)`,
+		`CREATE TABLE register_syncs (
+			id                INTEGER PRIMARY KEY CHECK (id = 1),
+			last_attempt_at   DATETIME,
+			last_success_at   DATETIME,
+			last_error        TEXT NOT NULL DEFAULT '',
+			last_error_at     DATETIME,
+			consecutive_fails INTEGER NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE audit_events (
+			id              INTEGER PRIMARY KEY,
+			time            DATETIME NOT NULL,
+			type            TEXT NOT NULL,
+			actor           TEXT NOT NULL DEFAULT '',
+			outcome         TEXT NOT NULL,
+			error_code      TEXT NOT NULL DEFAULT '',
+			step            TEXT NOT NULL DEFAULT '',
+			reason          TEXT NOT NULL DEFAULT '',
+			software_id     TEXT NOT NULL DEFAULT '',
+			org_id          TEXT NOT NULL DEFAULT '',
+			client_id       TEXT NOT NULL DEFAULT '',
+			jti             TEXT NOT NULL DEFAULT '',
+			remote_addr     TEXT NOT NULL DEFAULT '',
+			cert_thumbprint TEXT NOT NULL DEFAULT '',
+			request_id      TEXT NOT NULL DEFAULT '',
+			duration_us     INTEGER NOT NULL DEFAULT 0,
+			data            TEXT NOT NULL DEFAULT '',
+			prev_hash       TEXT NOT NULL,
+			hash            TEXT NOT NULL
+		)`,
+		`CREATE INDEX idx_audit_type_time ON audit_events(type, id)`,
+		`CREATE INDEX idx_audit_client ON audit_events(client_id, id)`,
+		`CREATE INDEX idx_audit_software ON audit_events(software_id, id)`,
+		`CREATE INDEX idx_audit_outcome ON audit_events(outcome, id)`,
+	}},
+}
+
+// SchemaVersion is the version the newest migration brings a database to.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+func (db *DB) migrate(ctx context.Context) error {
+	if err := db.W.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at DATETIME NOT NULL
+	)`).Error; err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	var current int
+	if err := db.W.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if current > SchemaVersion() {
+		return fmt.Errorf("store: database schema version %d is newer than this binary's %d; refusing to run an older binary on it", current, SchemaVersion())
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		err := db.Tx(ctx, func(tx *gorm.DB) error {
+			for _, stmt := range m.sql {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return fmt.Errorf("%w\n%s", err, stmt)
+				}
+			}
+			return tx.Exec(`INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UTC()).Error
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d (%s): %w", m.version, m.name, err)
+		}
+	}
+	return nil
+}

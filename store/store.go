@@ -1,0 +1,133 @@
+// Package store owns dcrconsole's SQLite database: GORM models (one file per
+// entity), versioned migrations and queries. It knows no HTTP and no protocol rules.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DB is the database: one writer connection (SQLite allows one writer at a time,
+// so queuing in Go is cheaper than spinning on SQLITE_BUSY) and a pool of readers.
+type DB struct {
+	// W is the single writer connection; every state change runs in a transaction on it.
+	W *gorm.DB
+	// R is the reader pool, for queries that change nothing.
+	R    *gorm.DB
+	path string
+}
+
+// Options tune Open.
+type Options struct {
+	// Synchronous is SQLite's synchronous pragma; FULL (the default) makes a
+	// committed transaction durable before the call returns.
+	Synchronous string
+	// Readers is the size of the reader pool (default 4).
+	Readers int
+}
+
+// Open opens (creating if needed) the SQLite file at path and applies migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.Synchronous == "" {
+		opts.Synchronous = "FULL"
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = 4
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create directory: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", opts.Synchronous)
+	q.Set("_txlock", "immediate")
+	q.Set("cache", "private")
+	dsn := "file:" + path + "?" + q.Encode()
+	gcfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	}
+	w, err := gorm.Open(sqlite.Open(dsn), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	wsql, _ := w.DB()
+	wsql.SetMaxOpenConns(1)
+	wsql.SetMaxIdleConns(1)
+	wsql.SetConnMaxLifetime(0)
+
+	rq := url.Values{}
+	rq.Set("_busy_timeout", "10000")
+	rq.Set("_foreign_keys", "on")
+	rq.Set("_query_only", "true")
+	rq.Set("cache", "private")
+	r, err := gorm.Open(sqlite.Open("file:"+path+"?"+rq.Encode()), gcfg)
+	if err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
+	}
+	rsql, _ := r.DB()
+	rsql.SetMaxOpenConns(opts.Readers)
+	rsql.SetMaxIdleConns(opts.Readers)
+
+	db := &DB{W: w, R: r, path: path}
+	if err := db.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Path is the file the database lives in.
+func (db *DB) Path() string { return db.path }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errs []error
+	for _, g := range []*gorm.DB{db.R, db.W} {
+		if g == nil {
+			continue
+		}
+		if s, err := g.DB(); err == nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.R.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+}
+
+// Tx runs fn in one write transaction: everything fn writes commits together or not at all.
+func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.W.WithContext(ctx).Transaction(fn)
+}
+
+// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
+func IsUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(fmt.Sprint(err), "UNIQUE constraint failed")
+}
