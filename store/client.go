@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -75,11 +76,12 @@ func CreateClient(tx *gorm.DB, c *Client) error {
 	return nil
 }
 
-// HasActiveClient reports whether an active registration exists for softwareID.
+// HasActiveClient reports whether an active registration holds the duplicate-rule
+// slot of softwareID (compared case-insensitively, like the UNIQUE index it reads).
 func (db *DB) HasActiveClient(ctx context.Context, softwareID string) (bool, error) {
 	var n int64
 	err := db.R.WithContext(ctx).Model(&Client{}).
-		Where("software_id = ? AND status = ?", softwareID, StatusActive).Limit(1).Count(&n).Error
+		Where("active_software_id = ?", strings.ToLower(softwareID)).Limit(1).Count(&n).Error
 	return n > 0, err
 }
 

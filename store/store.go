@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -26,6 +27,11 @@ type DB struct {
 	// R is the reader pool, for queries that change nothing.
 	R    *gorm.DB
 	path string
+
+	writes     chan *writeRequest
+	closing    chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 // Options tune Open.
@@ -87,7 +93,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	rsql.SetMaxOpenConns(opts.Readers)
 	rsql.SetMaxIdleConns(opts.Readers)
 
-	db := &DB{W: w, R: r, path: path}
+	db := &DB{W: w, R: r, path: path,
+		writes: make(chan *writeRequest, maxBatch), closing: make(chan struct{}), writerDone: make(chan struct{})}
+	go db.writer()
 	if err := db.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -98,8 +106,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // Path is the file the database lives in.
 func (db *DB) Path() string { return db.path }
 
-// Close closes both pools.
+// Close stops the writer (pending transactions finish first) and closes both pools.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		close(db.closing)
+		<-db.writerDone
+	})
 	var errs []error
 	for _, g := range []*gorm.DB{db.R, db.W} {
 		if g == nil {
@@ -116,11 +128,6 @@ func (db *DB) Close() error {
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	return db.R.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
-}
-
-// Tx runs fn in one write transaction: everything fn writes commits together or not at all.
-func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return db.W.WithContext(ctx).Transaction(fn)
 }
 
 // IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.

@@ -1,0 +1,193 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "store.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func testClient(id, softwareID string) *Client {
+	sid := strings.ToLower(softwareID)
+	now := time.Now().UTC()
+	return &Client{ID: id, SoftwareID: softwareID, ActiveSoftwareID: &sid, Status: StatusActive, Source: SourceRegister,
+		IssuedAt: now.Unix(), Registration: "{}", CreatedAt: now, UpdatedAt: now}
+}
+
+func TestOpenAppliesPragmasAndMigrations(t *testing.T) {
+	db := openTest(t)
+	var mode, sync string
+	var fk int
+	db.W.Raw("PRAGMA journal_mode").Scan(&mode)
+	db.W.Raw("PRAGMA synchronous").Scan(&sync)
+	db.W.Raw("PRAGMA foreign_keys").Scan(&fk)
+	if mode != "wal" || sync != "2" || fk != 1 {
+		t.Fatalf("journal_mode=%s synchronous=%s foreign_keys=%d", mode, sync, fk)
+	}
+	var v int
+	db.W.Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v)
+	if v != SchemaVersion() {
+		t.Fatalf("schema version %d", v)
+	}
+	// Reopening applies nothing twice.
+	path := db.Path()
+	db.Close()
+	db2, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db2.Close()
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	db := openTest(t)
+	db.W.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (999, 'future', datetime('now'))")
+	path := db.Path()
+	db.Close()
+	if _, err := Open(context.Background(), path, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("want a refusal, got %v", err)
+	}
+}
+
+func TestDuplicateRuleIsEnforcedByTheDatabase(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	const n = 30
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = db.Tx(ctx, func(tx *gorm.DB) error {
+				return CreateClient(tx, testClient(fmt.Sprintf("c%d", i), "SW-1"))
+			})
+		}(i)
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, ErrDuplicate):
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d inserts succeeded", ok)
+	}
+	if has, _ := db.HasActiveClient(ctx, "sw-1"); !has {
+		t.Fatal("HasActiveClient is not case-insensitive")
+	}
+	// A non-active client frees the slot.
+	if err := db.W.Exec("UPDATE clients SET status = 'revoked', active_software_id = NULL").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(ctx, func(tx *gorm.DB) error { return CreateClient(tx, testClient("again", "SW-1")) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitIsolatesFailures: in one batch, a failing or panicking
+// transaction undoes only its own writes.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = db.Tx(ctx, func(tx *gorm.DB) error {
+				if err := ConsumeJTI(tx, JTIRegistrationRequest, fmt.Sprintf("j%d", i), time.Now().Add(time.Hour)); err != nil {
+					return err
+				}
+				switch i % 10 {
+				case 3:
+					return errors.New("refused")
+				case 7:
+					panic("boom")
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		used, _ := db.JTIUsed(ctx, JTIRegistrationRequest, fmt.Sprintf("j%d", i))
+		switch i % 10 {
+		case 3, 7:
+			if err == nil || used {
+				t.Fatalf("tx %d: err=%v, jti kept=%v", i, err, used)
+			}
+		default:
+			if err != nil || !used {
+				t.Fatalf("tx %d: err=%v, jti kept=%v", i, err, used)
+			}
+		}
+	}
+}
+
+func TestJTIReplayAndPrune(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	exp := time.Now().Add(-time.Minute)
+	if err := db.Tx(ctx, func(tx *gorm.DB) error { return ConsumeJTI(tx, JTIClientAssertion, "a", exp) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Tx(ctx, func(tx *gorm.DB) error { return ConsumeJTI(tx, JTIClientAssertion, "a", exp) })
+	if !errors.Is(err, ErrReplay) {
+		t.Fatalf("replay: %v", err)
+	}
+	// Same jti, other kind: independent.
+	if err := db.Tx(ctx, func(tx *gorm.DB) error { return ConsumeJTI(tx, JTIRegistrationRequest, "a", exp) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.PruneJTIs(ctx, time.Now()); err != nil || n != 2 {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+}
+
+func TestTxAfterClose(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := db.Tx(context.Background(), func(*gorm.DB) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMeta(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if v, err := db.GetMeta(ctx, MetaDemo); err != nil || v != "" {
+		t.Fatalf("%q %v", v, err)
+	}
+	if err := db.SetMeta(ctx, MetaDemo, "true"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := db.GetMeta(ctx, MetaDemo); v != "true" {
+		t.Fatalf("got %q", v)
+	}
+}
