@@ -1,0 +1,416 @@
+package dcr
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"golang.org/x/sync/singleflight"
+)
+
+// ErrKeyNotFound means the JWKS has no usable signing key with the requested kid.
+var ErrKeyNotFound = errors.New("signing key not found in JWKS")
+
+// errNoUsableKeys means a JWKS was fetched and parsed but holds no key dcrconsole can verify with.
+var errNoUsableKeys = errors.New("no keys: the JWKS has no usable signing key (RSA >= 2048 bits or EC P-256, use sig)")
+
+// JWKSLoadError means the JWKS at URI could not be loaded (and no cached copy
+// exists) or has no usable keys. It maps to ERR-GEN-021 / ERR-GEN-022.
+type JWKSLoadError struct {
+	URI string
+	Err error
+}
+
+func (e *JWKSLoadError) Error() string { return fmt.Sprintf("jwks %s: %v", e.URI, e.Err) }
+
+// Unwrap returns the cause.
+func (e *JWKSLoadError) Unwrap() error { return e.Err }
+
+// Limits of the cache.
+const (
+	maxJWKSKeys             = 100    // more keys than this and the set is refused
+	defaultMaxJWKSEntries   = 10_000 // cached uris; the least recently used is evicted
+	defaultUnknownKidPeriod = 30 * time.Second
+	minRSABits              = 2048
+)
+
+// JWKSCache caches public signing keys by JWKS uri. Key is safe for heavy
+// concurrent use: a cached lookup is two map reads and a few atomic loads, no lock.
+type JWKSCache struct {
+	// UnknownKidRefreshInterval is the least time between two fetches of a uri
+	// triggered by an unknown kid (default 30 s). Set it before first use.
+	UnknownKidRefreshInterval time.Duration
+
+	fetcher      *Fetcher
+	ttl          time.Duration
+	log          *slog.Logger
+	now          func() time.Time
+	failureRetry time.Duration // after a failed refetch, serve the stale copy this long before trying again
+	maxEntries   int
+
+	// entries is copied on write: a new uri is rare (a new ADR product), a
+	// lookup happens on every registration and must not contend on a lock.
+	entries atomic.Pointer[map[string]*jwksEntry]
+	mu      sync.Mutex // serialises writers of entries
+	group   singleflight.Group
+}
+
+type jwksEntry struct {
+	uri      string
+	state    atomic.Pointer[jwksState]
+	lastUsed atomic.Int64 // unix seconds, for eviction
+
+	mu     sync.Mutex    // guards forced
+	forced chan struct{} // closed when the last unknown-kid refresh finished
+}
+
+// jwksState is immutable once stored.
+type jwksState struct {
+	set       jwk.Set            // usable public keys; nil until a fetch succeeded
+	byKID     map[string]jwk.Key // kid → key, built once per fetch
+	only      jwk.Key            // the single usable key, when there is exactly one
+	count     int                // usable keys
+	fetchedAt time.Time          // last successful fetch
+	attemptAt time.Time          // last fetch attempt
+	lastErr   error              // error of the last attempt, nil when it succeeded
+}
+
+func (s *jwksState) hasCopy() bool { return s != nil && s.set != nil }
+
+// NewJWKSCache builds a cache that refetches a JWKS once it is older than ttl.
+func NewJWKSCache(f *Fetcher, ttl time.Duration, log *slog.Logger) *JWKSCache {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if ttl <= 0 {
+		ttl = 5 * time.Minute
+	}
+	c := &JWKSCache{
+		UnknownKidRefreshInterval: defaultUnknownKidPeriod,
+		fetcher:                   f,
+		ttl:                       ttl,
+		log:                       log,
+		now:                       time.Now,
+		failureRetry:              defaultUnknownKidPeriod,
+		maxEntries:                defaultMaxJWKSEntries,
+	}
+	c.entries.Store(&map[string]*jwksEntry{})
+	return c
+}
+
+// Key returns the public signing key for kid at uri. An empty kid selects the
+// set's only usable key. Errors are *JWKSLoadError or wrap ErrKeyNotFound.
+// The returned key is shared: callers must not modify it.
+func (c *JWKSCache) Key(ctx context.Context, uri, kid string) (jwk.Key, error) {
+	now := c.now()
+	e := c.entry(uri, now)
+	st, err := c.current(ctx, e, now)
+	if err != nil {
+		return nil, err
+	}
+	if k := st.lookup(kid); k != nil {
+		return k, nil
+	}
+	if kid == "" {
+		if st.count == 0 {
+			return nil, &JWKSLoadError{URI: uri, Err: errNoUsableKeys}
+		}
+		return nil, fmt.Errorf("%w: no kid given and %d usable keys at %s", ErrKeyNotFound, st.count, uri)
+	}
+	// The ADR may have rotated its keys since the last fetch: look once more.
+	c.refreshForUnknownKid(ctx, e)
+	st = e.state.Load()
+	if k := st.lookup(kid); k != nil {
+		return k, nil
+	}
+	if st.count == 0 {
+		return nil, &JWKSLoadError{URI: uri, Err: errNoUsableKeys}
+	}
+	return nil, fmt.Errorf("%w: kid %q at %s", ErrKeyNotFound, kid, uri)
+}
+
+func (s *jwksState) lookup(kid string) jwk.Key {
+	if s == nil {
+		return nil
+	}
+	if kid == "" {
+		return s.only
+	}
+	return s.byKID[kid]
+}
+
+// Snapshot returns the cached set for uri (usable public keys only), the time
+// of the last successful fetch and the error of the last attempt, without
+// fetching. ok reports whether uri was ever fetched; set is nil while no fetch
+// has succeeded.
+func (c *JWKSCache) Snapshot(uri string) (set jwk.Set, fetchedAt time.Time, lastErr error, ok bool) {
+	e := (*c.entries.Load())[uri]
+	if e == nil {
+		return nil, time.Time{}, nil, false
+	}
+	st := e.state.Load()
+	if st == nil {
+		return nil, time.Time{}, nil, false
+	}
+	if st.set != nil {
+		if clone, err := st.set.Clone(); err == nil {
+			set = clone
+		}
+	}
+	return set, st.fetchedAt, st.lastErr, true
+}
+
+// Refresh fetches uri now (the console's "refresh now"). On failure the
+// previous copy, if any, stays in use and the error is returned as *JWKSLoadError.
+func (c *JWKSCache) Refresh(ctx context.Context, uri string) error {
+	e := c.entry(uri, c.now())
+	if err := c.await(ctx, e); err != nil {
+		return &JWKSLoadError{URI: uri, Err: err}
+	}
+	return nil
+}
+
+// entry returns the cache entry of uri, creating it (and evicting the least
+// recently used entry when full) if needed.
+func (c *JWKSCache) entry(uri string, now time.Time) *jwksEntry {
+	e := (*c.entries.Load())[uri]
+	if e == nil {
+		c.mu.Lock()
+		old := *c.entries.Load()
+		if e = old[uri]; e == nil {
+			next := make(map[string]*jwksEntry, len(old)+1)
+			for k, v := range old {
+				next[k] = v
+			}
+			if len(next) >= c.maxEntries {
+				evictLeastRecentlyUsed(next)
+			}
+			e = &jwksEntry{uri: uri}
+			next[uri] = e
+			c.entries.Store(&next)
+		}
+		c.mu.Unlock()
+	}
+	// Only write when the second changed: a store per call would make every
+	// core fight over the entry's cache line under parallel load.
+	if sec := now.Unix(); e.lastUsed.Load() != sec {
+		e.lastUsed.Store(sec)
+	}
+	return e
+}
+
+func evictLeastRecentlyUsed(entries map[string]*jwksEntry) {
+	var victim *jwksEntry
+	for _, e := range entries {
+		if victim == nil || e.lastUsed.Load() < victim.lastUsed.Load() {
+			victim = e
+		}
+	}
+	if victim != nil {
+		delete(entries, victim.uri)
+	}
+}
+
+// current returns a usable state of e, fetching when there is no copy or the copy expired.
+func (c *JWKSCache) current(ctx context.Context, e *jwksEntry, now time.Time) (*jwksState, error) {
+	if st := e.state.Load(); st.hasCopy() {
+		if now.Sub(st.fetchedAt) < c.ttl {
+			return st, nil
+		}
+		// The source is failing: serve the stale copy instead of making every
+		// caller wait for another timeout.
+		if st.lastErr != nil && now.Sub(st.attemptAt) < c.failureRetry {
+			return st, nil
+		}
+	}
+	err := c.await(ctx, e)
+	st := e.state.Load()
+	if st.hasCopy() {
+		return st, nil
+	}
+	if err == nil {
+		err = errors.New("fetch did not complete")
+	}
+	return nil, &JWKSLoadError{URI: e.uri, Err: err}
+}
+
+// await runs (or joins) the fetch of e.uri and waits for it or for ctx. The
+// fetch itself is not tied to ctx: other callers may be waiting for it, and
+// the Fetcher's timeout bounds it.
+func (c *JWKSCache) await(ctx context.Context, e *jwksEntry) error {
+	ch := c.startFetch(ctx, e)
+	select {
+	case r := <-ch:
+		return r.Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *JWKSCache) startFetch(ctx context.Context, e *jwksEntry) <-chan singleflight.Result {
+	fctx := context.WithoutCancel(ctx)
+	return c.group.DoChan(e.uri, func() (any, error) { return nil, c.fetch(fctx, e) })
+}
+
+// refreshForUnknownKid refetches e at most once per UnknownKidRefreshInterval
+// (any fetch counts); callers arriving while such a refetch runs wait for it.
+func (c *JWKSCache) refreshForUnknownKid(ctx context.Context, e *jwksEntry) {
+	e.mu.Lock()
+	done := e.forced
+	running := false
+	if done != nil {
+		select {
+		case <-done:
+		default:
+			running = true
+		}
+	}
+	if !running {
+		if st := e.state.Load(); st != nil && c.now().Sub(st.attemptAt) < c.UnknownKidRefreshInterval {
+			e.mu.Unlock()
+			return
+		}
+		done = make(chan struct{})
+		e.forced = done
+		ch := c.startFetch(ctx, e)
+		go func() { <-ch; close(done) }()
+	}
+	e.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// fetch downloads and parses e.uri and stores the outcome. A failed fetch
+// keeps the previous copy; a valid set without usable keys replaces it (the
+// ADR withdrew its keys, and old ones must stop working).
+func (c *JWKSCache) fetch(ctx context.Context, e *jwksEntry) error {
+	set, err := c.download(ctx, e.uri)
+	now := c.now()
+	old := e.state.Load()
+	if err != nil {
+		next := &jwksState{attemptAt: now, lastErr: err}
+		if old != nil {
+			next.set, next.byKID, next.only, next.count, next.fetchedAt = old.set, old.byKID, old.only, old.count, old.fetchedAt
+		}
+		e.state.Store(next)
+		if next.hasCopy() {
+			c.log.Warn("jwks fetch failed; serving the last good copy", "uri", e.uri, "fetched_at", next.fetchedAt, "err", err)
+		} else {
+			c.log.Warn("jwks fetch failed", "uri", e.uri, "err", err)
+		}
+		return err
+	}
+	next := indexJWKS(set)
+	next.fetchedAt, next.attemptAt = now, now
+	if next.count == 0 {
+		next.lastErr = errNoUsableKeys
+	}
+	e.state.Store(next)
+	c.log.Debug("jwks fetched", "uri", e.uri, "keys", next.count)
+	return next.lastErr
+}
+
+func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, error) {
+	resp, err := c.fetcher.Get(ctx, uri, http.Header{"Accept": {"application/json, application/jwk-set+json"}})
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
+	}
+	return parseUsableJWKS(resp.Body)
+}
+
+// parseUsableJWKS parses a JWK Set and returns its usable signing keys, public
+// parts only. Keys that fail to parse or are unusable are skipped; a body that
+// is not a JWK Set, or has more than maxJWKSKeys keys, is an error.
+func parseUsableJWKS(body []byte) (jwk.Set, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("not a JWK Set: %w", err)
+	}
+	if doc.Keys == nil {
+		return nil, errors.New(`not a JWK Set: no "keys" array`)
+	}
+	if len(doc.Keys) > maxJWKSKeys {
+		return nil, fmt.Errorf("JWK Set has %d keys, more than %d", len(doc.Keys), maxJWKSKeys)
+	}
+	set := jwk.NewSet()
+	for _, raw := range doc.Keys {
+		key, err := jwk.ParseKey(raw)
+		if err != nil {
+			continue
+		}
+		if pub := usableSigningKey(key); pub != nil {
+			_ = set.AddKey(pub)
+		}
+	}
+	return set, nil
+}
+
+// usableSigningKey returns the public part of key when it can verify PS256 or
+// ES256 signatures, else nil. Private material is never returned.
+func usableSigningKey(key jwk.Key) jwk.Key {
+	if u := key.KeyUsage(); u != "" && u != string(jwk.ForSignature) {
+		return nil
+	}
+	switch key.KeyType() {
+	case jwa.RSA, jwa.EC:
+	default:
+		return nil
+	}
+	pub, err := key.PublicKey()
+	if err != nil {
+		return nil
+	}
+	switch k := pub.(type) {
+	case jwk.RSAPublicKey:
+		if new(big.Int).SetBytes(k.N()).BitLen() < minRSABits || len(k.E()) == 0 {
+			return nil
+		}
+	case jwk.ECDSAPublicKey:
+		if k.Crv() != jwa.P256 {
+			return nil
+		}
+		var raw ecdsa.PublicKey
+		if err := k.Raw(&raw); err != nil {
+			return nil
+		}
+		if _, err := raw.ECDH(); err != nil { // rejects points off the curve
+			return nil
+		}
+	default:
+		return nil
+	}
+	return pub
+}
+
+func indexJWKS(set jwk.Set) *jwksState {
+	st := &jwksState{set: set, byKID: make(map[string]jwk.Key, set.Len()), count: set.Len()}
+	for i := range set.Len() {
+		k, _ := set.Key(i)
+		if kid := k.KeyID(); kid != "" {
+			if _, dup := st.byKID[kid]; !dup { // the first key with a kid wins
+				st.byKID[kid] = k
+			}
+		}
+	}
+	if st.count == 1 {
+		st.only, _ = set.Key(0)
+	}
+	return st
+}

@@ -1,0 +1,338 @@
+package dcr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// KeySource finds an ADR's or the Register's public signing key in a JWKS.
+// *JWKSCache implements it; errors are *JWKSLoadError or ErrKeyNotFound.
+type KeySource interface {
+	Key(ctx context.Context, uri, kid string) (jwk.Key, error)
+}
+
+// ProductDirectory knows the Register's status of software products. *RegisterData implements it.
+type ProductDirectory interface {
+	LookupRefreshing(ctx context.Context, softwareProductID string) (ProductStatus, bool, error)
+}
+
+// JTILedger answers whether a registration request's jti has been used.
+type JTILedger interface {
+	JTIUsed(ctx context.Context, kind, jti string) (bool, error)
+}
+
+// DocumentFetcher fetches a URL named in an SSA (sector_identifier_uri). *Fetcher implements it.
+type DocumentFetcher interface {
+	Get(ctx context.Context, rawURL string, header http.Header) (*Response, error)
+}
+
+// PipelineConfig is the part of the holder's configuration the pipeline reads.
+type PipelineConfig struct {
+	Issuer                 string
+	ScopesSupported        []string
+	ResponseTypesSupported []string
+	JARMEncryption         bool
+	ClockSkew              time.Duration
+	CheckStatus            bool
+	RegisterJWKSURI        string
+}
+
+// Pipeline validates registration requests in the order of cdr-dcr.md. It is
+// safe for concurrent use and writes nothing: storing is the Registrar's job.
+type Pipeline struct {
+	cfg          PipelineConfig
+	rules        metadataRules
+	scopes       map[string]bool
+	registerKeys KeySource
+	adrKeys      KeySource
+	products     ProductDirectory
+	jtis         JTILedger
+	docs         DocumentFetcher
+	// Now is the clock; tests replace it.
+	Now func() time.Time
+}
+
+// NewPipeline wires a pipeline. products may be nil when status checks are off.
+func NewPipeline(cfg PipelineConfig, registerKeys, adrKeys KeySource, products ProductDirectory, jtis JTILedger, docs DocumentFetcher) *Pipeline {
+	scopes := make(map[string]bool, len(cfg.ScopesSupported))
+	for _, s := range cfg.ScopesSupported {
+		scopes[s] = true
+	}
+	return &Pipeline{
+		cfg:          cfg,
+		rules:        metadataRules{responseTypesSupported: cfg.ResponseTypesSupported, jarmEncryption: cfg.JARMEncryption},
+		scopes:       scopes,
+		registerKeys: registerKeys,
+		adrKeys:      adrKeys,
+		products:     products,
+		jtis:         jtis,
+		docs:         docs,
+		Now:          time.Now,
+	}
+}
+
+// Registration is what the pipeline learnt from an attempt. On a rejected attempt
+// it holds whatever was decoded before the failure, for the audit log.
+type Registration struct {
+	Request *JWT // nil for RFC 7591 JSON
+	SSA     *JWT
+	// SSAKeyID is the Register key that verified the SSA; RequestKeyID the ADR key.
+	SSAKeyID     string
+	RequestKeyID string
+	SoftwareID   string
+	OrgID        string
+	// JTI is the request's jti, set once its signature verified (so it may be consumed).
+	JTI        string
+	JTIExpires time.Time
+	Product    *ProductStatus
+	Metadata   Metadata
+}
+
+// Validate runs steps 1 to 12 on a registration request JWT. It returns the
+// registration and nil, or what it knew and the first failure.
+func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *Error) {
+	reg := &Registration{}
+	req, err := ParseJWT(strings.TrimSpace(string(body)))
+	if err != nil { // 1
+		return reg, fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "request is not a compact JWS: %v", err)
+	}
+	reg.Request = req
+	claims := claimSource(req.Claims)
+	ssaRaw, _, ok := claims.str("software_statement")
+	if !ok { // 2
+		return reg, fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement claim is missing or not a string")
+	}
+	ssaClaims, derr := p.verifySSA(ctx, ssaRaw, reg) // 2-4
+	if derr != nil {
+		return reg, derr
+	}
+	if derr := p.checkProduct(ctx, reg); derr != nil { // 5
+		return reg, derr
+	}
+	jwksURI, derr := ssaJWKSURI(ssaClaims) // 6
+	if derr != nil {
+		return reg, derr
+	}
+	key, err := p.adrKeys.Key(ctx, jwksURI, req.KeyID()) // 7
+	var loadErr *JWKSLoadError
+	if errors.As(err, &loadErr) {
+		return reg, fail(StepADRJWKS, CodeInvalidClientMetadata, fmt.Sprintf(DescADRJWKS, jwksURI), "%v", err)
+	}
+	if derr := p.verifyRequest(ctx, req, key, err, jwksURI, reg); derr != nil { // 8
+		return reg, derr
+	}
+	if derr := p.checkSectorIdentifier(ctx, ssaClaims); derr != nil { // 9
+		return reg, derr
+	}
+	if derr := p.buildMetadata(claims, ssaClaims, true, reg); derr != nil { // 10-12
+		return reg, derr
+	}
+	return reg, nil
+}
+
+// verifySSA is steps 2 to 4: the SSA parses, the Register JWKS loads, and the SSA
+// is signed by the Register, current, and complete.
+func (p *Pipeline) verifySSA(ctx context.Context, raw string, reg *Registration) (ssaClaims, *Error) {
+	ssa, err := ParseJWT(raw)
+	if err != nil { // 2
+		return nil, fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is not a compact JWS: %v", err)
+	}
+	reg.SSA = ssa
+	c := ssaClaims(ssa.Claims)
+	reg.SoftwareID, _ = ssa.String("software_id")
+	reg.OrgID, _ = ssa.String("org_id")
+
+	key, err := p.registerKeys.Key(ctx, p.cfg.RegisterJWKSURI, ssa.KeyID())
+	var loadErr *JWKSLoadError
+	if errors.As(err, &loadErr) { // 3
+		return nil, fail(StepRegisterJWKS, CodeInvalidSoftwareStatement, fmt.Sprintf(DescRegisterJWKS, p.cfg.RegisterJWKSURI), "%v", err)
+	}
+	if err != nil { // 4
+		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA kid %q: %v", ssa.KeyID(), err)
+	}
+	if err := ssa.Verify(key); err != nil {
+		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA: %v", err)
+	}
+	reg.SSAKeyID = key.KeyID()
+	if iss, _ := ssa.String("iss"); iss != "cdr-register" {
+		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA iss is %q, want \"cdr-register\"", iss)
+	}
+	if _, err := checkTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
+		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
+	}
+	if err := c.complete(); err != nil {
+		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
+	}
+	return c, nil
+}
+
+// checkProduct is step 5: the product, its brand and its legal entity are ACTIVE.
+func (p *Pipeline) checkProduct(ctx context.Context, reg *Registration) *Error {
+	if !p.cfg.CheckStatus || p.products == nil {
+		return nil
+	}
+	ps, found, err := p.products.LookupRefreshing(ctx, reg.SoftwareID)
+	if !found {
+		detail := fmt.Sprintf("software product %s is not in the Register data, even after a refresh", reg.SoftwareID)
+		if err != nil {
+			detail += fmt.Sprintf(" (refresh failed: %v)", err)
+		}
+		e := fail(StepRegisterStatus, CodeUnapprovedSoftwareStatement, DescProductNotFound, detail)
+		return e
+	}
+	reg.Product = &ps
+	if status, level := ps.EffectiveStatus(); status != "ACTIVE" {
+		return fail(StepRegisterStatus, CodeUnapprovedSoftwareStatement, fmt.Sprintf(DescProductStatus, status),
+			"%s of software product %s is %s in the Register data", level, reg.SoftwareID, status)
+	}
+	return nil
+}
+
+// ssaJWKSURI is step 6.
+func ssaJWKSURI(c ssaClaims) (string, *Error) {
+	raw, _ := c["jwks_uri"].(string)
+	u, err := url.Parse(raw)
+	if raw == "" || err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return "", fail(StepJWKSURI, CodeInvalidClientMetadata, DescJWKSURIInvalid, "SSA jwks_uri %q is not an absolute https URL", raw)
+	}
+	return raw, nil
+}
+
+// verifyRequest is step 8. keyErr is the ADR key lookup's error other than a load failure.
+func (p *Pipeline) verifyRequest(ctx context.Context, req *JWT, key jwk.Key, keyErr error, jwksURI string, reg *Registration) *Error {
+	bad := func(format string, args ...any) *Error {
+		return fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, format, args...)
+	}
+	if _, ok := allowedSigningAlgs[req.Alg()]; !ok {
+		return bad("request alg %q is not allowed (PS256 or ES256)", req.Alg())
+	}
+	if keyErr != nil {
+		return bad("request kid %q: %v", req.KeyID(), keyErr)
+	}
+	if err := req.Verify(key); err != nil {
+		return bad("request: %v (jwks_uri %s)", err, jwksURI)
+	}
+	reg.RequestKeyID = key.KeyID()
+	exp, err := checkTimes(req.Claims, p.Now(), p.cfg.ClockSkew, false)
+	if err != nil {
+		return bad("request %v", err)
+	}
+	claims := claimSource(req.Claims)
+	if iss, present, _ := claims.str("iss"); present && !equalFoldASCII(iss, reg.SoftwareID) {
+		return bad("request iss %q is not the SSA software_id %q", iss, reg.SoftwareID)
+	}
+	if _, present := req.Claims["aud"]; present && !audienceContains(req.Claims["aud"], p.cfg.Issuer) {
+		return bad("request aud %v does not contain the issuer %q", req.Claims["aud"], p.cfg.Issuer)
+	}
+	if jti, _, ok := claims.str("jti"); ok {
+		used, err := p.jtis.JTIUsed(ctx, "registration_request", jti)
+		if err != nil {
+			return &Error{Status: 500, Code: CodeServerError, Description: "internal error", Step: StepStore, Detail: "jti lookup: " + err.Error()}
+		}
+		if used {
+			return bad("request jti %q was already used (replay)", jti)
+		}
+		reg.JTI = jti
+		reg.JTIExpires = exp
+		if exp.IsZero() {
+			reg.JTIExpires = p.Now().Add(24 * time.Hour)
+		}
+	}
+	return nil
+}
+
+// checkSectorIdentifier is step 9.
+func (p *Pipeline) checkSectorIdentifier(ctx context.Context, c ssaClaims) *Error {
+	raw, _ := c["sector_identifier_uri"].(string)
+	if raw == "" {
+		return nil
+	}
+	resp, err := p.docs.Get(ctx, raw, nil)
+	if err != nil {
+		return fail(StepSectorIdentifier, CodeInvalidClientMetadata, DescSectorIdentifier, "GET %s: %v", raw, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fail(StepSectorIdentifier, CodeInvalidClientMetadata, DescSectorIdentifier, "GET %s answered %d", raw, resp.StatusCode)
+	}
+	return nil
+}
+
+// buildMetadata is steps 10 to 12 and fills reg.Metadata.
+func (p *Pipeline) buildMetadata(c claimSource, ssa ssaClaims, requestChecks bool, reg *Registration) *Error {
+	m := &reg.Metadata
+	errs := p.rules.apply(c, reg.SoftwareID, requestChecks, m)
+	registered, badURI, ok := checkRedirectURIs(c, ssa.stringList("redirect_uris"))
+	if !ok { // 11 wins over 10
+		return fail(StepRedirectURIs, CodeInvalidRedirectURI, fmt.Sprintf(DescRedirectURI, badURI),
+			"redirect_uri %q is not in the SSA's redirect_uris %v", badURI, ssa.stringList("redirect_uris"))
+	}
+	if len(errs) > 0 { // 12
+		detail := strings.Join(errs, " ")
+		return fail(StepMetadata, CodeInvalidClientMetadata, errs[0], "%s", detail)
+	}
+	m.RedirectURIs = registered
+	ssa.fill(m)
+	m.Scope = filterScope(ssa.str("scope"), p.scopes)
+	if reg.Request != nil {
+		m.SoftwareStatement = reg.SSA.Raw
+	}
+	return nil
+}
+
+// audienceContains reports whether aud (string or array) names issuer.
+func audienceContains(aud any, issuer string) bool {
+	switch a := aud.(type) {
+	case string:
+		return a == issuer
+	case []any:
+		for _, v := range a {
+			if s, ok := v.(string); ok && s == issuer {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkTimes validates exp, nbf and iat (numbers, seconds since the epoch) with
+// skew. With required, exp and iat must be present. It returns exp (zero if absent).
+func checkTimes(claims map[string]any, now time.Time, skew time.Duration, required bool) (time.Time, error) {
+	var exp time.Time
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		v, present := claims[name]
+		if !present {
+			if required && name != "nbf" {
+				return exp, fmt.Errorf("%s is missing", name)
+			}
+			continue
+		}
+		f, ok := v.(float64)
+		if !ok || f < 0 || f > 1e11 {
+			return exp, fmt.Errorf("%s is not a valid NumericDate: %v", name, v)
+		}
+		t := time.Unix(int64(f), 0)
+		switch name {
+		case "exp":
+			exp = t
+			if now.After(t.Add(skew)) {
+				return exp, fmt.Errorf("expired at %s (now %s, skew %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
+			}
+		case "nbf":
+			if now.Add(skew).Before(t) {
+				return exp, fmt.Errorf("not valid before %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+			}
+		case "iat":
+			if now.Add(skew).Before(t) {
+				return exp, fmt.Errorf("issued in the future at %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+			}
+		}
+	}
+	return exp, nil
+}

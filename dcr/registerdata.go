@@ -1,0 +1,562 @@
+package dcr
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+	"gorm.io/gorm"
+
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// Defaults of RegisterDataOptions.
+const (
+	DefaultRegisterInterval         = time.Minute
+	DefaultForcedRefreshMinInterval = 10 * time.Second
+)
+
+// RegisterDataOptions configure RegisterData.
+type RegisterDataOptions struct {
+	BaseURI  string // e.g. https://api.cdr.gov.au/cdr-register/v1
+	Industry string // "all" when empty
+	// Interval is the poll period (register.refresh_interval; default 1 min,
+	// the standards require reacting to changes within 5 minutes).
+	Interval time.Duration
+	// ForcedRefreshMinInterval is the least time between two syncs forced by an
+	// unknown product. Zero means DefaultForcedRefreshMinInterval; a negative
+	// value means no minimum (tests).
+	ForcedRefreshMinInterval time.Duration
+	Now                      func() time.Time // default time.Now
+}
+
+// ProductStatus is everything the holder knows about one software product.
+// Statuses are upper case, as the Register spells them.
+type ProductStatus struct {
+	SoftwareProductID, SoftwareProductName, Status    string
+	BrandID, BrandName, BrandStatus                   string
+	LegalEntityID, LegalEntityName, LegalEntityStatus string
+}
+
+// Levels named by EffectiveStatus.
+const (
+	LevelSoftwareProduct = "software product"
+	LevelBrand           = "brand"
+	LevelLegalEntity     = "legal entity"
+)
+
+// EffectiveStatus returns "ACTIVE" when the product, its brand and its legal
+// entity are all ACTIVE; otherwise the status of the first one that is not
+// (product, then brand, then legal entity; "UNKNOWN" when the Register gave
+// none) and its level (LevelSoftwareProduct, LevelBrand, LevelLegalEntity).
+func (p ProductStatus) EffectiveStatus() (status, level string) {
+	for _, s := range [...]struct{ status, level string }{
+		{p.Status, LevelSoftwareProduct}, {p.BrandStatus, LevelBrand}, {p.LegalEntityStatus, LevelLegalEntity},
+	} {
+		if s.status != "ACTIVE" {
+			if s.status == "" {
+				return "UNKNOWN", s.level
+			}
+			return s.status, s.level
+		}
+	}
+	return "ACTIVE", ""
+}
+
+// ProductChange is one product whose status changed in a sync. A product new
+// to the holder has a zero Old; a product that disappeared from the Register
+// has Gone set and a zero New (unlike one the Register marks REMOVED).
+type ProductChange struct {
+	Old, New ProductStatus
+	Gone     bool
+}
+
+// SyncHealth is the state of the Register synchronisation, for the console.
+type SyncHealth struct {
+	LastAttempt, LastSuccess time.Time
+	LastError                string    // the most recent failure, kept after recovery
+	LastErrorAt              time.Time // compare with LastSuccess to tell if it is current
+	ConsecutiveFails         int
+	DataAge                  time.Duration // since LastSuccess; 0 before the first success
+	Products, Brands         int
+	LegalEntities            int
+}
+
+// RegisterData keeps the CDR Register's data recipients, brands and software
+// products with their statuses, polled from the Register and persisted so the
+// holder keeps working, with the last good copy, when the Register is down.
+type RegisterData struct {
+	db   *store.DB
+	f    *Fetcher
+	opts RegisterDataOptions
+	log  *slog.Logger
+
+	index atomic.Pointer[registerIndex] // immutable; swapped after each good sync
+
+	syncMu sync.Mutex                        // one sync at a time; guards snaps and health writes
+	snaps  map[string]store.RegisterSnapshot // last good response per endpoint URL
+	health atomic.Pointer[store.RegisterSync]
+
+	forced     singleflight.Group
+	forcedMu   sync.Mutex
+	lastForced time.Time
+
+	cbMu      sync.Mutex // serialises change callbacks, in sync order
+	callbacks []func(ctx context.Context, changes []ProductChange)
+}
+
+// NewRegisterData builds a RegisterData; call Load, then Run.
+func NewRegisterData(db *store.DB, f *Fetcher, opts RegisterDataOptions, log *slog.Logger) *RegisterData {
+	if opts.Industry == "" {
+		opts.Industry = "all"
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultRegisterInterval
+	}
+	if opts.ForcedRefreshMinInterval == 0 {
+		opts.ForcedRefreshMinInterval = DefaultForcedRefreshMinInterval
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts.BaseURI = strings.TrimRight(opts.BaseURI, "/")
+	r := &RegisterData{db: db, f: f, opts: opts, log: log, snaps: map[string]store.RegisterSnapshot{}}
+	r.index.Store(&registerIndex{})
+	r.health.Store(&store.RegisterSync{ID: 1})
+	return r
+}
+
+type registerEndpoint struct {
+	name    string // in error messages
+	path    string
+	version string
+	minimum string
+	decode  func([]byte) (any, error)
+}
+
+// registerEndpoints are polled together; the order is the order of buildIndex's bodies.
+var registerEndpoints = [3]registerEndpoint{
+	{"data-recipients", "/data-recipients", "4", "3", decodeDataRecipients},
+	{"data-recipients/status", "/data-recipients/status", "3", "1", decodeLegalEntityStatuses},
+	{"software-products/status", "/data-recipients/brands/software-products/status", "3", "1", decodeProductStatuses},
+}
+
+func (r *RegisterData) url(ep registerEndpoint) string {
+	return r.opts.BaseURI + "/" + r.opts.Industry + ep.path
+}
+
+// Load builds the index from the stored snapshots and restores the sync
+// health, without the network (at start, before the first sync).
+func (r *RegisterData) Load(ctx context.Context) error {
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	rows, err := r.db.RegisterSnapshots(ctx)
+	if err != nil {
+		return fmt.Errorf("register data: load snapshots: %w", err)
+	}
+	h, err := r.db.RegisterSyncHealth(ctx)
+	if err != nil {
+		return fmt.Errorf("register data: load sync health: %w", err)
+	}
+	byURL := make(map[string]store.RegisterSnapshot, len(rows))
+	for _, s := range rows {
+		byURL[s.Endpoint] = s
+	}
+	snaps := map[string]store.RegisterSnapshot{}
+	var bodies [3][]byte
+	for i, ep := range registerEndpoints {
+		if s, ok := byURL[r.url(ep)]; ok {
+			snaps[s.Endpoint] = s
+			bodies[i] = s.Body
+		}
+	}
+	r.health.Store(&h)
+	if bodies[0] == nil {
+		return nil // never synced (or synced against another Register)
+	}
+	idx, err := r.buildIndex(bodies)
+	if err != nil {
+		return fmt.Errorf("register data: stored snapshot: %w", err)
+	}
+	r.snaps = snaps
+	r.index.Store(idx)
+	return nil
+}
+
+// fetched is one endpoint's answer in a sync.
+type fetched struct {
+	snap    store.RegisterSnapshot
+	changed bool // a 200 with a new body or ETag, to be saved
+}
+
+// Sync fetches the three Register endpoints now. It succeeds only when every
+// endpoint answers 200 with a valid body or 304; otherwise the previous data
+// stays in use and only the failure is recorded. OnChange callbacks run before
+// it returns; they must not call Sync themselves.
+func (r *RegisterData) Sync(ctx context.Context) error {
+	r.syncMu.Lock()
+	changes, err := r.sync(ctx)
+	if len(changes) == 0 {
+		r.syncMu.Unlock()
+		return err
+	}
+	// Run the callbacks outside the sync lock, but in sync order.
+	r.cbMu.Lock()
+	defer r.cbMu.Unlock()
+	r.syncMu.Unlock()
+	for _, fn := range r.callbacks {
+		fn(ctx, changes)
+	}
+	return nil
+}
+
+func (r *RegisterData) sync(ctx context.Context) ([]ProductChange, error) {
+	attempt := r.opts.Now()
+	var got [3]fetched
+	g, gctx := errgroup.WithContext(ctx)
+	for i, ep := range registerEndpoints {
+		g.Go(func() (err error) {
+			got[i], err = r.fetchEndpoint(gctx, ep, attempt)
+			return err
+		})
+	}
+	err := g.Wait()
+	var idx *registerIndex
+	if err == nil {
+		idx, err = r.buildIndex([3][]byte{got[0].snap.Body, got[1].snap.Body, got[2].snap.Body})
+	}
+	next := *r.health.Load()
+	next.LastAttemptAt = &attempt
+	if err == nil {
+		next.LastSuccessAt, next.ConsecutiveFails = &attempt, 0
+		err = r.db.Tx(ctx, func(tx *gorm.DB) error {
+			for i := range got {
+				if got[i].changed {
+					if err := store.SaveRegisterSnapshot(tx, &got[i].snap); err != nil {
+						return fmt.Errorf("saving snapshot: %w", err)
+					}
+				}
+			}
+			return store.SaveRegisterSyncHealth(tx, &next)
+		})
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // shutting down: not a Register failure
+		}
+		r.recordFailure(ctx, attempt, err)
+		return nil, fmt.Errorf("register sync: %w", err)
+	}
+	for i := range got {
+		r.snaps[got[i].snap.Endpoint] = got[i].snap
+	}
+	r.health.Store(&next)
+	changes := diffProducts(r.index.Swap(idx), idx)
+	r.log.Info("register sync", "products", len(idx.products), "changes", len(changes))
+	return changes, nil
+}
+
+func (r *RegisterData) recordFailure(ctx context.Context, at time.Time, cause error) {
+	next := *r.health.Load()
+	next.LastAttemptAt, next.LastErrorAt = &at, &at
+	next.LastError = cause.Error()
+	next.ConsecutiveFails++
+	r.health.Store(&next)
+	r.log.Warn("register sync failed; keeping the last good data", "err", cause, "consecutive_fails", next.ConsecutiveFails)
+	if err := r.db.Tx(ctx, func(tx *gorm.DB) error { return store.SaveRegisterSyncHealth(tx, &next) }); err != nil {
+		r.log.Error("register sync: saving health", "err", err)
+	}
+}
+
+// fetchEndpoint makes one conditional GET; the body is checked by buildIndex.
+func (r *RegisterData) fetchEndpoint(ctx context.Context, ep registerEndpoint, at time.Time) (fetched, error) {
+	u := r.url(ep)
+	prev, havePrev := r.snaps[u]
+	h := http.Header{"Accept": {"application/json"}, "X-V": {ep.version}, "X-Min-V": {ep.minimum}}
+	if havePrev && prev.ETag != "" {
+		h.Set("If-None-Match", prev.ETag)
+	}
+	resp, err := r.f.Get(ctx, u, h)
+	if err != nil {
+		return fetched{}, fmt.Errorf("%s: %w", ep.name, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotModified && havePrev:
+		return fetched{snap: prev}, nil
+	case resp.StatusCode != http.StatusOK:
+		return fetched{}, fmt.Errorf("%s: HTTP status %d", ep.name, resp.StatusCode)
+	}
+	etag := resp.Header.Get("ETag")
+	if havePrev && prev.ETag == etag && bytes.Equal(prev.Body, resp.Body) {
+		return fetched{snap: prev}, nil
+	}
+	return fetched{snap: store.RegisterSnapshot{Endpoint: u, ETag: etag, Body: resp.Body, FetchedAt: at}, changed: true}, nil
+}
+
+// Run syncs at once, then every Interval until ctx is done. Failures are
+// recorded in the health and logged; the last good data stays in use.
+func (r *RegisterData) Run(ctx context.Context) {
+	t := time.NewTicker(r.opts.Interval)
+	defer t.Stop()
+	for {
+		_ = r.Sync(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Product returns the status of a software product; the id is case-insensitive.
+func (r *RegisterData) Product(softwareProductID string) (ProductStatus, bool) {
+	p, ok := r.index.Load().products[strings.ToLower(softwareProductID)]
+	return p, ok
+}
+
+// LookupRefreshing looks the product up; when it is unknown it runs one forced
+// Sync (shared by concurrent callers, skipped when the last forced sync was
+// less than ForcedRefreshMinInterval ago) and looks again. The error is the
+// forced sync's failure, if any.
+func (r *RegisterData) LookupRefreshing(ctx context.Context, softwareProductID string) (ProductStatus, bool, error) {
+	if p, ok := r.Product(softwareProductID); ok {
+		return p, true, nil
+	}
+	sctx := context.WithoutCancel(ctx) // shared by every caller of the flight
+	ch := r.forced.DoChan("sync", func() (any, error) {
+		r.forcedMu.Lock()
+		now := r.opts.Now()
+		if !r.lastForced.IsZero() && now.Sub(r.lastForced) < r.opts.ForcedRefreshMinInterval {
+			r.forcedMu.Unlock()
+			return nil, nil
+		}
+		r.lastForced = now
+		r.forcedMu.Unlock()
+		return nil, r.Sync(sctx)
+	})
+	var err error
+	select {
+	case res := <-ch:
+		err = res.Err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if p, ok := r.Product(softwareProductID); ok {
+		return p, true, nil
+	}
+	return ProductStatus{}, false, err
+}
+
+// Health returns the sync health and the size of the data in use.
+func (r *RegisterData) Health() SyncHealth {
+	h := r.health.Load()
+	idx := r.index.Load()
+	out := SyncHealth{
+		LastError: h.LastError, ConsecutiveFails: h.ConsecutiveFails,
+		Products: len(idx.products), Brands: idx.brands, LegalEntities: idx.legalEntities,
+	}
+	if h.LastAttemptAt != nil {
+		out.LastAttempt = *h.LastAttemptAt
+	}
+	if h.LastSuccessAt != nil {
+		out.LastSuccess = *h.LastSuccessAt
+		out.DataAge = r.opts.Now().Sub(out.LastSuccess)
+	}
+	if h.LastErrorAt != nil {
+		out.LastErrorAt = *h.LastErrorAt
+	}
+	return out
+}
+
+// Products returns every product, sorted by legal entity, brand and product name.
+func (r *RegisterData) Products() []ProductStatus {
+	return append([]ProductStatus(nil), r.index.Load().sorted...)
+}
+
+// OnChange registers fn to run after each successful sync that changed any
+// product, with every product whose ProductStatus changed or disappeared.
+// Callbacks run one at a time, in sync order, on the syncing goroutine.
+func (r *RegisterData) OnChange(fn func(ctx context.Context, changes []ProductChange)) {
+	r.cbMu.Lock()
+	defer r.cbMu.Unlock()
+	r.callbacks = append(r.callbacks, fn)
+}
+
+var errNotRegisterShape = errors.New(`no "data" array`)
+
+// registerIndex is the Register data in use; immutable once built.
+type registerIndex struct {
+	products              map[string]ProductStatus // by lower-case product id
+	sorted                []ProductStatus
+	brands, legalEntities int
+}
+
+// The Register's JSON. Statuses are strings; any other type is a decoding error.
+type (
+	drLegalEntity struct {
+		LegalEntityID   string    `json:"legalEntityId"`
+		LegalEntityName string    `json:"legalEntityName"`
+		Status          string    `json:"status"`
+		Brands          []drBrand `json:"dataRecipientBrands"`
+	}
+	drBrand struct {
+		BrandID  string `json:"dataRecipientBrandId"`
+		Name     string `json:"brandName"`
+		Status   string `json:"status"`
+		Products []struct {
+			ID     string `json:"softwareProductId"`
+			Name   string `json:"softwareProductName"`
+			Status string `json:"status"`
+		} `json:"softwareProducts"`
+	}
+	// idStatus is one row of a status list, in the current shape (id, status)
+	// or the x-v 1 shape (dataRecipientId/softwareProductId, *Status).
+	idStatus struct {
+		LegalEntityID   string `json:"legalEntityId"`
+		DataRecipientID string `json:"dataRecipientId"`
+		ProductID       string `json:"softwareProductId"`
+		Status          string `json:"status"`
+		V1Recipient     string `json:"dataRecipientStatus"`
+		V1Product       string `json:"softwareProductStatus"`
+	}
+)
+
+func decodeDataRecipients(body []byte) (any, error) {
+	var doc struct {
+		Data []drLegalEntity `json:"data"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Data == nil {
+		return nil, errNotRegisterShape
+	}
+	return doc.Data, nil
+}
+
+// decodeStatuses returns upper-cased statuses by lower-case id.
+func decodeStatuses(body []byte, v1Field string, id, status func(idStatus) string) (map[string]string, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	raw, ok := doc["data"]
+	if !ok {
+		raw, ok = doc[v1Field]
+	}
+	var rows []idStatus
+	if ok {
+		if err := json.Unmarshal(raw, &rows); err != nil {
+			return nil, err
+		}
+	}
+	if rows == nil {
+		return nil, errNotRegisterShape
+	}
+	out := make(map[string]string, len(rows))
+	for _, row := range rows {
+		if k, s := id(row), status(row); k != "" && s != "" {
+			out[strings.ToLower(k)] = strings.ToUpper(s)
+		}
+	}
+	return out, nil
+}
+
+func decodeLegalEntityStatuses(body []byte) (any, error) {
+	return decodeStatuses(body, "dataRecipients",
+		func(r idStatus) string { return cmp.Or(r.LegalEntityID, r.DataRecipientID) },
+		func(r idStatus) string { return cmp.Or(r.Status, r.V1Recipient) })
+}
+
+func decodeProductStatuses(body []byte) (any, error) {
+	return decodeStatuses(body, "softwareProducts",
+		func(r idStatus) string { return r.ProductID },
+		func(r idStatus) string { return cmp.Or(r.Status, r.V1Product) })
+}
+
+// buildIndex builds the index from the bodies of data-recipients, then
+// overrides statuses with the (fresher) status lists. Empty status bodies are skipped.
+func (r *RegisterData) buildIndex(bodies [3][]byte) (*registerIndex, error) {
+	var decoded [3]any
+	for i, b := range bodies {
+		if b == nil && i > 0 {
+			continue
+		}
+		v, err := registerEndpoints[i].decode(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: decoding: %w", registerEndpoints[i].name, err)
+		}
+		decoded[i] = v
+	}
+	leStatus, _ := decoded[1].(map[string]string)
+	spStatus, _ := decoded[2].(map[string]string)
+	idx := &registerIndex{products: map[string]ProductStatus{}}
+	for _, le := range decoded[0].([]drLegalEntity) {
+		if le.LegalEntityID == "" {
+			continue
+		}
+		idx.legalEntities++
+		leS := cmp.Or(leStatus[strings.ToLower(le.LegalEntityID)], strings.ToUpper(le.Status))
+		for _, b := range le.Brands {
+			if b.BrandID == "" {
+				continue
+			}
+			idx.brands++
+			for _, sp := range b.Products {
+				key := strings.ToLower(sp.ID)
+				if key == "" {
+					continue
+				}
+				if _, dup := idx.products[key]; dup {
+					continue // first listing wins
+				}
+				idx.products[key] = ProductStatus{
+					SoftwareProductID: sp.ID, SoftwareProductName: sp.Name,
+					Status:  cmp.Or(spStatus[key], strings.ToUpper(sp.Status)),
+					BrandID: b.BrandID, BrandName: b.Name, BrandStatus: strings.ToUpper(b.Status),
+					LegalEntityID: le.LegalEntityID, LegalEntityName: le.LegalEntityName, LegalEntityStatus: leS,
+				}
+			}
+		}
+	}
+	idx.sorted = make([]ProductStatus, 0, len(idx.products))
+	for _, p := range idx.products {
+		idx.sorted = append(idx.sorted, p)
+	}
+	slices.SortFunc(idx.sorted, func(a, b ProductStatus) int {
+		return cmp.Or(cmp.Compare(a.LegalEntityName, b.LegalEntityName), cmp.Compare(a.BrandName, b.BrandName),
+			cmp.Compare(a.SoftwareProductName, b.SoftwareProductName), cmp.Compare(a.SoftwareProductID, b.SoftwareProductID))
+	})
+	return idx, nil
+}
+
+// diffProducts lists the products that are new, changed or gone, in the order of next then old.
+func diffProducts(old, next *registerIndex) []ProductChange {
+	var out []ProductChange
+	for _, p := range next.sorted {
+		if o, ok := old.products[strings.ToLower(p.SoftwareProductID)]; !ok || o != p {
+			out = append(out, ProductChange{Old: o, New: p})
+		}
+	}
+	for _, o := range old.sorted {
+		if _, ok := next.products[strings.ToLower(o.SoftwareProductID)]; !ok {
+			out = append(out, ProductChange{Old: o, Gone: true})
+		}
+	}
+	return out
+}

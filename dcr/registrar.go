@@ -1,0 +1,241 @@
+package dcr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// Auditor appends an event to the audit log inside the caller's transaction.
+// *audit.Log implements it.
+type Auditor interface {
+	Append(tx *gorm.DB, e *store.AuditEvent) error
+}
+
+// Audit event vocabulary used by the registrar (the audit package documents the full set).
+const (
+	eventRegistrationCreate = "registration.create"
+	outcomeSuccess          = "success"
+	outcomeRejected         = "rejected"
+	outcomeError            = "error"
+)
+
+// Attempt is one call of a registration endpoint, with what the transport knows.
+type Attempt struct {
+	Body           []byte
+	RemoteAddr     string
+	CertThumbprint string
+	RequestID      string
+	Source         string // store.SourceRegister or store.SourceAPI
+	Actor          string // who called: "" for an ADR on the public endpoint, "apikey:NAME" for the API
+}
+
+// Registrar turns validated registrations into stored clients, one transaction
+// each, with the audit event written in that same transaction.
+type Registrar struct {
+	pipeline       *Pipeline
+	db             *store.DB
+	audit          Auditor
+	allowDuplicate bool
+	log            *slog.Logger
+}
+
+// NewRegistrar wires a Registrar.
+func NewRegistrar(p *Pipeline, db *store.DB, a Auditor, allowDuplicate bool, log *slog.Logger) *Registrar {
+	return &Registrar{pipeline: p, db: db, audit: a, allowDuplicate: allowDuplicate, log: log}
+}
+
+// Pipeline is the validation pipeline the registrar runs.
+func (r *Registrar) Pipeline() *Pipeline { return r.pipeline }
+
+// Register validates a registration request JWT and stores the client (POST /register).
+// On success it returns the registration as the client must see it.
+func (r *Registrar) Register(ctx context.Context, a Attempt) (*Metadata, *Error) {
+	start := time.Now()
+	reg, derr := r.pipeline.Validate(ctx, a.Body)
+	if derr == nil && !r.allowDuplicate {
+		exists, err := r.db.HasActiveClient(ctx, reg.SoftwareID)
+		if err != nil {
+			derr = internalError("duplicate check: %v", err)
+		} else if exists { // 13
+			derr = duplicateError(reg.SoftwareID)
+		}
+	}
+	if derr != nil {
+		r.recordRejection(ctx, a, reg, derr, start)
+		return nil, derr
+	}
+
+	now := r.pipeline.Now().UTC()
+	m := reg.Metadata
+	m.ClientID = uuid.NewString()
+	m.ClientIDIssuedAt = now.Unix()
+	client, err := newClient(&m, reg, a, now, r.allowDuplicate)
+	if err != nil {
+		derr = internalError("encode client: %v", err)
+		r.recordRejection(ctx, a, reg, derr, start)
+		return nil, derr
+	}
+	err = r.db.Tx(ctx, func(tx *gorm.DB) error {
+		if reg.JTI != "" {
+			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil {
+				return err
+			}
+		}
+		if err := store.CreateClient(tx, client); err != nil {
+			return err
+		}
+		return r.audit.Append(tx, r.event(a, reg, nil, start, m.ClientID))
+	})
+	switch {
+	case err == nil:
+		return &m, nil
+	case errors.Is(err, store.ErrReplay):
+		derr = fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, "request jti %q was already used (concurrent replay)", reg.JTI)
+	case errors.Is(err, store.ErrDuplicate):
+		derr = duplicateError(reg.SoftwareID)
+	default:
+		derr = internalError("store registration: %v", err)
+	}
+	r.recordRejection(ctx, a, reg, derr, start)
+	return nil, derr
+}
+
+func duplicateError(softwareID string) *Error {
+	return fail(StepDuplicate, CodeInvalidClientMetadata, DescDuplicate, "an active registration already exists for software_id %s", softwareID)
+}
+
+func internalError(format string, args ...any) *Error {
+	return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Description: "The server could not process the registration; try again later.",
+		Step: StepStore, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Reject records an attempt that failed before it reached the pipeline (a
+// transport check such as the Content-Type or the body size).
+func (r *Registrar) Reject(ctx context.Context, a Attempt, derr *Error) {
+	r.recordRejection(ctx, a, nil, derr, time.Now())
+}
+
+// recordRejection writes the audit event of a failed attempt and, when the
+// request's signature had verified, consumes its jti so it cannot be replayed.
+func (r *Registrar) recordRejection(ctx context.Context, a Attempt, reg *Registration, derr *Error, start time.Time) {
+	ev := r.event(a, reg, derr, start, "")
+	// A cancelled request context must not lose the audit record.
+	ctx = context.WithoutCancel(ctx)
+	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+		if reg != nil && reg.JTI != "" {
+			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil && !errors.Is(err, store.ErrReplay) {
+				return err
+			}
+		}
+		return r.audit.Append(tx, ev)
+	})
+	if err != nil {
+		r.log.Error("audit: could not record rejected registration", "request_id", a.RequestID, "error", err, "dcr_error", derr.Error())
+	}
+}
+
+// maxAuditedBody bounds how much of an unparseable body the audit log keeps.
+const maxAuditedBody = 2048
+
+func (r *Registrar) event(a Attempt, reg *Registration, derr *Error, start time.Time, clientID string) *store.AuditEvent {
+	ev := &store.AuditEvent{
+		Type:           eventRegistrationCreate,
+		Actor:          a.Actor,
+		Outcome:        outcomeSuccess,
+		ClientID:       clientID,
+		RemoteAddr:     a.RemoteAddr,
+		CertThumbprint: a.CertThumbprint,
+		RequestID:      a.RequestID,
+		DurationUS:     time.Since(start).Microseconds(),
+	}
+	if reg != nil {
+		ev.SoftwareID, ev.OrgID, ev.JTI = reg.SoftwareID, reg.OrgID, reg.JTI
+		if ev.JTI == "" && reg.Request != nil {
+			ev.JTI, _ = reg.Request.String("jti")
+		}
+	}
+	if ev.Actor == "" && ev.SoftwareID != "" {
+		ev.Actor = "software:" + ev.SoftwareID
+	}
+	if derr != nil {
+		ev.Outcome = outcomeRejected
+		if derr.HTTPStatus() >= 500 {
+			ev.Outcome = outcomeError
+		}
+		ev.ErrorCode, ev.Step = derr.Code, string(derr.Step)
+		ev.Reason = derr.Description
+		if derr.Detail != "" {
+			ev.Reason += " | " + derr.Detail
+		}
+		ev.Data = attemptData(a.Body, reg)
+	}
+	return ev
+}
+
+// attemptData keeps the request of a rejected attempt, so an operator can show
+// the ADR exactly what it sent: the JWT when it parsed, else a bounded prefix.
+func attemptData(body []byte, reg *Registration) string {
+	d := map[string]any{"source_bytes": len(body)}
+	if reg != nil && reg.Request != nil {
+		d["request_jwt"] = reg.Request.Raw
+	} else {
+		b := body
+		if len(b) > maxAuditedBody {
+			b = b[:maxAuditedBody]
+		}
+		d["body_prefix"] = string(b)
+	}
+	out, _ := json.Marshal(d)
+	return string(out)
+}
+
+func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDuplicate bool) (*store.Client, error) {
+	regJSON, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	c := &store.Client{
+		ID:                m.ClientID,
+		SoftwareID:        m.SoftwareID,
+		Status:            store.StatusActive,
+		Source:            a.Source,
+		ClientName:        m.ClientName,
+		OrgID:             m.OrgID,
+		OrgName:           m.OrgName,
+		LegalEntityID:     m.LegalEntityID,
+		LegalEntityName:   m.LegalEntityName,
+		IssuedAt:          m.ClientIDIssuedAt,
+		Registration:      string(regJSON),
+		SoftwareStatement: reg.SSA.Raw,
+		SSAHeader:         string(reg.SSA.HeaderJSON),
+		SSAClaims:         string(reg.SSA.ClaimsJSON),
+		SSAKeyID:          reg.SSAKeyID,
+		CertThumbprint:    a.CertThumbprint,
+		CreatedAt:         now,
+		UpdatedAt:         now,
+	}
+	if !allowDuplicate {
+		sid := strings.ToLower(m.SoftwareID)
+		c.ActiveSoftwareID = &sid
+	}
+	if reg.Request != nil {
+		c.RequestJWT = reg.Request.Raw
+		c.RequestHeader = string(reg.Request.HeaderJSON)
+		c.RequestClaims = string(reg.Request.ClaimsJSON)
+	}
+	if c.Source == "" {
+		c.Source = store.SourceRegister
+	}
+	return c, nil
+}

@@ -1,0 +1,238 @@
+// Command dcrconsole is the CDR Dynamic Client Registration server and operator
+// console for Data Holders. main.go is wiring only: flags, configuration, store,
+// services, server, shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/config"
+	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/web"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  dcrconsole [--config FILE] [--demo]       run the server (--demo: simulated Register and ADRs, throwaway database)
+  dcrconsole audit verify [--config FILE | --demo | --db FILE]
+                                            verify the audit log's hash chain
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "audit" {
+		return auditCommand(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("dcrconsole", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	configPath := fs.String("config", "", "configuration file (TOML)")
+	demo := fs.Bool("demo", false, "demo mode: simulated CDR Register and ADRs, throwaway database")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unknown command %q\n%s", fs.Arg(0), usage)
+		return 2
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, *demo, log); err != nil {
+		log.Error("dcrconsole stopped", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the server until ctx is cancelled.
+func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logger) error {
+	var demo *demoEnv
+	if demoMode {
+		var err error
+		if demo, err = startDemo(&cfg, log); err != nil {
+			return err
+		}
+		defer demo.Close()
+	}
+	db, err := openStore(ctx, cfg.Database.Path, demoMode)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var opts web.BuildOptions
+	if demo != nil {
+		opts.RootCAs = demo.RootCAs()
+	}
+	app, err := web.Build(cfg, db, log, opts)
+	if err != nil {
+		return err
+	}
+	if err := app.RegisterData.Load(ctx); err != nil {
+		log.Warn("register data: no stored copy loaded", "error", err)
+	}
+	srv := &http.Server{
+		Handler:           app.Engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	bg, cancelBG := context.WithCancel(ctx)
+	defer cancelBG()
+	if cfg.Register.CheckStatus {
+		go app.RegisterData.Run(bg)
+	}
+	go pruneJTIs(bg, db, log)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("dcrconsole listening", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
+		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Path, "demo", demoMode)
+	if demo != nil {
+		go demo.Run(bg, cfg, log)
+	}
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cancelBG()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// openStore opens the database and keeps demo and real databases apart: demo
+// mode never opens a database it did not create, and a normal start refuses a demo one.
+func openStore(ctx context.Context, path string, demoMode bool) (*store.DB, error) {
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	marker, err := db.GetMeta(ctx, store.MetaDemo)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	switch {
+	case demoMode && marker == "":
+		if err := db.SetMeta(ctx, store.MetaDemo, "true"); err != nil {
+			db.Close()
+			return nil, err
+		}
+	case !demoMode && marker != "":
+		db.Close()
+		return nil, fmt.Errorf("database %s was created by demo mode; refusing to use it for a real deployment (set database.path to another file)", path)
+	}
+	return db, nil
+}
+
+// pruneJTIs deletes expired jtis hourly; they are useless once their token has expired.
+func pruneJTIs(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.PruneJTIs(ctx, time.Now().Add(-time.Hour)); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("jti pruning failed", "error", err)
+		} else if n > 0 {
+			log.Info("pruned expired jtis", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func auditCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (TOML)")
+	demo := fs.Bool("demo", false, "verify the demo database")
+	dbPath := fs.String("db", "", "database file (overrides the configuration)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	path := cfg.Database.Path
+	if *demo {
+		path = demoDatabasePath()
+	}
+	if *dbPath != "" {
+		path = *dbPath
+	}
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(stderr, "audit verify: %v\n", err)
+		return 2
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	defer db.Close()
+	res, err := audit.New(db).Verify(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "audit verify: %v\n", err)
+		return 2
+	}
+	if !res.OK {
+		fmt.Fprintf(stdout, "audit chain BROKEN after checking %d events: %s\n", res.Events, res.Problem)
+		return 1
+	}
+	fmt.Fprintf(stdout, "audit chain intact: %d events, head #%d %s\n", res.Events, res.HeadID, strings.TrimSpace(res.HeadHash))
+	return 0
+}

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/config"
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// App is the assembled server: the engine and the long-lived services behind it.
+// main and the tests build it the same way, so tests exercise the real wiring.
+type App struct {
+	Engine       *gin.Engine
+	Fetcher      *dcr.Fetcher
+	Keys         *dcr.JWKSCache
+	RegisterData *dcr.RegisterData
+	Pipeline     *dcr.Pipeline
+	Registrar    *dcr.Registrar
+	Audit        *audit.Log
+}
+
+// BuildOptions are wiring choices that are not configuration.
+type BuildOptions struct {
+	// RootCAs replaces the system roots for outbound HTTPS (demo mode and tests,
+	// whose simulated Register and ADRs use a private CA).
+	RootCAs *x509.CertPool
+	// ForcedRefreshMinInterval overrides the least gap between Register refreshes
+	// forced by unknown products (negative: no gap; tests).
+	ForcedRefreshMinInterval time.Duration
+}
+
+// Build assembles the services and the engine from cfg.
+func Build(cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) (*App, error) {
+	caPEM, err := dcr.LoadCAFile(cfg.Outbound.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	fetcher, err := dcr.NewFetcher(dcr.FetchOptions{
+		Timeout:              cfg.Outbound.Timeout.Duration,
+		MaxBytes:             cfg.Outbound.MaxResponseBytes,
+		RootCAs:              opts.RootCAs,
+		ExtraCAPEM:           caPEM,
+		AllowPrivateNetworks: cfg.Outbound.AllowPrivateNetworks,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
+	a.Keys = dcr.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
+	a.RegisterData = dcr.NewRegisterData(db, fetcher, dcr.RegisterDataOptions{
+		BaseURI:  cfg.Register.BaseURI,
+		Industry: cfg.Register.Industry,
+		Interval: cfg.Register.RefreshInterval.Duration,
+
+		ForcedRefreshMinInterval: opts.ForcedRefreshMinInterval,
+	}, log)
+	a.Pipeline = dcr.NewPipeline(dcr.PipelineConfig{
+		Issuer:                 cfg.Holder.Issuer,
+		ScopesSupported:        cfg.Holder.ScopesSupported,
+		ResponseTypesSupported: cfg.Holder.ResponseTypesSupported,
+		JARMEncryption:         cfg.Holder.JARMEncryption,
+		ClockSkew:              cfg.Holder.ClockSkew.Duration,
+		CheckStatus:            cfg.Register.CheckStatus,
+		RegisterJWKSURI:        cfg.Register.JWKSURI,
+	}, a.Keys, a.Keys, a.RegisterData, db, fetcher)
+	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
+	a.Engine, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}

@@ -1,0 +1,33 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/dcr"
+)
+
+// oauthError is the JSON error body of the OAuth and DCR endpoints.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// writeDCRError answers a typed pipeline error: code and description verbatim,
+// never the internal detail. Internal errors are logged once with the request id.
+func (s *Server) writeDCRError(c *gin.Context, e *dcr.Error) {
+	if e.HTTPStatus() >= 500 {
+		s.log.Error("registration failed", "request_id", c.GetString(requestIDKey), "step", e.Step, "detail", e.Detail)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(e.HTTPStatus(), oauthError{Error: e.Code, Description: e.Description})
+}
+
+func (s *Server) notFound(c *gin.Context) {
+	c.JSON(http.StatusNotFound, oauthError{Error: "not_found", Description: "no such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
+}
+
+func (s *Server) methodNotAllowed(c *gin.Context) {
+	c.JSON(http.StatusMethodNotAllowed, oauthError{Error: "method_not_allowed", Description: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+}

@@ -1,0 +1,47 @@
+// Package web is dcrconsole's Gin engine: routes, middleware and thin handlers
+// for the DCR API and health endpoints. Typed errors from dcr are mapped to HTTP
+// here, in one place.
+package web
+
+import (
+	"log/slog"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/config"
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// Deps are the services the handlers call.
+type Deps struct {
+	Config    config.Config
+	DB        *store.DB
+	Registrar *dcr.Registrar
+	Log       *slog.Logger
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg       config.Config
+	db        *store.DB
+	registrar *dcr.Registrar
+	log       *slog.Logger
+}
+
+// newEngine builds the Gin engine with every route and middleware.
+func newEngine(d Deps) (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, log: d.Log}
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	// Without trusted proxies gin would believe any X-Forwarded-For; the audit
+	// log's remote address must not be forgeable.
+	if err := e.SetTrustedProxies(d.Config.Server.TrustedProxies); err != nil {
+		return nil, err
+	}
+	e.ForwardedByClientIP = len(d.Config.Server.TrustedProxies) > 0
+	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody())
+	s.routes(e)
+	return e, nil
+}
