@@ -308,7 +308,8 @@ func TestJWKSUnusableKeysIgnored(t *testing.T) {
 		jwksTestJWK(t, &p384.PublicKey, "p384", "sig"),
 		jwksTestJWK(t, []byte("0123456789abcdef0123456789abcdef"), "oct", "sig"),
 		json.RawMessage(`{"kty":"RSA","kid":"broken","n":12}`),
-		json.RawMessage(`{"kty":"EC","kid":"offcurve","crv":"P-256","x":"AQ","y":"AQ"}`),
+		// A P-256 x with a y off the curve: jwx parses it, the ECDH check refuses it.
+		json.RawMessage(`{"kty":"EC","kid":"offcurve","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"AAAAJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"}`),
 		jwksTestJWK(t, &jwksTestRSAKeys()[1].PublicKey, "good", ""),
 	))
 	c, _ := newTestJWKSCache(t, srv)
