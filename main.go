@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/config"
+	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/web"
 )
@@ -32,11 +35,20 @@ const usage = `usage:
   dcrconsole [--config FILE] [--demo]       run the server (--demo: simulated Register and ADRs, throwaway database)
   dcrconsole audit verify [--config FILE | --demo | --db FILE]
                                             verify the audit log's hash chain
+  dcrconsole keys list|rotate [--config FILE]
+                                            the holder's signing keys; rotate makes a new key sign
+                                            (a running server picks it up within 10 s; the old key
+                                            stays published until its tokens have expired)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "audit" {
-		return auditCommand(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "audit":
+			return auditCommand(args[1:], stdout, stderr)
+		case "keys":
+			return keysCommand(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("dcrconsole", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -95,7 +107,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if demo != nil {
 		opts.RootCAs = demo.RootCAs()
 	}
-	app, err := web.Build(cfg, db, log, opts)
+	app, err := web.Build(ctx, cfg, db, log, opts)
 	if err != nil {
 		return err
 	}
@@ -115,12 +127,21 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("server.listen: %w", err)
 	}
+	if cfg.TLS.CertFile != "" {
+		tlsConfig, err := serverTLSConfig(cfg.TLS)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, tlsConfig)
+	}
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	if cfg.Register.CheckStatus {
 		go app.RegisterData.Run(bg)
 	}
 	go pruneJTIs(bg, db, log)
+	go app.Keys.Run(bg, 10*time.Second)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -234,5 +255,83 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "audit chain intact: %d events, head #%d %s\n", res.Events, res.HeadID, strings.TrimSpace(res.HeadHash))
+	return 0
+}
+
+// serverTLSConfig is the TLS of a server that terminates HTTPS itself, with
+// client certificates verified against tls.client_ca_file when requested.
+func serverTLSConfig(c config.TLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls.cert_file/tls.key_file: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.ClientCAFile != "" {
+		pem, err := os.ReadFile(c.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.client_ca_file: no PEM certificate in %s", c.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+	}
+	switch c.ClientAuth {
+	case "request":
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	case "require":
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+func keysCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate") {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (TOML)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	db, err := openStore(ctx, cfg.Database.Path, false)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	if args[0] == "rotate" {
+		// Old keys stay published longer than any token they signed can live,
+		// plus the running server's reload interval.
+		publishFor := cfg.Holder.AccessTokenTTL.Duration + cfg.Holder.ClockSkew.Duration + time.Minute
+		kid, err := dcr.RotateHolderKey(ctx, db, cfg.Holder.SigningAlg, publishFor)
+		if err != nil {
+			fmt.Fprintf(stderr, "keys rotate: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "new signing key %s (%s); previous keys published until %s\n", kid, cfg.Holder.SigningAlg,
+			time.Now().Add(publishFor).UTC().Format(time.RFC3339))
+	}
+	keys, err := db.HolderKeys(ctx, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	for _, k := range keys {
+		state := "signing"
+		if k.RetiredAt != nil {
+			state = "retired, published until " + k.PublishUntil.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(stdout, "%s  %s  created %s  %s\n", k.KID, k.Alg, k.CreatedAt.UTC().Format(time.RFC3339), state)
+	}
 	return 0
 }

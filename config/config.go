@@ -37,7 +37,31 @@ type Config struct {
 	Database Database `toml:"database"`
 	Register Register `toml:"register"`
 	Outbound Outbound `toml:"outbound"`
+	TLS      TLS      `toml:"tls"`
+	MTLS     MTLS     `toml:"mtls"`
 	Log      Log      `toml:"log"`
+}
+
+// TLS terminates HTTPS in the server itself.
+type TLS struct {
+	CertFile     string `toml:"cert_file"`
+	KeyFile      string `toml:"key_file"`
+	ClientCAFile string `toml:"client_ca_file"`
+	// ClientAuth is none, request (verify a certificate when one is presented) or require.
+	ClientAuth string `toml:"client_auth"`
+}
+
+// MTLS takes the client-certificate thumbprint from a TLS-terminating gateway.
+type MTLS struct {
+	// ThumbprintHeader carries the base64url SHA-256 of the client certificate.
+	ThumbprintHeader string `toml:"thumbprint_header"`
+	// TrustedProxies may set ThumbprintHeader; from anyone else it is ignored.
+	TrustedProxies []string `toml:"trusted_proxies"`
+}
+
+// MTLSEnabled reports whether the holder requires and binds client certificates.
+func (c *Config) MTLSEnabled() bool {
+	return c.TLS.ClientAuth == "request" || c.TLS.ClientAuth == "require" || c.MTLS.ThumbprintHeader != ""
 }
 
 // Server is the HTTP listener.
@@ -56,6 +80,9 @@ type Holder struct {
 	JARMEncryption              bool     `toml:"jarm_encryption"`
 	ClockSkew                   Duration `toml:"clock_skew"`
 	AllowDuplicateRegistrations bool     `toml:"allow_duplicate_registrations"`
+	// SigningAlg signs the holder's access tokens: ES256 or PS256.
+	SigningAlg     string   `toml:"signing_alg"`
+	AccessTokenTTL Duration `toml:"access_token_ttl"`
 }
 
 // Database is the SQLite file.
@@ -109,6 +136,8 @@ func Default() Config {
 			ScopesSupported:        append([]string(nil), DefaultScopes...),
 			ResponseTypesSupported: []string{"code"},
 			ClockSkew:              Duration{30 * time.Second},
+			SigningAlg:             "ES256",
+			AccessTokenTTL:         Duration{300 * time.Second},
 		},
 		Database: Database{Path: "dcrconsole.db"},
 		Register: Register{
@@ -123,6 +152,7 @@ func Default() Config {
 			MaxResponseBytes: 1 << 20,
 			JWKSCacheTTL:     Duration{5 * time.Minute},
 		},
+		TLS: TLS{ClientAuth: "none"},
 		Log: Log{Format: "text", Level: "info"},
 	}
 }
@@ -201,6 +231,12 @@ func (c *Config) Validate() error {
 	if c.Holder.ClockSkew.Duration < 0 || c.Holder.ClockSkew.Duration > 5*time.Minute {
 		return fmt.Errorf("holder.clock_skew: %s is outside 0s..5m", c.Holder.ClockSkew)
 	}
+	if c.Holder.SigningAlg != "ES256" && c.Holder.SigningAlg != "PS256" {
+		return fmt.Errorf("holder.signing_alg: %q is not one of ES256, PS256", c.Holder.SigningAlg)
+	}
+	if c.Holder.AccessTokenTTL.Duration < 2*time.Minute || c.Holder.AccessTokenTTL.Duration > 10*time.Minute {
+		return fmt.Errorf("holder.access_token_ttl: %s is outside 2m..10m", c.Holder.AccessTokenTTL)
+	}
 	if strings.TrimSpace(c.Database.Path) == "" {
 		return errors.New("database.path: must not be empty")
 	}
@@ -233,6 +269,9 @@ func (c *Config) Validate() error {
 	if c.Outbound.JWKSCacheTTL.Duration < time.Second || c.Outbound.JWKSCacheTTL.Duration > 24*time.Hour {
 		return fmt.Errorf("outbound.jwks_cache_ttl: %s is outside 1s..24h", c.Outbound.JWKSCacheTTL)
 	}
+	if err := c.validateTLS(); err != nil {
+		return err
+	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
@@ -250,6 +289,47 @@ func absoluteHTTPURL(key, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("%s: %q is not an absolute http(s) URL", key, raw)
+	}
+	return nil
+}
+
+func (c *Config) validateTLS() error {
+	switch c.TLS.ClientAuth {
+	case "none", "request", "require":
+	default:
+		return fmt.Errorf("tls.client_auth: %q is not one of none, request, require", c.TLS.ClientAuth)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("tls.cert_file and tls.key_file: set both or neither")
+	}
+	for key, path := range map[string]string{"tls.cert_file": c.TLS.CertFile, "tls.key_file": c.TLS.KeyFile, "tls.client_ca_file": c.TLS.ClientCAFile} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	if c.TLS.ClientAuth != "none" {
+		if c.TLS.CertFile == "" {
+			return fmt.Errorf("tls.client_auth: %q needs tls.cert_file and tls.key_file (the server must terminate TLS)", c.TLS.ClientAuth)
+		}
+		if c.TLS.ClientCAFile == "" {
+			return fmt.Errorf("tls.client_auth: %q needs tls.client_ca_file to verify client certificates", c.TLS.ClientAuth)
+		}
+		if c.MTLS.ThumbprintHeader != "" {
+			return errors.New("mtls.thumbprint_header: cannot be combined with tls.client_auth; choose direct TLS or a gateway")
+		}
+	}
+	if c.MTLS.ThumbprintHeader != "" && len(c.MTLS.TrustedProxies) == 0 {
+		return errors.New("mtls.trusted_proxies: must list the gateway addresses allowed to set mtls.thumbprint_header")
+	}
+	for _, p := range c.MTLS.TrustedProxies {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				return fmt.Errorf("mtls.trusted_proxies: %q is neither an IP address nor a CIDR", p)
+			}
+		}
 	}
 	return nil
 }

@@ -222,6 +222,8 @@ func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDu
 		SSAClaims:         string(reg.SSA.ClaimsJSON),
 		SSAKeyID:          reg.SSAKeyID,
 		CertThumbprint:    a.CertThumbprint,
+		JWKSURI:           m.JWKSURI,
+		Scope:             m.Scope,
 		CreatedAt:         now,
 		UpdatedAt:         now,
 	}

@@ -55,10 +55,14 @@ type Client struct {
 	RequestHeader     string
 	RequestClaims     string
 	CertThumbprint    string
-	StatusReason      string
-	StatusChangedAt   *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// JWKSURI and Scope are copied out of Registration for the token endpoint's hot path.
+	JWKSURI         string `gorm:"column:jwks_uri"`
+	Scope           string
+	LastTokenAt     *time.Time
+	StatusReason    string
+	StatusChangedAt *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // TableName is the clients table.
@@ -106,4 +110,64 @@ func (db *DB) CountClientsByStatus(ctx context.Context) ([]ClientCount, error) {
 	var out []ClientCount
 	err := db.R.WithContext(ctx).Model(&Client{}).Select("status, COUNT(*) AS n").Group("status").Order("status").Scan(&out).Error
 	return out, err
+}
+
+// UpdateClientRegistration replaces what a PUT may change: the registration and
+// everything it was built from. Identity, status and creation time stay.
+func UpdateClientRegistration(tx *gorm.DB, c *Client) error {
+	res := tx.Model(&Client{}).Where("id = ? AND status = ?", c.ID, StatusActive).Updates(map[string]any{
+		"client_name": c.ClientName, "org_id": c.OrgID, "org_name": c.OrgName,
+		"legal_entity_id": c.LegalEntityID, "legal_entity_name": c.LegalEntityName,
+		"registration": c.Registration, "software_statement": c.SoftwareStatement, "request_jwt": c.RequestJWT,
+		"ssa_header": c.SSAHeader, "ssa_claims": c.SSAClaims, "ssa_key_id": c.SSAKeyID,
+		"request_header": c.RequestHeader, "request_claims": c.RequestClaims,
+		"cert_thumbprint": c.CertThumbprint, "jwks_uri": c.JWKSURI, "scope": c.Scope, "updated_at": c.UpdatedAt,
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// SetClientStatus moves a client from one status to another inside tx, with a
+// reason. Leaving active frees the duplicate-rule slot; returning to active takes
+// it again (ErrDuplicate when another active registration holds it). ErrNotFound
+// when the client is not in status from.
+func SetClientStatus(tx *gorm.DB, id, from, to, reason string, at time.Time, allowDuplicate bool) error {
+	updates := map[string]any{"status": to, "status_reason": reason, "status_changed_at": at, "updated_at": at}
+	if to == StatusActive {
+		if allowDuplicate {
+			updates["active_software_id"] = nil
+		} else {
+			updates["active_software_id"] = gorm.Expr("lower(software_id)")
+		}
+	} else {
+		updates["active_software_id"] = nil
+	}
+	res := tx.Model(&Client{}).Where("id = ? AND status = ?", id, from).Updates(updates)
+	if res.Error != nil {
+		if IsUniqueViolation(res.Error) {
+			return ErrDuplicate
+		}
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ActiveClientIDsForSoftware lists the active clients of a software product.
+func ActiveClientIDsForSoftware(tx *gorm.DB, softwareID string) ([]string, error) {
+	var ids []string
+	err := tx.Model(&Client{}).Where("lower(software_id) = lower(?) AND status = ?", softwareID, StatusActive).Order("id").Pluck("id", &ids).Error
+	return ids, err
+}
+
+// TouchLastToken records that a token was issued to the client.
+func TouchLastToken(tx *gorm.DB, id string, at time.Time) error {
+	return tx.Model(&Client{}).Where("id = ?", id).UpdateColumn("last_token_at", at).Error
 }

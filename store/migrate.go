@@ -98,6 +98,19 @@ var migrations = []migration{
 		`CREATE INDEX idx_audit_software ON audit_events(software_id, id)`,
 		`CREATE INDEX idx_audit_outcome ON audit_events(outcome, id)`,
 	}},
+	{2, "holder keys, token activity", []string{
+		`CREATE TABLE holder_keys (
+			kid           TEXT PRIMARY KEY,
+			alg           TEXT NOT NULL,
+			private_pem   TEXT NOT NULL,
+			created_at    DATETIME NOT NULL,
+			retired_at    DATETIME,
+			publish_until DATETIME
+		)`,
+		`ALTER TABLE clients ADD COLUMN jwks_uri TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN scope TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN last_token_at DATETIME`,
+	}},
 }
 
 // SchemaVersion is the version the newest migration brings a database to.

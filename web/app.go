@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/x509"
 	"log/slog"
 	"time"
@@ -18,10 +19,13 @@ import (
 type App struct {
 	Engine       *gin.Engine
 	Fetcher      *dcr.Fetcher
-	Keys         *dcr.JWKSCache
+	JWKS         *dcr.JWKSCache
 	RegisterData *dcr.RegisterData
 	Pipeline     *dcr.Pipeline
 	Registrar    *dcr.Registrar
+	Keys         *dcr.KeyRing
+	Tokens       *dcr.TokenService
+	Access       *dcr.AccessVerifier
 	Audit        *audit.Log
 }
 
@@ -36,7 +40,7 @@ type BuildOptions struct {
 }
 
 // Build assembles the services and the engine from cfg.
-func Build(cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) (*App, error) {
+func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) (*App, error) {
 	caPEM, err := dcr.LoadCAFile(cfg.Outbound.CAFile)
 	if err != nil {
 		return nil, err
@@ -52,7 +56,7 @@ func Build(cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions)
 		return nil, err
 	}
 	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
-	a.Keys = dcr.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
+	a.JWKS = dcr.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
 	a.RegisterData = dcr.NewRegisterData(db, fetcher, dcr.RegisterDataOptions{
 		BaseURI:  cfg.Register.BaseURI,
 		Industry: cfg.Register.Industry,
@@ -68,9 +72,22 @@ func Build(cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions)
 		ClockSkew:              cfg.Holder.ClockSkew.Duration,
 		CheckStatus:            cfg.Register.CheckStatus,
 		RegisterJWKSURI:        cfg.Register.JWKSURI,
-	}, a.Keys, a.Keys, a.RegisterData, db, fetcher)
+	}, a.JWKS, a.JWKS, a.RegisterData, db, fetcher)
 	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
-	a.Engine, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Log: log})
+	a.RegisterData.OnChange(a.Registrar.HandleRegisterChanges)
+	if a.Keys, err = dcr.NewKeyRing(ctx, db, cfg.Holder.SigningAlg, log); err != nil {
+		return nil, err
+	}
+	a.Tokens = dcr.NewTokenService(dcr.TokenConfig{
+		Issuer:        cfg.Holder.Issuer,
+		TokenEndpoint: cfg.Server.PublicURL + "/token",
+		TTL:           cfg.Holder.AccessTokenTTL.Duration,
+		ClockSkew:     cfg.Holder.ClockSkew.Duration,
+		CheckStatus:   cfg.Register.CheckStatus,
+		MTLS:          cfg.MTLSEnabled(),
+	}, db, a.Keys, a.JWKS, a.RegisterData, a.Audit, log)
+	a.Access = dcr.NewAccessVerifier(cfg.Holder.Issuer, cfg.Holder.ClockSkew.Duration, cfg.MTLSEnabled(), a.Keys, db)
+	a.Engine, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys, Log: log})
 	if err != nil {
 		return nil, err
 	}

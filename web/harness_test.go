@@ -66,7 +66,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := Build(cfg, db, log, BuildOptions{RootCAs: ca.Pool(), ForcedRefreshMinInterval: -1})
+	app, err := Build(context.Background(), cfg, db, log, BuildOptions{RootCAs: ca.Pool(), ForcedRefreshMinInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

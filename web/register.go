@@ -1,8 +1,6 @@
 package web
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +16,11 @@ import (
 // postRegister: POST /register — a CDR Dynamic Client Registration.
 func (s *Server) postRegister(c *gin.Context) {
 	a := s.attempt(c)
-	body, derr := s.readJWTBody(c)
+	derr := s.requireClientCertificate(a.CertThumbprint)
+	var body []byte
+	if derr == nil {
+		body, derr = s.readJWTBody(c)
+	}
 	if derr != nil {
 		s.registrar.Reject(c.Request.Context(), a, derr)
 		s.writeDCRError(c, derr)
@@ -38,7 +40,7 @@ func (s *Server) postRegister(c *gin.Context) {
 func (s *Server) attempt(c *gin.Context) dcr.Attempt {
 	return dcr.Attempt{
 		RemoteAddr:     c.ClientIP(),
-		CertThumbprint: certThumbprint(c.Request),
+		CertThumbprint: s.clientCertThumbprint(c),
 		RequestID:      c.GetString(requestIDKey),
 		Source:         store.SourceRegister,
 	}
@@ -71,13 +73,4 @@ func (s *Server) readJWTBody(c *gin.Context) ([]byte, *dcr.Error) {
 			Description: "The request body could not be read", Step: dcr.StepTransport, Detail: err.Error()}
 	}
 	return body, nil
-}
-
-// certThumbprint is the base64url SHA-256 of the TLS client certificate, or "".
-func certThumbprint(r *http.Request) string {
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return ""
-	}
-	sum := sha256.Sum256(r.TLS.PeerCertificates[0].Raw)
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

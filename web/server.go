@@ -18,6 +18,9 @@ type Deps struct {
 	Config    config.Config
 	DB        *store.DB
 	Registrar *dcr.Registrar
+	Tokens    *dcr.TokenService
+	Access    *dcr.AccessVerifier
+	Keys      *dcr.KeyRing
 	Log       *slog.Logger
 }
 
@@ -26,13 +29,16 @@ type Server struct {
 	cfg       config.Config
 	db        *store.DB
 	registrar *dcr.Registrar
+	tokens    *dcr.TokenService
+	access    *dcr.AccessVerifier
+	keys      *dcr.KeyRing
 	log       *slog.Logger
 }
 
 // newEngine builds the Gin engine with every route and middleware.
 func newEngine(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, log: d.Log}
+	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, tokens: d.Tokens, access: d.Access, keys: d.Keys, log: d.Log}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit

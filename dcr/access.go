@@ -1,0 +1,147 @@
+package dcr
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// AuthError is a refusal of GET/PUT/DELETE /register/{id} by the authorization
+// order of cdr-dcr.md: the status, the WWW-Authenticate header, and a JSON body
+// (Code "" means an empty body).
+type AuthError struct {
+	Status          int
+	WWWAuthenticate string
+	Code            string
+	Description     string
+	// Detail is the internal reason, for the audit log only.
+	Detail string
+}
+
+func (e *AuthError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Detail) }
+
+// Descriptions of the management endpoints' refusals.
+const (
+	DescHolderOfKey   = "ERR-AUTH-001: Holder of Key check failed"
+	DescClientUnknown = "The client is unknown"
+)
+
+// expiredLayout prints token expiry times the way the reference implementation does.
+const expiredLayout = "01/02/2006 15:04:05"
+
+func bearerChallenge(code, desc string) string {
+	return fmt.Sprintf(`Bearer error=%q, error_description=%q`, code, desc)
+}
+
+func invalidToken(detail, desc string) *AuthError {
+	return &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_token", desc), Detail: detail}
+}
+
+// clientUnknown is the one answer for a token of another client, an unknown
+// client, and a revoked, deleted or removed one: nothing reveals which.
+func clientUnknown(detail string) *AuthError {
+	return &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_request", DescClientUnknown),
+		Code: "invalid_request", Description: DescClientUnknown, Detail: detail}
+}
+
+// AccessVerifier checks the holder's access tokens on the management endpoints.
+type AccessVerifier struct {
+	issuer string
+	skew   time.Duration
+	mtls   bool
+	keys   *KeyRing
+	db     *store.DB
+	Now    func() time.Time
+}
+
+// NewAccessVerifier wires the verifier.
+func NewAccessVerifier(issuer string, skew time.Duration, mtls bool, keys *KeyRing, db *store.DB) *AccessVerifier {
+	return &AccessVerifier{issuer: issuer, skew: skew, mtls: mtls, keys: keys, db: db, Now: time.Now}
+}
+
+// Authorize applies the authorization order to a request for pathClientID. It
+// returns the active client, the token's client id (for the audit log), or the refusal.
+func (v *AccessVerifier) Authorize(ctx context.Context, authorization, certThumbprint, pathClientID string) (*store.Client, string, *AuthError) {
+	// 1. a bearer token
+	scheme, token, _ := strings.Cut(strings.TrimSpace(authorization), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, "", &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: "Bearer", Detail: "no bearer token"}
+	}
+	// 2. well formed, signed by us, for us, current
+	claims, aerr := v.verify(token)
+	if aerr != nil {
+		return nil, "", aerr
+	}
+	tokenClient, _ := claims["client_id"].(string)
+	// 3. holder of key
+	if v.mtls {
+		cnf, _ := claims["cnf"].(map[string]any)
+		bound, _ := cnf["x5t#S256"].(string)
+		if certThumbprint == "" || bound == "" || subtle.ConstantTimeCompare([]byte(bound), []byte(certThumbprint)) != 1 {
+			return nil, tokenClient, &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_token", DescHolderOfKey),
+				Code: "invalid_token", Description: DescHolderOfKey,
+				Detail: fmt.Sprintf("certificate thumbprint %q, token bound to %q", certThumbprint, bound)}
+		}
+	}
+	// 4. scope
+	scope, _ := claims["scope"].(string)
+	if !containsString(strings.Fields(scope), ScopeRegistration) {
+		return nil, tokenClient, &AuthError{Status: http.StatusForbidden, WWWAuthenticate: bearerChallenge("insufficient_scope", "The token lacks the cdr:registration scope"),
+			Code: "insufficient_scope", Detail: fmt.Sprintf("token scope %q", scope)}
+	}
+	// 5. the token's own, active client
+	if tokenClient == "" || tokenClient != pathClientID {
+		return nil, tokenClient, clientUnknown(fmt.Sprintf("token of client %q used for %q", tokenClient, pathClientID))
+	}
+	c, err := v.db.GetClient(ctx, pathClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, tokenClient, clientUnknown("client " + pathClientID + " does not exist")
+	}
+	if err != nil {
+		return nil, tokenClient, &AuthError{Status: http.StatusInternalServerError, Code: CodeServerError, Description: "internal error", Detail: err.Error()}
+	}
+	if c.Status != store.StatusActive {
+		return nil, tokenClient, clientUnknown(fmt.Sprintf("client %s is %s", c.ID, c.Status))
+	}
+	return c, tokenClient, nil
+}
+
+// verify is step 2: the token is a JWS of ours, typ at+jwt, our iss and aud, current.
+func (v *AccessVerifier) verify(token string) (map[string]any, *AuthError) {
+	jwt, err := ParseJWT(token)
+	if err != nil {
+		return nil, invalidToken("malformed token: "+err.Error(), "The token is malformed")
+	}
+	key, ok := v.keys.Key(jwt.KeyID())
+	if !ok {
+		return nil, invalidToken(fmt.Sprintf("no holder key %q", jwt.KeyID()), "The signature key was not found")
+	}
+	if err := jwt.Verify(key); err != nil {
+		return nil, invalidToken(err.Error(), "The signature is invalid")
+	}
+	if typ, _ := jwt.Header["typ"].(string); !strings.EqualFold(typ, TypeAccessToken) {
+		return nil, invalidToken(fmt.Sprintf("typ %q", typ), "The token is not an access token")
+	}
+	if iss, _ := jwt.String("iss"); iss != v.issuer {
+		return nil, invalidToken(fmt.Sprintf("iss %q", iss), "The issuer is invalid")
+	}
+	if !audienceContains(jwt.Claims["aud"], v.issuer) {
+		return nil, invalidToken(fmt.Sprintf("aud %v", jwt.Claims["aud"]), "The audience is invalid")
+	}
+	expF, ok := jwt.Claims["exp"].(float64)
+	if !ok {
+		return nil, invalidToken("exp missing", "The token has no expiry")
+	}
+	exp := time.Unix(int64(expF), 0).UTC()
+	if v.Now().After(exp.Add(v.skew)) {
+		return nil, invalidToken("expired at "+exp.Format(time.RFC3339), fmt.Sprintf("The token expired at '%s'", exp.Format(expiredLayout)))
+	}
+	return jwt.Claims, nil
+}

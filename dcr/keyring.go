@@ -1,0 +1,221 @@
+package dcr
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"gorm.io/gorm"
+
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// KeyRing holds the Data Holder's own signing keys: the newest signs, every key
+// still published verifies. Keys live in the database, so a rotation made by the
+// CLI reaches a running server at its next Reload.
+type KeyRing struct {
+	db  *store.DB
+	alg string
+	log *slog.Logger
+
+	mu     sync.RWMutex
+	signer *holderKey
+	byKID  map[string]*holderKey
+	jwks   []byte
+}
+
+type holderKey struct {
+	kid  string
+	alg  jwa.SignatureAlgorithm
+	priv crypto.Signer
+	pub  jwk.Key
+}
+
+// NewKeyRing loads the holder's keys, generating the first one (alg ES256 or
+// PS256) when the database has none.
+func NewKeyRing(ctx context.Context, db *store.DB, alg string, log *slog.Logger) (*KeyRing, error) {
+	k := &KeyRing{db: db, alg: alg, log: log}
+	keys, err := db.HolderKeys(ctx, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("holder keys: %w", err)
+	}
+	if len(keys) == 0 {
+		kid, err := RotateHolderKey(ctx, db, alg, 0)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("generated the holder's first signing key", "kid", kid, "alg", alg)
+	}
+	return k, k.Reload(ctx)
+}
+
+// Reload reads the published keys from the database.
+func (k *KeyRing) Reload(ctx context.Context) error {
+	rows, err := k.db.HolderKeys(ctx, time.Now())
+	if err != nil {
+		return fmt.Errorf("holder keys: %w", err)
+	}
+	byKID := make(map[string]*holderKey, len(rows))
+	set := jwk.NewSet()
+	var signer *holderKey
+	for _, row := range rows {
+		hk, err := parseHolderKey(row)
+		if err != nil {
+			return fmt.Errorf("holder key %s: %w", row.KID, err)
+		}
+		byKID[hk.kid] = hk
+		if row.RetiredAt == nil && signer == nil {
+			signer = hk // rows are newest first
+		}
+		if err := set.AddKey(hk.pub); err != nil {
+			return err
+		}
+	}
+	if signer == nil {
+		return errors.New("holder keys: no signing key (run `dcrconsole keys rotate`)")
+	}
+	jwks, err := json.Marshal(set)
+	if err != nil {
+		return err
+	}
+	k.mu.Lock()
+	k.signer, k.byKID, k.jwks = signer, byKID, jwks
+	k.mu.Unlock()
+	return nil
+}
+
+// Run reloads the keys every interval until ctx is done, so rotations made with
+// the CLI take effect without a restart.
+func (k *KeyRing) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.Reload(ctx); err != nil && ctx.Err() == nil {
+				k.log.Error("holder keys: reload failed; keeping the loaded keys", "error", err)
+			}
+		}
+	}
+}
+
+// JWKS is the public key set (the /jwks document).
+func (k *KeyRing) JWKS() []byte {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.jwks
+}
+
+// SigningKeyID is the kid that signs new tokens.
+func (k *KeyRing) SigningKeyID() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signer.kid
+}
+
+// Sign makes a compact JWS of claims with the signing key and the given typ.
+func (k *KeyRing) Sign(claims any, typ string) (string, error) {
+	k.mu.RLock()
+	s := k.signer
+	k.mu.RUnlock()
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.KeyIDKey, s.kid)
+	_ = hdr.Set(jws.TypeKey, typ)
+	out, err := jws.Sign(payload, jws.WithKey(s.alg, s.priv, jws.WithProtectedHeaders(hdr)))
+	return string(out), err
+}
+
+// Key returns the published public key kid, for verifying the holder's own tokens.
+func (k *KeyRing) Key(kid string) (jwk.Key, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	hk, ok := k.byKID[kid]
+	if !ok {
+		return nil, false
+	}
+	return hk.pub, true
+}
+
+// RotateHolderKey generates a new signing key; the previous ones are retired and
+// stay published for publishFor (longer than any token they signed can live).
+func RotateHolderKey(ctx context.Context, db *store.DB, alg string, publishFor time.Duration) (string, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "PS256":
+		priv, err = rsa.GenerateKey(rand.Reader, 3072)
+	default:
+		return "", fmt.Errorf("holder signing alg %q is not ES256 or PS256", alg)
+	}
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", err
+	}
+	pub, err := jwk.FromRaw(priv.Public())
+	if err != nil {
+		return "", err
+	}
+	tp, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", err
+	}
+	kid := base64.RawURLEncoding.EncodeToString(tp)
+	now := time.Now().UTC()
+	row := &store.HolderKey{KID: kid, Alg: alg, CreatedAt: now,
+		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}
+	err = db.Tx(ctx, func(tx *gorm.DB) error { return store.AddHolderKey(tx, row, now.Add(publishFor)) })
+	return kid, err
+}
+
+func parseHolderKey(row store.HolderKey) (*holderKey, error) {
+	block, _ := pem.Decode([]byte(row.PrivatePEM))
+	if block == nil {
+		return nil, errors.New("private key is not PEM")
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	priv, ok := parsed.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("unsupported private key type %T", parsed)
+	}
+	alg, ok := allowedSigningAlgs[row.Alg]
+	if !ok {
+		return nil, fmt.Errorf("alg %q", row.Alg)
+	}
+	pub, err := jwk.FromRaw(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	_ = pub.Set(jwk.KeyIDKey, row.KID)
+	_ = pub.Set(jwk.AlgorithmKey, alg)
+	_ = pub.Set(jwk.KeyUsageKey, "sig")
+	return &holderKey{kid: row.KID, alg: alg, priv: priv, pub: pub}, nil
+}

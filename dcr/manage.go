@@ -1,0 +1,242 @@
+package dcr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// Management event types.
+const (
+	eventRegistrationRead   = "registration.read"
+	eventRegistrationUpdate = "registration.update"
+	eventRegistrationDelete = "registration.delete"
+	eventClientStatus       = "client.status"
+)
+
+// StepAuthorization is the audit step of a refused management call.
+const StepAuthorization Step = "authorization"
+
+// Caller is who called a management endpoint, for the audit log.
+type Caller struct {
+	RemoteAddr     string
+	CertThumbprint string
+	RequestID      string
+	Actor          string
+}
+
+// RecordRefusal audits a management call refused by authorization.
+func (r *Registrar) RecordRefusal(ctx context.Context, eventType string, c Caller, pathClientID, tokenClient string, aerr *AuthError) {
+	ev := &store.AuditEvent{Type: eventType, Actor: c.Actor, Outcome: outcomeRejected, ErrorCode: aerr.Code,
+		Step: string(StepAuthorization), Reason: fmt.Sprintf("%d %s | %s", aerr.Status, aerr.Description, aerr.Detail),
+		ClientID: pathClientID, RemoteAddr: c.RemoteAddr, CertThumbprint: c.CertThumbprint, RequestID: c.RequestID}
+	if ev.Actor == "" && tokenClient != "" {
+		ev.Actor = "client:" + tokenClient
+	}
+	if ev.ErrorCode == "" {
+		ev.ErrorCode = "invalid_token"
+	}
+	r.record(ctx, ev)
+}
+
+func (r *Registrar) record(ctx context.Context, ev *store.AuditEvent) {
+	if err := r.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return r.audit.Append(tx, ev) }); err != nil {
+		r.log.Error("audit: event not recorded", "type", ev.Type, "request_id", ev.RequestID, "error", err)
+	}
+}
+
+func clientEvent(eventType string, c *store.Client, caller Caller) *store.AuditEvent {
+	actor := caller.Actor
+	if actor == "" {
+		actor = "client:" + c.ID
+	}
+	return &store.AuditEvent{Type: eventType, Actor: actor, Outcome: outcomeSuccess, ClientID: c.ID, SoftwareID: c.SoftwareID,
+		OrgID: c.OrgID, RemoteAddr: caller.RemoteAddr, CertThumbprint: caller.CertThumbprint, RequestID: caller.RequestID}
+}
+
+// Read returns the stored registration of an authorized client (GET /register/{id}).
+func (r *Registrar) Read(ctx context.Context, c *store.Client, caller Caller) (json.RawMessage, *Error) {
+	ev := clientEvent(eventRegistrationRead, c, caller)
+	if err := r.db.Tx(ctx, func(tx *gorm.DB) error { return r.audit.Append(tx, ev) }); err != nil {
+		return nil, internalError("audit read: %v", err)
+	}
+	return json.RawMessage(c.Registration), nil
+}
+
+// Update re-registers an authorized client (PUT /register/{id}): the same pipeline
+// as POST without the duplicate rule; the SSA must be for the same software
+// product; client_id and client_id_issued_at stay.
+func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Metadata, *Error) {
+	start := time.Now()
+	reg, derr := r.pipeline.Validate(ctx, a.Body)
+	if derr == nil && !strings.EqualFold(reg.SoftwareID, c.SoftwareID) {
+		derr = fail(StepSoftwareID, CodeInvalidSoftwareStatement, DescSSAOtherClient,
+			"SSA software_id %s, client %s is registered for %s", reg.SoftwareID, c.ID, c.SoftwareID)
+	}
+	if derr != nil {
+		ev := r.event(a, reg, derr, start, c.ID)
+		ev.Type = eventRegistrationUpdate
+		r.recordWithJTI(ctx, ev, reg)
+		return nil, derr
+	}
+	now := r.pipeline.Now().UTC()
+	m := reg.Metadata
+	m.ClientID, m.ClientIDIssuedAt = c.ID, c.IssuedAt
+	updated, err := newClient(&m, reg, a, now, r.allowDuplicate)
+	if err != nil {
+		return nil, internalError("encode client: %v", err)
+	}
+	ev := r.event(a, reg, nil, start, c.ID)
+	ev.Type = eventRegistrationUpdate
+	ev.Data = changeSummary(c, updated)
+	err = r.db.Tx(ctx, func(tx *gorm.DB) error {
+		if reg.JTI != "" {
+			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil {
+				return err
+			}
+		}
+		if err := store.UpdateClientRegistration(tx, updated); err != nil {
+			return err
+		}
+		return r.audit.Append(tx, ev)
+	})
+	switch {
+	case err == nil:
+		return &m, nil
+	case errors.Is(err, store.ErrReplay):
+		derr = fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, "request jti %q was already used (concurrent replay)", reg.JTI)
+	case errors.Is(err, store.ErrNotFound):
+		derr = &Error{Status: 401, Code: "invalid_request", Description: DescClientUnknown, Step: StepAuthorization, Detail: "client left active status during the update"}
+	default:
+		derr = internalError("store update: %v", err)
+	}
+	ev = r.event(a, reg, derr, start, c.ID)
+	ev.Type = eventRegistrationUpdate
+	r.recordWithJTI(ctx, ev, reg)
+	return nil, derr
+}
+
+// recordWithJTI writes a rejection event, consuming the request's jti if its signature verified.
+func (r *Registrar) recordWithJTI(ctx context.Context, ev *store.AuditEvent, reg *Registration) {
+	err := r.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error {
+		if reg != nil && reg.JTI != "" {
+			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil && !errors.Is(err, store.ErrReplay) {
+				return err
+			}
+		}
+		return r.audit.Append(tx, ev)
+	})
+	if err != nil {
+		r.log.Error("audit: event not recorded", "type", ev.Type, "request_id", ev.RequestID, "error", err)
+	}
+}
+
+// changeSummary names what a PUT changed, for the audit log. A changed
+// sector_identifier_uri changes pairwise subject identifiers, so it is called out.
+func changeSummary(old, updated *store.Client) string {
+	var before, after Metadata
+	_ = json.Unmarshal([]byte(old.Registration), &before)
+	_ = json.Unmarshal([]byte(updated.Registration), &after)
+	changes := map[string]any{}
+	if strings.Join(before.RedirectURIs, " ") != strings.Join(after.RedirectURIs, " ") {
+		changes["redirect_uris"] = map[string]any{"from": before.RedirectURIs, "to": after.RedirectURIs}
+	}
+	if before.SectorIdentifierURI != after.SectorIdentifierURI {
+		changes["sector_identifier_uri"] = map[string]any{"from": before.SectorIdentifierURI, "to": after.SectorIdentifierURI,
+			"note": "pairwise subject identifiers change"}
+	}
+	if before.Scope != after.Scope {
+		changes["scope"] = map[string]any{"from": before.Scope, "to": after.Scope}
+	}
+	if before.JWKSURI != after.JWKSURI {
+		changes["jwks_uri"] = map[string]any{"from": before.JWKSURI, "to": after.JWKSURI}
+	}
+	out, _ := json.Marshal(map[string]any{"changes": changes})
+	return string(out)
+}
+
+// Delete marks an authorized client deleted (DELETE /register/{id}): it is kept
+// for the audit trail, its tokens stop working, and its software_id is free again.
+func (r *Registrar) Delete(ctx context.Context, c *store.Client, caller Caller) *Error {
+	ev := clientEvent(eventRegistrationDelete, c, caller)
+	now := r.pipeline.Now().UTC()
+	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.SetClientStatus(tx, c.ID, store.StatusActive, store.StatusDeleted, "deleted by the client", now, r.allowDuplicate); err != nil {
+			return err
+		}
+		return r.audit.Append(tx, ev)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Status: 401, Code: "invalid_request", Description: DescClientUnknown, Step: StepAuthorization, Detail: "client left active status before the delete"}
+	}
+	if err != nil {
+		return internalError("store delete: %v", err)
+	}
+	return nil
+}
+
+// HandleRegisterChanges reacts to the Register data: when a software product is
+// REMOVED, its brand REMOVED, or its legal entity REVOKED or SURRENDERED, its
+// active registrations are marked removed, audited with the Register as actor.
+// INACTIVE and SUSPENDED keep the registration (the token endpoint refuses
+// tokens meanwhile). A product merely missing from one answer is not acted on: a
+// Register glitch must not wipe registrations.
+func (r *Registrar) HandleRegisterChanges(ctx context.Context, changes []ProductChange) {
+	for _, ch := range changes {
+		if ch.Gone {
+			continue
+		}
+		reason := removalReason(ch.New)
+		if reason == "" || removalReason(ch.Old) == reason {
+			continue
+		}
+		now := time.Now().UTC()
+		var removed []string
+		err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+			ids, err := store.ActiveClientIDsForSoftware(tx, ch.New.SoftwareProductID)
+			if err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if err := store.SetClientStatus(tx, id, store.StatusActive, store.StatusRemoved, reason, now, r.allowDuplicate); err != nil {
+					return err
+				}
+				ev := &store.AuditEvent{Type: eventClientStatus, Actor: "cdr-register", Outcome: outcomeSuccess,
+					ClientID: id, SoftwareID: ch.New.SoftwareProductID, OrgID: ch.New.BrandID, Reason: "removed: " + reason,
+					Data: fmt.Sprintf(`{"from":%q,"to":%q}`, store.StatusActive, store.StatusRemoved)}
+				if err := r.audit.Append(tx, ev); err != nil {
+					return err
+				}
+			}
+			removed = ids
+			return nil
+		})
+		if err != nil {
+			r.log.Error("register change: could not remove registrations", "software_id", ch.New.SoftwareProductID, "error", err)
+			continue
+		}
+		if len(removed) > 0 {
+			r.log.Warn("registrations removed after a Register status change", "software_id", ch.New.SoftwareProductID, "reason", reason, "clients", removed)
+		}
+	}
+}
+
+// removalReason says why a product's registrations must go, or "" when they stay.
+func removalReason(p ProductStatus) string {
+	switch {
+	case strings.EqualFold(p.Status, "REMOVED"):
+		return "software product is REMOVED at the CDR Register"
+	case strings.EqualFold(p.BrandStatus, "REMOVED"):
+		return "brand " + p.BrandID + " is REMOVED at the CDR Register"
+	case strings.EqualFold(p.LegalEntityStatus, "REVOKED"), strings.EqualFold(p.LegalEntityStatus, "SURRENDERED"):
+		return "legal entity " + p.LegalEntityID + " is " + strings.ToUpper(p.LegalEntityStatus) + " at the CDR Register"
+	}
+	return ""
+}
