@@ -239,7 +239,7 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, path, store.Options{})
+	db, err := store.Open(ctx, path, store.Options{ReadOnly: true})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -303,6 +303,10 @@ func keysCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
+	if _, err := os.Stat(cfg.Database.Path); err != nil {
+		fmt.Fprintf(stderr, "keys: database.path: %v (start the server once to create it)\n", err)
+		return 2
+	}
 	db, err := openStore(ctx, cfg.Database.Path, false)
 	if err != nil {
 		fmt.Fprintln(stderr, err)

@@ -178,6 +178,9 @@ func Parse(text, name string) (Config, error) {
 	if err != nil {
 		var perr toml.ParseError
 		if errors.As(err, &perr) {
+			if perr.LastKey != "" {
+				return cfg, fmt.Errorf("config %s: %s: %s (line %d)", name, perr.LastKey, perr.Message, perr.Position.Line)
+			}
 			return cfg, fmt.Errorf("config %s: %s", name, perr.ErrorWithPosition())
 		}
 		return cfg, fmt.Errorf("config %s: %w", name, err)

@@ -32,6 +32,8 @@ type DB struct {
 	closing    chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	closeMu    sync.RWMutex
+	closed     bool
 }
 
 // Options tune Open.
@@ -41,6 +43,9 @@ type Options struct {
 	Synchronous string
 	// Readers is the size of the reader pool (default 4).
 	Readers int
+	// ReadOnly opens an existing database for reading only: no writer, no
+	// migrations (an older schema is read as it is). For audit verification.
+	ReadOnly bool
 }
 
 // Open opens (creating if needed) the SQLite file at path and applies migrations.
@@ -50,6 +55,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if opts.Readers <= 0 {
 		opts.Readers = 4
+	}
+	if opts.ReadOnly {
+		return openReadOnly(ctx, path, opts)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -109,6 +117,12 @@ func (db *DB) Path() string { return db.path }
 // Close stops the writer (pending transactions finish first) and closes both pools.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		if db.writes == nil { // read-only: no writer
+			return
+		}
+		db.closeMu.Lock()
+		db.closed = true
+		db.closeMu.Unlock()
 		close(db.closing)
 		<-db.writerDone
 	})
@@ -137,4 +151,31 @@ func IsUniqueViolation(err error) bool {
 		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
 	}
 	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(fmt.Sprint(err), "UNIQUE constraint failed")
+}
+
+func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	q.Set("mode", "ro")
+	q.Set("_query_only", "true")
+	r, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
+	}
+	rsql, _ := r.DB()
+	rsql.SetMaxOpenConns(opts.Readers)
+	db := &DB{R: r, path: path}
+	var current int
+	if err := r.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: %s is not a dcrconsole database: %w", path, err)
+	}
+	if current > SchemaVersion() {
+		db.Close()
+		return nil, fmt.Errorf("store: database schema version %d is newer than this binary's %d", current, SchemaVersion())
+	}
+	return db, nil
 }

@@ -191,3 +191,27 @@ func TestMeta(t *testing.T) {
 		t.Fatalf("got %q", v)
 	}
 }
+
+// TestCloseWhileWriting: transactions racing with Close either commit or get
+// ErrClosed; none hangs.
+func TestCloseWhileWriting(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+				return ConsumeJTI(tx, JTIClientAssertion, fmt.Sprint(i), time.Now())
+			})
+			if err != nil && !errors.Is(err, ErrClosed) {
+				t.Errorf("tx %d: %v", i, err)
+			}
+		}(i)
+	}
+	db.Close()
+	wg.Wait()
+}

@@ -34,13 +34,20 @@ var ErrClosed = errors.New("store: closed")
 // transaction runs (cancelling ctx only stops waiting for a place in the queue).
 func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	req := &writeRequest{fn: fn, done: make(chan error, 1)}
+	// The read lock keeps Close from starting while a request is being queued, so
+	// every queued request is seen by the writer before it stops.
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case db.writes <- req:
 	case <-ctx.Done():
+		db.closeMu.RUnlock()
 		return ctx.Err()
-	case <-db.closing:
-		return ErrClosed
 	}
+	db.closeMu.RUnlock()
 	return <-req.done
 }
 
@@ -53,7 +60,7 @@ func (db *DB) writer() {
 		case req := <-db.writes:
 			batch = append(batch[:0], req)
 		case <-db.closing:
-			db.drain()
+			db.drain(batch)
 			return
 		}
 	collect:
@@ -69,15 +76,23 @@ func (db *DB) writer() {
 	}
 }
 
-// drain answers requests that raced with Close.
-func (db *DB) drain() {
+// drain commits what was queued before Close: nothing can be queued after it.
+func (db *DB) drain(batch []*writeRequest) {
 	for {
-		select {
-		case req := <-db.writes:
-			req.done <- ErrClosed
-		default:
+		batch = batch[:0]
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-db.writes:
+				batch = append(batch, req)
+			default:
+				break collect
+			}
+		}
+		if len(batch) == 0 {
 			return
 		}
+		db.commit(batch)
 	}
 }
 
