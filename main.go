@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
@@ -35,6 +36,10 @@ const usage = `usage:
   dcrconsole [--config FILE] [--demo]       run the server (--demo: simulated Register and ADRs, throwaway database)
   dcrconsole audit verify [--config FILE | --demo | --db FILE]
                                             verify the audit log's hash chain
+  dcrconsole user add NAME --role viewer|operator|admin [--config FILE]
+  dcrconsole user passwd NAME [--config FILE]   a new one-time password (changed at next login)
+  dcrconsole user disable NAME [--config FILE]  disable the account and end its sessions
+                                            console accounts; passwords are printed once
   dcrconsole keys list|rotate [--config FILE]
                                             the holder's signing keys; rotate makes a new key sign
                                             (a running server picks it up within 10 s; the old key
@@ -48,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return auditCommand(args[1:], stdout, stderr)
 		case "keys":
 			return keysCommand(args[1:], stdout, stderr)
+		case "user":
+			return userCommand(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("dcrconsole", flag.ContinueOnError)
@@ -103,7 +110,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	}
 	defer db.Close()
 
-	var opts web.BuildOptions
+	opts := web.BuildOptions{Demo: demoMode}
 	if demo != nil {
 		opts.RootCAs = demo.RootCAs()
 	}
@@ -113,6 +120,16 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	}
 	if err := app.RegisterData.Load(ctx); err != nil {
 		log.Warn("register data: no stored copy loaded", "error", err)
+	}
+	if cfg.Console.Enabled {
+		password, err := app.Auth.EnsureAdmin(ctx)
+		if err != nil {
+			return fmt.Errorf("console: first administrator: %w", err)
+		}
+		if password != "" {
+			log.Warn("console: created the first administrator; this one-time password is shown once and must be changed at first login",
+				"url", cfg.Server.PublicURL+"/console/", "username", "admin", "password", password)
+		}
 	}
 	srv := &http.Server{
 		Handler:           app.Engine,
@@ -142,6 +159,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	}
 	go pruneJTIs(bg, db, log)
 	go app.Keys.Run(bg, 10*time.Second)
+	go pruneSessions(bg, app.Auth, log)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -336,6 +354,82 @@ func keysCommand(args []string, stdout, stderr io.Writer) int {
 			state = "retired, published until " + k.PublishUntil.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(stdout, "%s  %s  created %s  %s\n", k.KID, k.Alg, k.CreatedAt.UTC().Format(time.RFC3339), state)
+	}
+	return 0
+}
+
+// pruneSessions deletes ended console sessions every ten minutes.
+func pruneSessions(ctx context.Context, a *auth.Service, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.PruneSessions(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("session pruning failed", "error", err)
+			}
+		}
+	}
+}
+
+// userCommand manages console accounts from the command line.
+func userCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 || (args[0] != "add" && args[0] != "passwd" && args[0] != "disable") {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	action, name := args[0], args[1]
+	fs := flag.NewFlagSet("user", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (TOML)")
+	role := fs.String("role", "viewer", "role: viewer, operator or admin")
+	if err := fs.Parse(args[2:]); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	db, err := openStore(ctx, cfg.Database.Path, false)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	svc := auth.New(db, audit.New(db), auth.Options{})
+	const cli = "cli"
+	switch action {
+	case "add":
+		password := auth.RandomPassword()
+		if _, err := svc.CreateUser(ctx, cli, name, password, *role, true, ""); err != nil {
+			fmt.Fprintf(stderr, "user add: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "created %s (%s); one-time password, shown once, to be changed at first login:\n%s\n", name, *role, password)
+	case "passwd", "disable":
+		u, err := db.UserByName(ctx, name)
+		if err != nil {
+			fmt.Fprintf(stderr, "user %s: %v\n", action, err)
+			return 1
+		}
+		if action == "disable" {
+			if err := svc.UpdateUser(ctx, cli, u.ID, u.Role, true, ""); err != nil {
+				fmt.Fprintf(stderr, "user disable: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "disabled %s; every session of it has ended\n", name)
+			return 0
+		}
+		password := auth.RandomPassword()
+		if err := svc.SetPassword(ctx, cli, u.ID, password, true, ""); err != nil {
+			fmt.Fprintf(stderr, "user passwd: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "new one-time password for %s, shown once, to be changed at next login:\n%s\n", name, password)
 	}
 	return 0
 }

@@ -39,7 +39,17 @@ type Config struct {
 	Outbound Outbound `toml:"outbound"`
 	TLS      TLS      `toml:"tls"`
 	MTLS     MTLS     `toml:"mtls"`
+	Console  Console  `toml:"console"`
 	Log      Log      `toml:"log"`
+}
+
+// Console is the operator web console under /console.
+type Console struct {
+	Enabled bool `toml:"enabled"`
+	// SessionIdleTimeout ends a session unused this long; SessionAbsoluteTimeout
+	// ends any session this long after login.
+	SessionIdleTimeout     Duration `toml:"session_idle_timeout"`
+	SessionAbsoluteTimeout Duration `toml:"session_absolute_timeout"`
 }
 
 // TLS terminates HTTPS in the server itself.
@@ -153,6 +163,11 @@ func Default() Config {
 			JWKSCacheTTL:     Duration{5 * time.Minute},
 		},
 		TLS: TLS{ClientAuth: "none"},
+		Console: Console{
+			Enabled:                true,
+			SessionIdleTimeout:     Duration{30 * time.Minute},
+			SessionAbsoluteTimeout: Duration{12 * time.Hour},
+		},
 		Log: Log{Format: "text", Level: "info"},
 	}
 }
@@ -274,6 +289,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateTLS(); err != nil {
 		return err
+	}
+	if c.Console.SessionIdleTimeout.Duration < time.Minute || c.Console.SessionIdleTimeout.Duration > 24*time.Hour {
+		return fmt.Errorf("console.session_idle_timeout: %s is outside 1m..24h", c.Console.SessionIdleTimeout)
+	}
+	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
+		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
 	}
 	switch c.Log.Format {
 	case "text", "json":

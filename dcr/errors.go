@@ -17,6 +17,7 @@ const (
 	StepRegisterJWKS     Step = "register_jwks"      // 3
 	StepSSA              Step = "ssa"                // 4
 	StepRegisterStatus   Step = "register_status"    // 5
+	StepBlocked          Step = "blocked"            // 5b: blocked by an operator
 	StepJWKSURI          Step = "jwks_uri"           // 6
 	StepADRJWKS          Step = "adr_jwks"           // 7
 	StepRequestSignature Step = "request_signature"  // 8
@@ -85,6 +86,7 @@ const (
 	DescRedirectURI        = "ERR-DCR-003: The redirect_uri '%s' is not valid as it is not included in the software_statement"
 	DescDuplicate          = "ERR-DCR-001: Duplicate registrations for a given software_id are not valid."
 	DescSSAOtherClient     = "The software_statement does not belong to this client"
+	DescSoftwareBlocked    = "The software product has been blocked by the Data Holder"
 	DescClaimMissing       = "The '%s' claim is missing."
 	DescClaimOneOf         = "The '%s' claim value must be one of '%s'."
 	DescClaimSetTo         = "The '%s' claim value must be set to '%s'."

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/dcrconsole/dcrconsole/store"
 )
 
 // KeySource finds an ADR's or the Register's public signing key in a JWKS.
@@ -21,6 +23,11 @@ type KeySource interface {
 // ProductDirectory knows the Register's status of software products. *RegisterData implements it.
 type ProductDirectory interface {
 	LookupRefreshing(ctx context.Context, softwareProductID string) (ProductStatus, bool, error)
+}
+
+// BlockList answers whether the Data Holder has blocked a software product.
+type BlockList interface {
+	SoftwareBlock(ctx context.Context, softwareID string) (*store.BlockedSoftware, error)
 }
 
 // JTILedger answers whether a registration request's jti has been used.
@@ -54,13 +61,14 @@ type Pipeline struct {
 	adrKeys      KeySource
 	products     ProductDirectory
 	jtis         JTILedger
+	blocks       BlockList
 	docs         DocumentFetcher
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 }
 
 // NewPipeline wires a pipeline. products may be nil when status checks are off.
-func NewPipeline(cfg PipelineConfig, registerKeys, adrKeys KeySource, products ProductDirectory, jtis JTILedger, docs DocumentFetcher) *Pipeline {
+func NewPipeline(cfg PipelineConfig, registerKeys, adrKeys KeySource, products ProductDirectory, jtis JTILedger, blocks BlockList, docs DocumentFetcher) *Pipeline {
 	scopes := make(map[string]bool, len(cfg.ScopesSupported))
 	for _, s := range cfg.ScopesSupported {
 		scopes[s] = true
@@ -73,6 +81,7 @@ func NewPipeline(cfg PipelineConfig, registerKeys, adrKeys KeySource, products P
 		adrKeys:      adrKeys,
 		products:     products,
 		jtis:         jtis,
+		blocks:       blocks,
 		docs:         docs,
 		Now:          time.Now,
 	}
@@ -114,6 +123,9 @@ func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *E
 		return reg, derr
 	}
 	if derr := p.checkProduct(ctx, reg); derr != nil { // 5
+		return reg, derr
+	}
+	if derr := p.checkBlocked(ctx, reg); derr != nil { // 5b: the holder's own block
 		return reg, derr
 	}
 	jwksURI, derr := ssaJWKSURI(ssaClaims) // 6
@@ -191,6 +203,22 @@ func (p *Pipeline) checkProduct(ctx context.Context, reg *Registration) *Error {
 	if status, level := ps.EffectiveStatus(); status != "ACTIVE" {
 		return fail(StepRegisterStatus, CodeUnapprovedSoftwareStatement, fmt.Sprintf(DescProductStatus, status),
 			"%s of software product %s is %s in the Register data", level, reg.SoftwareID, status)
+	}
+	return nil
+}
+
+// checkBlocked refuses software products an operator has blocked.
+func (p *Pipeline) checkBlocked(ctx context.Context, reg *Registration) *Error {
+	if p.blocks == nil {
+		return nil
+	}
+	b, err := p.blocks.SoftwareBlock(ctx, reg.SoftwareID)
+	if err != nil {
+		return &Error{Status: 500, Code: CodeServerError, Description: "internal error", Step: StepStore, Detail: "block lookup: " + err.Error()}
+	}
+	if b != nil {
+		return fail(StepBlocked, CodeUnapprovedSoftwareStatement, DescSoftwareBlocked,
+			"software product %s was blocked by %s at %s: %s", reg.SoftwareID, b.BlockedBy, b.CreatedAt.UTC().Format(time.RFC3339), b.Reason)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func BenchmarkValidate(b *testing.B) {
 				Issuer: "https://dh.example", ScopesSupported: []string{"openid", "cdr:registration", "bank:accounts.basic:read"},
 				ResponseTypesSupported: []string{"code"}, ClockSkew: 30 * time.Second, CheckStatus: true,
 				RegisterJWKSURI: eco.Register.JWKSURI(),
-			}, keys, keys, dir, &memoryLedger{}, f)
+			}, keys, keys, dir, &memoryLedger{}, nil, f)
 			ssa, err := eco.Register.SignSSA(p)
 			if err != nil {
 				b.Fatal(err)

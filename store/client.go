@@ -77,7 +77,7 @@ func CreateClient(tx *gorm.DB, c *Client) error {
 		}
 		return err
 	}
-	return nil
+	return indexClient(tx, c)
 }
 
 // HasActiveClient reports whether an active registration holds the duplicate-rule
@@ -129,7 +129,7 @@ func UpdateClientRegistration(tx *gorm.DB, c *Client) error {
 	if res.RowsAffected == 0 {
 		return ErrNotFound
 	}
-	return nil
+	return indexClient(tx, c)
 }
 
 // SetClientStatus moves a client from one status to another inside tx, with a

@@ -111,6 +111,48 @@ var migrations = []migration{
 		`ALTER TABLE clients ADD COLUMN scope TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE clients ADD COLUMN last_token_at DATETIME`,
 	}},
+	{3, "operator console", []string{
+		`CREATE TABLE users (
+			id                   INTEGER PRIMARY KEY,
+			username             TEXT NOT NULL UNIQUE COLLATE NOCASE,
+			password_hash        TEXT NOT NULL,
+			role                 TEXT NOT NULL CHECK (role IN ('viewer','operator','admin')),
+			must_change_password INTEGER NOT NULL DEFAULT 0,
+			disabled             INTEGER NOT NULL DEFAULT 0,
+			created_at           DATETIME NOT NULL,
+			updated_at           DATETIME NOT NULL,
+			last_login_at        DATETIME
+		)`,
+		`CREATE TABLE sessions (
+			id_hash      TEXT PRIMARY KEY,
+			user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			created_at   DATETIME NOT NULL,
+			last_seen_at DATETIME NOT NULL,
+			expires_at   DATETIME NOT NULL,
+			remote_addr  TEXT NOT NULL DEFAULT '',
+			user_agent   TEXT NOT NULL DEFAULT ''
+		) WITHOUT ROWID`,
+		`CREATE INDEX idx_sessions_user ON sessions(user_id)`,
+		`CREATE TABLE blocked_software (
+			software_id TEXT PRIMARY KEY COLLATE NOCASE,
+			reason      TEXT NOT NULL,
+			blocked_by  TEXT NOT NULL,
+			created_at  DATETIME NOT NULL
+		) WITHOUT ROWID`,
+		`CREATE TABLE client_search (
+			term      TEXT NOT NULL,
+			client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+			PRIMARY KEY (term, client_id)
+		) WITHOUT ROWID`,
+		`CREATE INDEX idx_client_search_client ON client_search(client_id)`,
+		`CREATE INDEX idx_clients_created ON clients(created_at, id)`,
+		`CREATE INDEX idx_clients_name ON clients(client_name COLLATE NOCASE, id)`,
+		`CREATE INDEX idx_clients_org_name ON clients(org_name COLLATE NOCASE, id)`,
+		`CREATE INDEX idx_clients_source ON clients(source, created_at, id)`,
+		`CREATE INDEX idx_audit_actor ON audit_events(actor, id)`,
+		`CREATE INDEX idx_audit_time ON audit_events(time)`,
+		`ALTER TABLE clients ADD COLUMN api_key_name TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the version the newest migration brings a database to.

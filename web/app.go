@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
@@ -26,6 +27,7 @@ type App struct {
 	Keys         *dcr.KeyRing
 	Tokens       *dcr.TokenService
 	Access       *dcr.AccessVerifier
+	Auth         *auth.Service
 	Audit        *audit.Log
 }
 
@@ -37,6 +39,10 @@ type BuildOptions struct {
 	// ForcedRefreshMinInterval overrides the least gap between Register refreshes
 	// forced by unknown products (negative: no gap; tests).
 	ForcedRefreshMinInterval time.Duration
+	// BcryptCost overrides the password hashing cost (tests use the minimum).
+	BcryptCost int
+	// Demo marks the console as demo mode.
+	Demo bool
 }
 
 // Build assembles the services and the engine from cfg.
@@ -72,7 +78,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		ClockSkew:              cfg.Holder.ClockSkew.Duration,
 		CheckStatus:            cfg.Register.CheckStatus,
 		RegisterJWKSURI:        cfg.Register.JWKSURI,
-	}, a.JWKS, a.JWKS, a.RegisterData, db, fetcher)
+	}, a.JWKS, a.JWKS, a.RegisterData, db, db, fetcher)
 	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
 	a.RegisterData.OnChange(a.Registrar.HandleRegisterChanges)
 	if a.Keys, err = dcr.NewKeyRing(ctx, db, cfg.Holder.SigningAlg, log); err != nil {
@@ -87,7 +93,13 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		MTLS:          cfg.MTLSEnabled(),
 	}, db, a.Keys, a.JWKS, a.RegisterData, a.Audit, log)
 	a.Access = dcr.NewAccessVerifier(cfg.Holder.Issuer, cfg.Holder.ClockSkew.Duration, cfg.MTLSEnabled(), a.Keys, db)
-	a.Engine, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys, Log: log})
+	a.Auth = auth.New(db, a.Audit, auth.Options{
+		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
+		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
+		BcryptCost:      opts.BcryptCost,
+	})
+	a.Engine, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
+		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/config"
@@ -66,7 +68,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := Build(context.Background(), cfg, db, log, BuildOptions{RootCAs: ca.Pool(), ForcedRefreshMinInterval: -1})
+	app, err := Build(context.Background(), cfg, db, log, BuildOptions{RootCAs: ca.Pool(), ForcedRefreshMinInterval: -1, BcryptCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,4 +148,41 @@ func (h *harness) countClients(t testing.TB) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// testPassword is every console test account's password.
+const testPassword = "correct horse battery staple"
+
+// operator creates a console account with role (named after it) and signs it
+// in; it returns the session cookie header value.
+func (h *harness) operator(t testing.TB, role string) string {
+	t.Helper()
+	if _, err := h.app.Auth.CreateUser(context.Background(), "test", role+"-user", testPassword, role, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	return h.signIn(t, role+"-user", testPassword)
+}
+
+// signIn posts the login form and returns the session cookie header value.
+func (h *harness) signIn(t testing.TB, username, password string) string {
+	t.Helper()
+	r := h.do(http.MethodPost, "/console/login", "application/x-www-form-urlencoded",
+		"username="+url.QueryEscape(username)+"&password="+url.QueryEscape(password), nil)
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == sessionCookie && c.Value != "" {
+			return sessionCookie + "=" + c.Value
+		}
+	}
+	t.Fatalf("login of %s failed: %d %s", username, r.status, r.body)
+	return ""
+}
+
+// console requests a console page as a browser on the same site would.
+func (h *harness) console(method, path, cookie, form string) response {
+	hdr := map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "same-origin"}
+	ct := ""
+	if method == http.MethodPost {
+		ct = "application/x-www-form-urlencoded"
+	}
+	return h.do(method, path, ct, form, hdr)
 }

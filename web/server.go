@@ -8,6 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
@@ -21,6 +23,11 @@ type Deps struct {
 	Tokens    *dcr.TokenService
 	Access    *dcr.AccessVerifier
 	Keys      *dcr.KeyRing
+	Auth      *auth.Service
+	Register  *dcr.RegisterData
+	JWKS      *dcr.JWKSCache
+	Audit     *audit.Log
+	Demo      bool
 	Log       *slog.Logger
 }
 
@@ -32,13 +39,20 @@ type Server struct {
 	tokens    *dcr.TokenService
 	access    *dcr.AccessVerifier
 	keys      *dcr.KeyRing
+	auth      *auth.Service
+	register  *dcr.RegisterData
+	jwksCache *dcr.JWKSCache
+	audit     *audit.Log
+	demo      bool
+	flashKey  []byte
 	log       *slog.Logger
 }
 
 // newEngine builds the Gin engine with every route and middleware.
 func newEngine(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, tokens: d.Tokens, access: d.Access, keys: d.Keys, log: d.Log}
+	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, tokens: d.Tokens, access: d.Access, keys: d.Keys,
+		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, demo: d.Demo, flashKey: newFlashKey(), log: d.Log}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit

@@ -1,0 +1,343 @@
+// Package auth is the console's operator accounts: passwords (bcrypt), roles,
+// server-side sessions with idle and absolute timeouts, and login throttling.
+// Every account change is an audit event in the caller's transaction.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// Auditor appends an audit event inside the caller's transaction.
+type Auditor interface {
+	Append(tx *gorm.DB, e *store.AuditEvent) error
+}
+
+// Errors callers map to messages.
+var (
+	ErrInvalidCredentials = errors.New("auth: invalid username or password")
+	ErrThrottled          = errors.New("auth: too many failed logins; try again later")
+	ErrWeakPassword       = errors.New("auth: password too weak")
+	ErrNoSession          = errors.New("auth: no valid session")
+)
+
+// Options tune the service.
+type Options struct {
+	IdleTimeout     time.Duration // a session unused this long ends (default 30m)
+	AbsoluteTimeout time.Duration // a session ends this long after login (default 12h)
+	BcryptCost      int           // default bcrypt.DefaultCost+2; tests use bcrypt.MinCost
+}
+
+// Service manages operator accounts and sessions.
+type Service struct {
+	db       *store.DB
+	audit    Auditor
+	opts     Options
+	throttle *throttle
+	// dummyHash makes a login for an unknown user cost as much as a real one,
+	// so response time does not reveal which usernames exist.
+	dummyHash []byte
+	Now       func() time.Time
+}
+
+// New returns the service.
+func New(db *store.DB, a Auditor, opts Options) *Service {
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 30 * time.Minute
+	}
+	if opts.AbsoluteTimeout <= 0 {
+		opts.AbsoluteTimeout = 12 * time.Hour
+	}
+	if opts.BcryptCost == 0 {
+		opts.BcryptCost = bcrypt.DefaultCost + 2
+	}
+	dummy, _ := bcrypt.GenerateFromPassword([]byte("dummy password for timing"), opts.BcryptCost)
+	return &Service{db: db, audit: a, opts: opts, throttle: newThrottle(), dummyHash: dummy, Now: time.Now}
+}
+
+// Options returns the effective options.
+func (s *Service) Options() Options { return s.opts }
+
+// RandomPassword returns a new random password (20 characters, ~120 bits).
+func RandomPassword() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// CheckPassword enforces the password policy: 12 to 256 characters, not the username.
+func CheckPassword(username, password string) error {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < 12:
+		return fmt.Errorf("%w: use at least 12 characters", ErrWeakPassword)
+	case n > 256:
+		return fmt.Errorf("%w: use at most 256 characters", ErrWeakPassword)
+	case strings.EqualFold(password, username):
+		return fmt.Errorf("%w: it must not be the username", ErrWeakPassword)
+	}
+	return nil
+}
+
+// ValidRole reports whether role is one of the three roles.
+func ValidRole(role string) bool {
+	return role == store.RoleViewer || role == store.RoleOperator || role == store.RoleAdmin
+}
+
+// RoleAtLeast reports whether role has at least the privileges of want.
+func RoleAtLeast(role, want string) bool {
+	rank := map[string]int{store.RoleViewer: 1, store.RoleOperator: 2, store.RoleAdmin: 3}
+	return rank[role] >= rank[want] && rank[want] > 0
+}
+
+func (s *Service) hash(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
+	return string(h), err
+}
+
+func operatorEvent(action, actor, outcome, reason, remote string) *store.AuditEvent {
+	return &store.AuditEvent{Type: "operator." + action, Actor: actor, Outcome: outcome, Reason: reason, RemoteAddr: remote}
+}
+
+// EnsureAdmin creates the account "admin" with a random one-time password when
+// no account exists, and returns that password ("" when accounts exist).
+func (s *Service) EnsureAdmin(ctx context.Context) (string, error) {
+	n, err := s.db.CountUsers(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	password := RandomPassword()
+	_, err = s.CreateUser(ctx, "system", "admin", password, store.RoleAdmin, true, "")
+	if errors.Is(err, store.ErrUsernameTaken) {
+		return "", nil
+	}
+	return password, err
+}
+
+// CreateUser adds an account; mustChange forces a password change at first login.
+func (s *Service) CreateUser(ctx context.Context, actor, username, password, role string, mustChange bool, remote string) (*store.User, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || len(username) > 64 || strings.ContainsAny(username, " \t\r\n") {
+		return nil, errors.New("auth: username must be 1 to 64 characters without spaces")
+	}
+	if !ValidRole(role) {
+		return nil, fmt.Errorf("auth: role %q is not viewer, operator or admin", role)
+	}
+	if err := CheckPassword(username, password); err != nil {
+		return nil, err
+	}
+	h, err := s.hash(password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	u := &store.User{Username: username, PasswordHash: h, Role: role, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.CreateUser(tx, u); err != nil {
+			return err
+		}
+		return s.audit.Append(tx, operatorEvent("user.create", actor, "success", fmt.Sprintf("created user %s with role %s", username, role), remote))
+	})
+	return u, err
+}
+
+// SetPassword sets a user's password; mustChange forces another change at the
+// next login (an administrator's reset). Every session of the user ends.
+func (s *Service) SetPassword(ctx context.Context, actor string, userID int64, password string, mustChange bool, remote string) error {
+	u, err := s.db.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword(u.Username, password); err != nil {
+		return err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil {
+		return fmt.Errorf("%w: choose a password different from the current one", ErrWeakPassword)
+	}
+	h, err := s.hash(password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash, u.MustChangePassword, u.UpdatedAt = h, mustChange, s.Now().UTC()
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.UpdateUser(tx, u); err != nil {
+			return err
+		}
+		if _, err := store.DeleteUserSessions(tx, u.ID); err != nil {
+			return err
+		}
+		return s.audit.Append(tx, operatorEvent("user.password", actor, "success", "password changed for "+u.Username, remote))
+	})
+}
+
+// UpdateUser changes a user's role and disabled flag; disabling ends every session.
+func (s *Service) UpdateUser(ctx context.Context, actor string, userID int64, role string, disabled bool, remote string) error {
+	if !ValidRole(role) {
+		return fmt.Errorf("auth: role %q is not viewer, operator or admin", role)
+	}
+	u, err := s.db.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	before := fmt.Sprintf("role %s disabled %v", u.Role, u.Disabled)
+	u.Role, u.Disabled, u.UpdatedAt = role, disabled, s.Now().UTC()
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.UpdateUser(tx, u); err != nil {
+			return err
+		}
+		if disabled {
+			if _, err := store.DeleteUserSessions(tx, u.ID); err != nil {
+				return err
+			}
+		}
+		return s.audit.Append(tx, operatorEvent("user.update", actor, "success",
+			fmt.Sprintf("user %s: %s -> role %s disabled %v", u.Username, before, role, disabled), remote))
+	})
+}
+
+// Session is an authenticated console session.
+type Session struct {
+	Token string // the cookie value; only its hash is stored
+	User  store.User
+	// IDHash identifies the session in the store.
+	IDHash string
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Verify checks a username and password, throttled per account and per
+// address, auditing failures; it opens no session.
+func (s *Service) Verify(ctx context.Context, username, password, remote string) (*store.User, error) {
+	username = strings.TrimSpace(username)
+	now := s.Now()
+	if wait := s.throttle.blocked(username, remote, now); wait > 0 {
+		s.recordLogin(ctx, username, "rejected", fmt.Sprintf("throttled for %s", wait.Round(time.Second)), remote)
+		return nil, ErrThrottled
+	}
+	u, err := s.db.UserByName(ctx, username)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if u == nil {
+		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		s.throttle.fail(username, remote, now)
+		s.recordLogin(ctx, username, "rejected", "unknown user", remote)
+		return nil, ErrInvalidCredentials
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		s.throttle.fail(username, remote, now)
+		s.recordLogin(ctx, username, "rejected", "wrong password", remote)
+		return nil, ErrInvalidCredentials
+	}
+	if u.Disabled {
+		s.recordLogin(ctx, username, "rejected", "account disabled", remote)
+		return nil, ErrInvalidCredentials
+	}
+	s.throttle.succeed(username, remote)
+	return u, nil
+}
+
+// Login checks credentials (see Verify) and opens a session.
+func (s *Service) Login(ctx context.Context, username, password, remote, userAgent string) (*Session, error) {
+	u, err := s.Verify(ctx, username, password, remote)
+	if err != nil {
+		return nil, err
+	}
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	at := s.Now().UTC()
+	sess := &store.Session{IDHash: hashToken(token), UserID: u.ID, CreatedAt: at, LastSeenAt: at,
+		ExpiresAt: at.Add(s.opts.AbsoluteTimeout), RemoteAddr: remote, UserAgent: truncate(userAgent, 200)}
+	u.LastLoginAt = &at
+	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.CreateSession(tx, sess); err != nil {
+			return err
+		}
+		if err := store.UpdateUser(tx, u); err != nil {
+			return err
+		}
+		return s.audit.Append(tx, operatorEvent("login", "user:"+u.Username, "success", "logged in", remote))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Token: token, User: *u, IDHash: sess.IDHash}, nil
+}
+
+func (s *Service) recordLogin(ctx context.Context, username, outcome, reason, remote string) {
+	ev := operatorEvent("login", "user:"+truncate(username, 64), outcome, reason, remote)
+	_ = s.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return s.audit.Append(tx, ev) })
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Authenticate returns the session of a cookie value, ending it when it has been
+// idle or alive too long, or its user is disabled.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, error) {
+	if token == "" || len(token) > 100 {
+		return nil, ErrNoSession
+	}
+	idHash := hashToken(token)
+	sw, err := s.db.SessionByHash(ctx, idHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	if sw.User.Disabled || now.After(sw.Session.ExpiresAt) || now.Sub(sw.Session.LastSeenAt) > s.opts.IdleTimeout {
+		_ = s.db.Tx(ctx, func(tx *gorm.DB) error { return store.DeleteSession(tx, idHash) })
+		return nil, ErrNoSession
+	}
+	// Record activity at most once a minute: a page view should not cost a write.
+	if now.Sub(sw.Session.LastSeenAt) > time.Minute {
+		_ = s.db.Tx(ctx, func(tx *gorm.DB) error { return store.TouchSession(tx, idHash, now) })
+	}
+	return &Session{Token: token, User: sw.User, IDHash: idHash}, nil
+}
+
+// Logout ends one session, or with everywhere every session of its user.
+func (s *Service) Logout(ctx context.Context, sess *Session, everywhere bool, remote string) error {
+	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		reason := "logged out"
+		if everywhere {
+			n, err := store.DeleteUserSessions(tx, sess.User.ID)
+			if err != nil {
+				return err
+			}
+			reason = fmt.Sprintf("logged out everywhere (%d sessions)", n)
+		} else if err := store.DeleteSession(tx, sess.IDHash); err != nil {
+			return err
+		}
+		return s.audit.Append(tx, operatorEvent("logout", "user:"+sess.User.Username, "success", reason, remote))
+	})
+}
+
+// PruneSessions deletes expired and idle sessions.
+func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
+	now := s.Now().UTC()
+	return s.db.PruneSessions(ctx, now, now.Add(-s.opts.IdleTimeout))
+}

@@ -1,0 +1,66 @@
+package store
+
+import (
+	"strings"
+	"unicode"
+
+	"gorm.io/gorm"
+)
+
+// The console searches clients by words of their names and by their ids. Each
+// client's search terms (lower-case words of client, brand/org and legal entity
+// names, and whole ids) are kept in client_search, so a search is a few index
+// range scans whatever the number of clients, and a query word matches every
+// term it is a prefix of ("westp" finds "Westpac", "6f7d7e42" a client_id).
+
+// searchTerms returns the distinct terms of a client.
+func searchTerms(c *Client) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t string) {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t != "" && !seen[t] && len(t) <= 200 {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	for _, name := range []string{c.ClientName, c.OrgName, c.LegalEntityName} {
+		for _, w := range SearchWords(name) {
+			add(w)
+		}
+	}
+	for _, id := range []string{c.ID, c.SoftwareID, c.OrgID, c.LegalEntityID} {
+		add(id)
+	}
+	return out
+}
+
+// SearchWords splits text into lower-case search words: runs of letters, digits,
+// and the '-', '_', '.' and ':' that ids are made of.
+func SearchWords(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '.' || r == ':')
+	})
+}
+
+// indexClient replaces the search terms of c inside tx.
+func indexClient(tx *gorm.DB, c *Client) error {
+	if err := tx.Exec(`DELETE FROM client_search WHERE client_id = ?`, c.ID).Error; err != nil {
+		return err
+	}
+	terms := searchTerms(c)
+	if len(terms) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT OR IGNORE INTO client_search(term, client_id) VALUES `)
+	args := make([]any, 0, 2*len(terms))
+	for i, t := range terms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?)")
+		args = append(args, t, c.ID)
+	}
+	return tx.Exec(b.String(), args...).Error
+}

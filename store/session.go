@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session is a console login. The cookie holds a random token; only its SHA-256
+// is stored, so a copy of the database does not hand out sessions.
+type Session struct {
+	IDHash     string `gorm:"primaryKey;column:id_hash"`
+	UserID     int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	RemoteAddr string
+	UserAgent  string
+}
+
+// TableName is the sessions table.
+func (Session) TableName() string { return "sessions" }
+
+// SessionWithUser is a session joined with its account.
+type SessionWithUser struct {
+	Session Session
+	User    User
+}
+
+// CreateSession stores s inside tx.
+func CreateSession(tx *gorm.DB, s *Session) error { return tx.Create(s).Error }
+
+// SessionByHash returns the session and its user.
+func (db *DB) SessionByHash(ctx context.Context, idHash string) (*SessionWithUser, error) {
+	var s Session
+	err := db.R.WithContext(ctx).Where("id_hash = ?", idHash).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := db.UserByID(ctx, s.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &SessionWithUser{Session: s, User: *u}, nil
+}
+
+// TouchSession records activity on a session.
+func TouchSession(tx *gorm.DB, idHash string, at time.Time) error {
+	return tx.Model(&Session{}).Where("id_hash = ?", idHash).UpdateColumn("last_seen_at", at).Error
+}
+
+// DeleteSession ends one session.
+func DeleteSession(tx *gorm.DB, idHash string) error {
+	return tx.Where("id_hash = ?", idHash).Delete(&Session{}).Error
+}
+
+// DeleteUserSessions ends every session of a user (logout everywhere, password
+// change, disable); it returns how many ended.
+func DeleteUserSessions(tx *gorm.DB, userID int64) (int64, error) {
+	res := tx.Where("user_id = ?", userID).Delete(&Session{})
+	return res.RowsAffected, res.Error
+}
+
+// PruneSessions deletes sessions past their absolute expiry or idle since before idleBefore.
+func (db *DB) PruneSessions(ctx context.Context, now, idleBefore time.Time) (int64, error) {
+	var n int64
+	err := db.Tx(ctx, func(tx *gorm.DB) error {
+		res := tx.Where("expires_at < ? OR last_seen_at < ?", now, idleBefore).Delete(&Session{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
+}
