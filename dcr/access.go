@@ -2,11 +2,13 @@ package dcr
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
@@ -58,11 +60,28 @@ type AccessVerifier struct {
 	keys   *KeyRing
 	db     *store.DB
 	Now    func() time.Time
+
+	// verified caches tokens whose signature and claims checked out, so a client
+	// polling its registration does not pay for a signature check each time.
+	// Expiry, the signing key still being published, and everything after step
+	// 2 are checked on every use.
+	mu       sync.Mutex
+	verified map[[32]byte]verifiedToken
 }
+
+type verifiedToken struct {
+	claims map[string]any
+	kid    string
+	exp    time.Time
+}
+
+// maxVerifiedTokens bounds the cache; tokens live at most 10 minutes.
+const maxVerifiedTokens = 10_000
 
 // NewAccessVerifier wires the verifier.
 func NewAccessVerifier(issuer string, skew time.Duration, mtls bool, keys *KeyRing, db *store.DB) *AccessVerifier {
-	return &AccessVerifier{issuer: issuer, skew: skew, mtls: mtls, keys: keys, db: db, Now: time.Now}
+	return &AccessVerifier{issuer: issuer, skew: skew, mtls: mtls, keys: keys, db: db, Now: time.Now,
+		verified: make(map[[32]byte]verifiedToken)}
 }
 
 // Authorize applies the authorization order to a request for pathClientID. It
@@ -115,33 +134,72 @@ func (v *AccessVerifier) Authorize(ctx context.Context, authorization, certThumb
 
 // verify is step 2: the token is a JWS of ours, typ at+jwt, our iss and aud, current.
 func (v *AccessVerifier) verify(token string) (map[string]any, *AuthError) {
+	sum := sha256.Sum256([]byte(token))
+	v.mu.Lock()
+	hit, ok := v.verified[sum]
+	v.mu.Unlock()
+	if ok {
+		if _, published := v.keys.Key(hit.kid); published {
+			if v.Now().After(hit.exp.Add(v.skew)) {
+				return nil, expired(hit.exp)
+			}
+			return hit.claims, nil
+		}
+	}
+	claims, kid, exp, aerr := v.verifySignature(token)
+	if aerr != nil {
+		return nil, aerr
+	}
+	v.mu.Lock()
+	if len(v.verified) >= maxVerifiedTokens {
+		now := v.Now()
+		for k, t := range v.verified {
+			if now.After(t.exp.Add(v.skew)) {
+				delete(v.verified, k)
+			}
+		}
+		if len(v.verified) >= maxVerifiedTokens {
+			clear(v.verified)
+		}
+	}
+	v.verified[sum] = verifiedToken{claims: claims, kid: kid, exp: exp}
+	v.mu.Unlock()
+	return claims, nil
+}
+
+func expired(exp time.Time) *AuthError {
+	return invalidToken("expired at "+exp.Format(time.RFC3339), fmt.Sprintf("The token expired at '%s'", exp.Format(expiredLayout)))
+}
+
+// verifySignature does the full check of step 2.
+func (v *AccessVerifier) verifySignature(token string) (map[string]any, string, time.Time, *AuthError) {
 	jwt, err := ParseJWT(token)
 	if err != nil {
-		return nil, invalidToken("malformed token: "+err.Error(), "The token is malformed")
+		return nil, "", time.Time{}, invalidToken("malformed token: "+err.Error(), "The token is malformed")
 	}
 	key, ok := v.keys.Key(jwt.KeyID())
 	if !ok {
-		return nil, invalidToken(fmt.Sprintf("no holder key %q", jwt.KeyID()), "The signature key was not found")
+		return nil, "", time.Time{}, invalidToken(fmt.Sprintf("no holder key %q", jwt.KeyID()), "The signature key was not found")
 	}
 	if err := jwt.Verify(key); err != nil {
-		return nil, invalidToken(err.Error(), "The signature is invalid")
+		return nil, "", time.Time{}, invalidToken(err.Error(), "The signature is invalid")
 	}
 	if typ, _ := jwt.Header["typ"].(string); !strings.EqualFold(typ, TypeAccessToken) {
-		return nil, invalidToken(fmt.Sprintf("typ %q", typ), "The token is not an access token")
+		return nil, "", time.Time{}, invalidToken(fmt.Sprintf("typ %q", typ), "The token is not an access token")
 	}
 	if iss, _ := jwt.String("iss"); iss != v.issuer {
-		return nil, invalidToken(fmt.Sprintf("iss %q", iss), "The issuer is invalid")
+		return nil, "", time.Time{}, invalidToken(fmt.Sprintf("iss %q", iss), "The issuer is invalid")
 	}
 	if !audienceContains(jwt.Claims["aud"], v.issuer) {
-		return nil, invalidToken(fmt.Sprintf("aud %v", jwt.Claims["aud"]), "The audience is invalid")
+		return nil, "", time.Time{}, invalidToken(fmt.Sprintf("aud %v", jwt.Claims["aud"]), "The audience is invalid")
 	}
 	expF, ok := jwt.Claims["exp"].(float64)
 	if !ok {
-		return nil, invalidToken("exp missing", "The token has no expiry")
+		return nil, "", time.Time{}, invalidToken("exp missing", "The token has no expiry")
 	}
 	exp := time.Unix(int64(expF), 0).UTC()
 	if v.Now().After(exp.Add(v.skew)) {
-		return nil, invalidToken("expired at "+exp.Format(time.RFC3339), fmt.Sprintf("The token expired at '%s'", exp.Format(expiredLayout)))
+		return nil, "", time.Time{}, expired(exp)
 	}
-	return jwt.Claims, nil
+	return jwt.Claims, jwt.KeyID(), exp, nil
 }
