@@ -56,9 +56,13 @@ type Client struct {
 	RequestClaims     string
 	CertThumbprint    string
 	// JWKSURI and Scope are copied out of Registration for the token endpoint's hot path.
-	JWKSURI         string `gorm:"column:jwks_uri"`
-	Scope           string
-	LastTokenAt     *time.Time
+	JWKSURI     string `gorm:"column:jwks_uri"`
+	Scope       string
+	LastTokenAt *time.Time
+	// APIKeyName is the processing-API key that created the client (source api).
+	APIKeyName string
+	// RATHash is the SHA-256 of the registration access token (processing API).
+	RATHash         string `gorm:"column:rat_hash"`
 	StatusReason    string
 	StatusChangedAt *time.Time
 	CreatedAt       time.Time
@@ -115,14 +119,18 @@ func (db *DB) CountClientsByStatus(ctx context.Context) ([]ClientCount, error) {
 // UpdateClientRegistration replaces what a PUT may change: the registration and
 // everything it was built from. Identity, status and creation time stay.
 func UpdateClientRegistration(tx *gorm.DB, c *Client) error {
-	res := tx.Model(&Client{}).Where("id = ? AND status = ?", c.ID, StatusActive).Updates(map[string]any{
+	fields := map[string]any{
 		"client_name": c.ClientName, "org_id": c.OrgID, "org_name": c.OrgName,
 		"legal_entity_id": c.LegalEntityID, "legal_entity_name": c.LegalEntityName,
 		"registration": c.Registration, "software_statement": c.SoftwareStatement, "request_jwt": c.RequestJWT,
 		"ssa_header": c.SSAHeader, "ssa_claims": c.SSAClaims, "ssa_key_id": c.SSAKeyID,
 		"request_header": c.RequestHeader, "request_claims": c.RequestClaims,
 		"cert_thumbprint": c.CertThumbprint, "jwks_uri": c.JWKSURI, "scope": c.Scope, "updated_at": c.UpdatedAt,
-	})
+	}
+	if c.RATHash != "" { // a rotated registration access token
+		fields["rat_hash"] = c.RATHash
+	}
+	res := tx.Model(&Client{}).Where("id = ? AND status = ?", c.ID, StatusActive).Updates(fields)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -170,4 +178,12 @@ func ActiveClientIDsForSoftware(tx *gorm.DB, softwareID string) ([]string, error
 // TouchLastToken records that a token was issued to the client.
 func TouchLastToken(tx *gorm.DB, id string, at time.Time) error {
 	return tx.Model(&Client{}).Where("id = ?", id).UpdateColumn("last_token_at", at).Error
+}
+
+// ClientRowID is the client's SQLite rowid: the stable number the processing API
+// reports as Authlete's numeric clientId.
+func (db *DB) ClientRowID(ctx context.Context, id string) (int64, error) {
+	var n int64
+	err := db.R.WithContext(ctx).Raw(`SELECT rowid FROM clients WHERE id = ?`, id).Scan(&n).Error
+	return n, err
 }

@@ -153,6 +153,17 @@ var migrations = []migration{
 		`CREATE INDEX idx_audit_time ON audit_events(time)`,
 		`ALTER TABLE clients ADD COLUMN api_key_name TEXT NOT NULL DEFAULT ''`,
 	}},
+	{4, "registration processing API", []string{
+		`CREATE TABLE api_keys (
+			name         TEXT PRIMARY KEY COLLATE NOCASE,
+			key_hash     TEXT NOT NULL UNIQUE,
+			created_by   TEXT NOT NULL,
+			created_at   DATETIME NOT NULL,
+			revoked_at   DATETIME,
+			last_used_at DATETIME
+		)`,
+		`ALTER TABLE clients ADD COLUMN rat_hash TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // SchemaVersion is the version the newest migration brings a database to.
