@@ -40,6 +40,8 @@ const usage = `usage:
   dcrconsole user passwd NAME [--config FILE]   a new one-time password (changed at next login)
   dcrconsole user disable NAME [--config FILE]  disable the account and end its sessions
                                             console accounts; passwords are printed once
+  dcrconsole apikey new NAME | list | revoke NAME [--config FILE]
+                                            processing-API keys; a new key is printed once
   dcrconsole keys list|rotate [--config FILE]
                                             the holder's signing keys; rotate makes a new key sign
                                             (a running server picks it up within 10 s; the old key
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return keysCommand(args[1:], stdout, stderr)
 		case "user":
 			return userCommand(args[1:], stdout, stderr)
+		case "apikey":
+			return apikeyCommand(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("dcrconsole", flag.ContinueOnError)
@@ -430,6 +434,71 @@ func userCommand(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "new one-time password for %s, shown once, to be changed at next login:\n%s\n", name, password)
+	}
+	return 0
+}
+
+// apikeyCommand manages the processing API's keys from the command line.
+func apikeyCommand(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || (args[0] != "new" && args[0] != "list" && args[0] != "revoke") || (args[0] != "list" && len(args) < 2) {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	rest := args[1:]
+	name := ""
+	if args[0] != "list" {
+		name, rest = args[1], args[2:]
+	}
+	fs := flag.NewFlagSet("apikey", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (TOML)")
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx := context.Background()
+	db, err := openStore(ctx, cfg.Database.Path, false)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer db.Close()
+	svc := auth.New(db, audit.New(db), auth.Options{})
+	switch args[0] {
+	case "new":
+		key, err := svc.NewAPIKey(ctx, "cli", name, "")
+		if err != nil {
+			fmt.Fprintf(stderr, "apikey new: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "API key %s (shown once; only its hash is kept):\n%s\n", name, key)
+	case "revoke":
+		if err := svc.RevokeAPIKey(ctx, "cli", name, ""); err != nil {
+			fmt.Fprintf(stderr, "apikey revoke: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "revoked API key %s\n", name)
+	case "list":
+		keys, err := svc.APIKeys(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		for _, k := range keys {
+			state := "active"
+			if k.RevokedAt != nil {
+				state = "revoked " + k.RevokedAt.UTC().Format(time.RFC3339)
+			}
+			used := "never used"
+			if k.LastUsedAt != nil {
+				used = "last used " + k.LastUsedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "%s\tcreated %s by %s\t%s\t%s\n", k.Name, k.CreatedAt.UTC().Format(time.RFC3339), k.CreatedBy, used, state)
+		}
 	}
 	return 0
 }

@@ -40,7 +40,16 @@ type Config struct {
 	TLS      TLS      `toml:"tls"`
 	MTLS     MTLS     `toml:"mtls"`
 	Console  Console  `toml:"console"`
+	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
+}
+
+// API is the Authlete-compatible registration processing API under /api/{service_id}.
+type API struct {
+	Enabled   bool   `toml:"enabled"`
+	ServiceID string `toml:"service_id"`
+	// RotateRegistrationAccessToken issues a new RAT on every update.
+	RotateRegistrationAccessToken bool `toml:"rotate_registration_access_token"`
 }
 
 // Console is the operator web console under /console.
@@ -295,6 +304,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
+	}
+	if c.API.Enabled {
+		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {
+			return fmt.Errorf("api.service_id: %q must be 1 to 64 characters without '/', '?', '#', '%%' or spaces when the API is enabled", c.API.ServiceID)
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -75,7 +75,7 @@ func (r *Registrar) Read(ctx context.Context, c *store.Client, caller Caller) (j
 // product; client_id and client_id_issued_at stay.
 func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Metadata, *Error) {
 	start := time.Now()
-	reg, derr := r.pipeline.Validate(ctx, a.Body)
+	reg, derr := r.validate(ctx, a)
 	if derr == nil && !strings.EqualFold(reg.SoftwareID, c.SoftwareID) {
 		derr = fail(StepSoftwareID, CodeInvalidSoftwareStatement, DescSSAOtherClient,
 			"SSA software_id %s, client %s is registered for %s", reg.SoftwareID, c.ID, c.SoftwareID)

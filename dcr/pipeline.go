@@ -149,6 +149,45 @@ func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *E
 	return reg, nil
 }
 
+// ValidateMetadata runs the pipeline on RFC 7591 client metadata (a JSON object
+// handed over by a trusted authorization server through the processing API): the
+// software_statement is verified exactly as in Validate and its claims take
+// precedence; there is no request signature, so no iss/aud/jti checks (steps 7
+// and 8 do not apply).
+func (p *Pipeline) ValidateMetadata(ctx context.Context, body []byte) (*Registration, *Error) {
+	reg := &Registration{}
+	var claims map[string]any
+	if err := decodeObject(body, &claims); err != nil { // 1
+		return reg, fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "client metadata is not a JSON object: %v", err)
+	}
+	c := claimSource(claims)
+	ssaRaw, _, ok := c.str("software_statement")
+	if !ok { // 2
+		return reg, fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is missing or not a string")
+	}
+	ssaClaims, derr := p.verifySSA(ctx, ssaRaw, reg) // 2-4
+	if derr != nil {
+		return reg, derr
+	}
+	if derr := p.checkProduct(ctx, reg); derr != nil { // 5
+		return reg, derr
+	}
+	if derr := p.checkBlocked(ctx, reg); derr != nil {
+		return reg, derr
+	}
+	if _, derr := ssaJWKSURI(ssaClaims); derr != nil { // 6
+		return reg, derr
+	}
+	if derr := p.checkSectorIdentifier(ctx, ssaClaims); derr != nil { // 9
+		return reg, derr
+	}
+	if derr := p.buildMetadata(c, ssaClaims, false, reg); derr != nil { // 10-12
+		return reg, derr
+	}
+	reg.Metadata.SoftwareStatement = ssaRaw
+	return reg, nil
+}
+
 // verifySSA is steps 2 to 4: the SSA parses, the Register JWKS loads, and the SSA
 // is signed by the Register, current, and complete.
 func (p *Pipeline) verifySSA(ctx context.Context, raw string, reg *Registration) (ssaClaims, *Error) {

@@ -38,6 +38,19 @@ type Attempt struct {
 	RequestID      string
 	Source         string // store.SourceRegister or store.SourceAPI
 	Actor          string // who called: "" for an ADR on the public endpoint, "apikey:NAME" for the API
+	// Metadata marks Body as RFC 7591 JSON (processing API) rather than a request JWT.
+	Metadata bool
+	// APIKeyName and RATHash are set by the processing API.
+	APIKeyName string
+	RATHash    string
+}
+
+// validate runs the pipeline that fits the attempt's body.
+func (r *Registrar) validate(ctx context.Context, a Attempt) (*Registration, *Error) {
+	if a.Metadata {
+		return r.pipeline.ValidateMetadata(ctx, a.Body)
+	}
+	return r.pipeline.Validate(ctx, a.Body)
 }
 
 // Registrar turns validated registrations into stored clients, one transaction
@@ -62,7 +75,7 @@ func (r *Registrar) Pipeline() *Pipeline { return r.pipeline }
 // On success it returns the registration as the client must see it.
 func (r *Registrar) Register(ctx context.Context, a Attempt) (*Metadata, *Error) {
 	start := time.Now()
-	reg, derr := r.pipeline.Validate(ctx, a.Body)
+	reg, derr := r.validate(ctx, a)
 	if derr == nil && !r.allowDuplicate {
 		exists, err := r.db.HasActiveClient(ctx, reg.SoftwareID)
 		if err != nil {
@@ -222,6 +235,8 @@ func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDu
 		SSAClaims:         string(reg.SSA.ClaimsJSON),
 		SSAKeyID:          reg.SSAKeyID,
 		CertThumbprint:    a.CertThumbprint,
+		APIKeyName:        a.APIKeyName,
+		RATHash:           a.RATHash,
 		JWKSURI:           m.JWKSURI,
 		Scope:             m.Scope,
 		CreatedAt:         now,
@@ -230,6 +245,9 @@ func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDu
 	if !allowDuplicate {
 		sid := strings.ToLower(m.SoftwareID)
 		c.ActiveSoftwareID = &sid
+	}
+	if a.Metadata { // RFC 7591 JSON through the processing API: keep what was sent
+		c.RequestClaims = string(a.Body)
 	}
 	if reg.Request != nil {
 		c.RequestJWT = reg.Request.Raw

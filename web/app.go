@@ -99,7 +99,8 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		BcryptCost:      opts.BcryptCost,
 	})
 	a.Engine, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
-		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log})
+		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
+		API: dcr.NewAPIService(a.Registrar, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
 	if err != nil {
 		return nil, err
 	}

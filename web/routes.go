@@ -23,6 +23,15 @@ func (s *Server) routes(e *gin.Engine) {
 	e.PUT("/register/:clientID", s.putRegistration)
 	e.DELETE("/register/:clientID", s.deleteRegistration)
 
+	// Authlete-compatible registration processing API
+	if s.cfg.API.Enabled {
+		api := e.Group("/api/:serviceID/client/registration", s.requireAPIKey)
+		api.POST("", s.apiRegister)
+		api.POST("/get", s.apiGet)
+		api.POST("/update", s.apiUpdate)
+		api.POST("/delete", s.apiDelete)
+	}
+
 	e.NoRoute(s.notFound)
 	e.NoMethod(s.methodNotAllowed)
 
@@ -79,4 +88,7 @@ func (s *Server) routes(e *gin.Engine) {
 	admin.POST("/users", s.createUser)
 	admin.POST("/users/:id", s.updateUser)
 	admin.POST("/users/:id/password", s.resetUserPassword)
+	admin.GET("/apikeys", s.apiKeysPage)
+	admin.POST("/apikeys", s.createAPIKey)
+	admin.POST("/apikeys/:name/revoke", s.revokeAPIKey)
 }

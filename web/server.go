@@ -27,6 +27,7 @@ type Deps struct {
 	Register  *dcr.RegisterData
 	JWKS      *dcr.JWKSCache
 	Audit     *audit.Log
+	API       *dcr.APIService
 	Demo      bool
 	Log       *slog.Logger
 }
@@ -43,6 +44,7 @@ type Server struct {
 	register  *dcr.RegisterData
 	jwksCache *dcr.JWKSCache
 	audit     *audit.Log
+	api       *dcr.APIService
 	demo      bool
 	flashKey  []byte
 	log       *slog.Logger
@@ -52,7 +54,7 @@ type Server struct {
 func newEngine(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, tokens: d.Tokens, access: d.Access, keys: d.Keys,
-		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, demo: d.Demo, flashKey: newFlashKey(), log: d.Log}
+		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, api: d.API, demo: d.Demo, flashKey: newFlashKey(), log: d.Log}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit
