@@ -76,3 +76,11 @@ func (db *DB) PruneSessions(ctx context.Context, now, idleBefore time.Time) (int
 	})
 	return n, err
 }
+
+// SessionsForUser lists a user's stored sessions, most recently used first
+// (expired ones included until they are pruned; the caller filters).
+func (db *DB) SessionsForUser(ctx context.Context, userID int64) ([]Session, error) {
+	var out []Session
+	err := db.R.WithContext(ctx).Where("user_id = ?", userID).Order("last_seen_at DESC").Find(&out).Error
+	return out, err
+}

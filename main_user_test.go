@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/dcrconsole/dcrconsole/store"
+)
+
+// lastLine is the last non-empty line of out: where the CLI prints a password.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// storedUser reads an account straight from the database file.
+func storedUser(t *testing.T, dbPath, name string) store.User {
+	t.Helper()
+	db, err := store.Open(context.Background(), dbPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.UserByName(context.Background(), name)
+	if err != nil {
+		t.Fatalf("user %s: %v", name, err)
+	}
+	return *u
+}
+
+// TestUserCommand drives `dcrconsole user add|passwd|disable` against a config
+// file and checks what each leaves in the database.
+func TestUserCommand(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, nil)
+
+	code, stdout, stderr := runCLI(t, nil, "user", "add", "alice", "--role", "operator", "--config", cfg.Path)
+	if code != 0 || !strings.Contains(stdout, "one-time password") {
+		t.Fatalf("user add: exit code %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	first := lastLine(stdout)
+	u := storedUser(t, cfg.DBPath, "alice")
+	if u.Role != store.RoleOperator || !u.MustChangePassword || u.Disabled {
+		t.Fatalf("after add: %+v", u)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(first)) != nil {
+		t.Fatalf("the printed password %q is not the stored one", first)
+	}
+
+	code, stdout, stderr = runCLI(t, nil, "user", "passwd", "alice", "--config", cfg.Path)
+	if code != 0 || !strings.Contains(stdout, "one-time password") {
+		t.Fatalf("user passwd: exit code %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	second := lastLine(stdout)
+	u = storedUser(t, cfg.DBPath, "alice")
+	if second == first || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(second)) != nil || !u.MustChangePassword {
+		t.Fatalf("after passwd: new password %q does not match, or no forced change: %+v", second, u)
+	}
+
+	code, stdout, stderr = runCLI(t, nil, "user", "disable", "alice", "--config", cfg.Path)
+	if code != 0 || !strings.Contains(stdout, "disabled alice") {
+		t.Fatalf("user disable: exit code %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if u = storedUser(t, cfg.DBPath, "alice"); !u.Disabled || u.Role != store.RoleOperator {
+		t.Fatalf("after disable: %+v", u)
+	}
+
+	ev := lastAuditEvent(t, cfg.DBPath)
+	if ev.Type != "operator.user.update" || ev.Actor != "cli" {
+		t.Fatalf("last audit event %+v", ev)
+	}
+}
+
+// TestUserCommandRefuses checks the CLI's refusals exit non-zero and change nothing.
+func TestUserCommandRefuses(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, nil)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad role", []string{"user", "add", "bob", "--role", "root"}, "root"},
+		{"unknown user for passwd", []string{"user", "passwd", "nobody"}, "not found"},
+		{"unknown user for disable", []string{"user", "disable", "nobody"}, "not found"},
+		{"unknown action", []string{"user", "delete", "bob"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, nil, append(tt.args, "--config", cfg.Path)...)
+			if code == 0 || !strings.Contains(stderr, tt.want) || strings.Contains(stdout, "password") {
+				t.Fatalf("exit code %d, stdout %q, stderr %q; want non-zero and stderr with %q", code, stdout, stderr, tt.want)
+			}
+		})
+	}
+	code, stdout, stderr := runCLI(t, nil, "user", "add", "bob", "--config", cfg.Path)
+	if code != 0 {
+		t.Fatalf("user add after refusals: %d %q %q", code, stdout, stderr)
+	}
+	if u := storedUser(t, cfg.DBPath, "bob"); u.Role != store.RoleViewer {
+		t.Fatalf("default role: %+v", u)
+	}
+}
