@@ -129,11 +129,19 @@ func userCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	action, name := args[0], args[1]
+	if strings.HasPrefix(name, "-") {
+		fmt.Fprintf(stderr, "user %s: the username comes first (got %q)\n%s", action, name, usage)
+		return 2
+	}
 	fs := flag.NewFlagSet("user", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (TOML)")
 	role := fs.String("role", "viewer", "role: viewer, operator or admin")
 	if err := fs.Parse(args[2:]); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "user %s: unexpected arguments %v\n", action, fs.Args())
 		return 2
 	}
 	cfg, err := config.Load(*configPath)
@@ -192,11 +200,19 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	name := ""
 	if args[0] != "list" {
 		name, rest = args[1], args[2:]
+		if strings.HasPrefix(name, "-") {
+			fmt.Fprintf(stderr, "apikey %s: the key name comes first (got %q)\n", args[0], name)
+			return 2
+		}
 	}
 	fs := flag.NewFlagSet("apikey", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (TOML)")
 	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "apikey: unexpected arguments %v\n", fs.Args())
 		return 2
 	}
 	cfg, err := config.Load(*configPath)

@@ -32,6 +32,8 @@ var (
 	ErrThrottled          = errors.New("auth: too many failed logins; try again later")
 	ErrWeakPassword       = errors.New("auth: password too weak")
 	ErrNoSession          = errors.New("auth: no valid session")
+	// ErrLastAdmin keeps at least one enabled administrator.
+	ErrLastAdmin = errors.New("auth: this is the last enabled administrator; make another one first")
 )
 
 // Options tune the service.
@@ -193,8 +195,19 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, userID int64, ro
 		return err
 	}
 	before := fmt.Sprintf("role %s disabled %v", u.Role, u.Disabled)
+	losesAdmin := u.Role == store.RoleAdmin && !u.Disabled && (role != store.RoleAdmin || disabled)
 	u.Role, u.Disabled, u.UpdatedAt = role, disabled, s.Now().UTC()
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+		if losesAdmin {
+			// Checked inside the transaction: two concurrent demotions cannot both pass.
+			var admins int64
+			if err := tx.Model(&store.User{}).Where("role = ? AND NOT disabled AND id != ?", store.RoleAdmin, u.ID).Count(&admins).Error; err != nil {
+				return err
+			}
+			if admins == 0 {
+				return ErrLastAdmin
+			}
+		}
 		if err := store.UpdateUser(tx, u); err != nil {
 			return err
 		}

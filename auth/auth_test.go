@@ -394,3 +394,25 @@ func TestRoleAtLeast(t *testing.T) {
 		}
 	}
 }
+
+// TestLastAdminCannotBeRemoved: whoever asks (console or CLI), one enabled
+// administrator always remains.
+func TestLastAdminCannotBeRemoved(t *testing.T) {
+	f := newFixture(t)
+	root := f.user(t, "root", store.RoleAdmin)
+	for _, tc := range []struct {
+		role     string
+		disabled bool
+	}{{store.RoleOperator, false}, {store.RoleAdmin, true}, {store.RoleViewer, true}} {
+		if err := f.svc.UpdateUser(t.Context(), "cli", root.ID, tc.role, tc.disabled, ""); !errors.Is(err, ErrLastAdmin) {
+			t.Fatalf("%+v: %v", tc, err)
+		}
+	}
+	other := f.user(t, "second", store.RoleAdmin)
+	if err := f.svc.UpdateUser(t.Context(), "cli", root.ID, store.RoleViewer, false, ""); err != nil {
+		t.Fatalf("with another admin: %v", err)
+	}
+	if err := f.svc.UpdateUser(t.Context(), "cli", other.ID, store.RoleAdmin, true, ""); !errors.Is(err, ErrLastAdmin) {
+		t.Fatalf("the second became the last: %v", err)
+	}
+}

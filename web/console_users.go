@@ -81,7 +81,7 @@ func (s *Server) userID(c *gin.Context) (int64, bool) {
 // the administrator can act on; anything unexpected is logged and not shown.
 func (s *Server) accountError(c *gin.Context, err error, username string) (int, string) {
 	switch {
-	case errors.Is(err, auth.ErrInvalidAccount), errors.Is(err, auth.ErrSelfChange), errors.Is(err, auth.ErrWeakPassword):
+	case errors.Is(err, auth.ErrInvalidAccount), errors.Is(err, auth.ErrSelfChange), errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrLastAdmin):
 		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "auth: ")
 	case errors.Is(err, store.ErrUsernameTaken):
 		return http.StatusConflict, "An account named " + username + " already exists (usernames ignore case). Choose another name."
