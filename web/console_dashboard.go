@@ -1,8 +1,114 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// This file is being written: its handlers are placeholders until the page lands.
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/views"
+)
+
+// Dashboard window and list sizes.
+const (
+	dashboardDays    = 30
+	dashboardReasons = 5
+	dashboardRecent  = 10
+)
+
+// dashboardAuditTypeVerify is the audit type of a chain verification started from the
+// console (audit.TypeOperatorVerify); event types never change once released.
+const dashboardAuditTypeVerify = "operator.verify"
+
+// dashboardPage is GET /console/: clients by status, registration attempts per
+// day, frequent rejection reasons, recent failures, Register and audit health.
 func (s *Server) dashboardPage(c *gin.Context) {
-	s.consoleError(c, 501, "Not yet", "This page is being built.")
+	ctx := c.Request.Context()
+	now := time.Now().UTC()
+	y, m, d := now.AddDate(0, 0, -(dashboardDays - 1)).Date()
+	since := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	v := views.DashboardView{Now: now, Days: dashboardDays, Register: s.registerHealth()}
+
+	fail := func(what string, err error) {
+		s.log.Error("console: dashboard "+what, "error", err, "request_id", c.GetString(requestIDKey))
+		s.consoleError(c, http.StatusInternalServerError, "Something went wrong", "The dashboard could not be loaded. Try again.")
+	}
+	counts, err := s.db.CountClientsByStatus(ctx)
+	if err != nil {
+		fail("client counts", err)
+		return
+	}
+	for _, cnt := range counts {
+		v.Clients = append(v.Clients, views.StatusCount{Status: cnt.Status, N: cnt.N})
+		v.ClientsTotal += cnt.N
+	}
+	days, err := s.db.RegistrationsPerDay(ctx, since, now)
+	if err != nil {
+		fail("registrations per day", err)
+		return
+	}
+	chartDays := make([]views.ChartDay, len(days))
+	for i, day := range days {
+		t, _ := time.Parse(time.DateOnly, day.Day)
+		chartDays[i] = views.ChartDay{Day: t, Succeeded: day.Succeeded, Failed: day.Failed}
+		v.Succeeded += day.Succeeded
+		v.Failed += day.Failed
+	}
+	v.Chart = views.NewRegistrationChart(chartDays)
+	reasons, err := s.db.TopRejectionReasons(ctx, since, dashboardReasons)
+	if err != nil {
+		fail("rejection reasons", err)
+		return
+	}
+	for _, r := range reasons {
+		v.Reasons = append(v.Reasons, views.ReasonRow{ErrorCode: r.ErrorCode, Step: r.Step, Description: r.Description, N: r.N,
+			LatestHref: dashboardAttemptHref(r.LastID)})
+	}
+	recent, err := s.db.RecentFailedRegistrations(ctx, since, dashboardRecent)
+	if err != nil {
+		fail("recent failures", err)
+		return
+	}
+	for _, e := range recent {
+		desc, _, _ := strings.Cut(e.Reason, " | ")
+		v.Recent = append(v.Recent, views.FailureRow{Href: dashboardAttemptHref(e.ID), Time: e.Time, SoftwareID: e.SoftwareID,
+			ErrorCode: e.ErrorCode, Step: e.Step, Description: desc})
+	}
+	if v.AuditHeadID, v.AuditHeadHash, err = s.audit.Head(ctx); err != nil {
+		fail("audit head", err)
+		return
+	}
+	if v.LastVerify, err = s.lastAuditVerification(c); err != nil {
+		fail("last verification", err)
+		return
+	}
+	s.render(c, http.StatusOK, views.Dashboard(v, s.nav(c, "dashboard")))
+}
+
+func dashboardAttemptHref(id int64) string { return "/console/attempts/" + strconv.FormatInt(id, 10) }
+
+// lastAuditVerification reads the audit record of the latest chain verification
+// (one seek in the (type, id) index); nil when there has been none.
+func (s *Server) lastAuditVerification(c *gin.Context) (*views.VerifySummary, error) {
+	rows, _, err := s.audit.List(c.Request.Context(), audit.Filter{Type: dashboardAuditTypeVerify, Limit: 1})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	e := rows[0]
+	var data struct {
+		OK bool `json:"ok"`
+	}
+	_ = json.Unmarshal([]byte(e.Data), &data)
+	status := "broken"
+	switch {
+	case e.Outcome != audit.OutcomeSuccess:
+		status = "error"
+	case data.OK:
+		status = "intact"
+	}
+	return &views.VerifySummary{Status: status, Summary: e.Reason, Time: e.Time, By: e.Actor}, nil
 }

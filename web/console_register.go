@@ -1,11 +1,129 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
-// This file is being written: its handlers are placeholders until the page lands.
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/views"
+)
+
+// registerSyncTimeout bounds a sync an operator asked for; the fetcher's own
+// timeout bounds each of its three requests.
+const registerSyncTimeout = 30 * time.Second
+
+// registerPage is GET /console/register: the Register's legal entities, brands
+// and software products with their statuses, and which are registered here.
 func (s *Server) registerPage(c *gin.Context) {
-	s.consoleError(c, 501, "Not yet", "This page is being built.")
+	active, err := s.db.ActiveClientsBySoftware(c.Request.Context())
+	if err != nil {
+		s.log.Error("console: active clients by software", "error", err, "request_id", c.GetString(requestIDKey))
+		s.consoleError(c, http.StatusInternalServerError, "Something went wrong", "The Register page could not be loaded. Try again.")
+		return
+	}
+	v := views.RegisterView{
+		Health:   s.registerHealth(),
+		BaseURI:  s.cfg.Register.BaseURI,
+		Industry: s.cfg.Register.Industry,
+	}
+	v.Entities, v.Registered = groupRegisterProducts(s.register.Products(), active)
+	for _, n := range active {
+		v.ActiveTotal += n
+	}
+	s.render(c, http.StatusOK, views.Register(v, s.nav(c, "register")))
 }
+
+// groupRegisterProducts nests the products (sorted by legal entity, brand and
+// product name) under their legal entity and brand, keeping that order, and
+// counts the products with an active registration here.
+func groupRegisterProducts(products []dcr.ProductStatus, active map[string]int64) ([]views.RegisterEntity, int) {
+	var out []views.RegisterEntity
+	entityAt := map[string]int{}
+	brandAt := map[string]int{}
+	registered := 0
+	for _, p := range products {
+		ei, ok := entityAt[p.LegalEntityID]
+		if !ok {
+			ei = len(out)
+			entityAt[p.LegalEntityID] = ei
+			out = append(out, views.RegisterEntity{ID: p.LegalEntityID, Name: p.LegalEntityName, Status: registerStatusOrUnknown(p.LegalEntityStatus)})
+		}
+		le := &out[ei]
+		bi, ok := brandAt[p.LegalEntityID+"\x00"+p.BrandID]
+		if !ok {
+			bi = len(le.Brands)
+			brandAt[p.LegalEntityID+"\x00"+p.BrandID] = bi
+			le.Brands = append(le.Brands, views.RegisterBrand{ID: p.BrandID, Name: p.BrandName, Status: registerStatusOrUnknown(p.BrandStatus)})
+		}
+		effective, _ := p.EffectiveStatus()
+		n := active[strings.ToLower(p.SoftwareProductID)]
+		if n > 0 {
+			registered++
+		}
+		le.Brands[bi].Products = append(le.Brands[bi].Products, views.RegisterProduct{
+			ID: p.SoftwareProductID, Name: p.SoftwareProductName, Status: registerStatusOrUnknown(p.Status),
+			Effective: effective, ActiveClients: n,
+			ClientsHref: "/console/clients?status=active&q=" + url.QueryEscape(p.SoftwareProductID),
+		})
+	}
+	return out, registered
+}
+
+func registerStatusOrUnknown(s string) string {
+	if s == "" {
+		return "UNKNOWN"
+	}
+	return s
+}
+
+// registerHealth is the sync health as operators see it. The data is stale when
+// the last good sync is older than two refresh intervals, or there never was one.
+func (s *Server) registerHealth() views.RegisterHealth {
+	h := s.register.Health()
+	interval := s.cfg.Register.RefreshInterval.Duration
+	v := views.RegisterHealth{
+		Status: "ok", Now: time.Now(),
+		LastSuccess: h.LastSuccess, LastAttempt: h.LastAttempt, LastError: h.LastError, LastErrorAt: h.LastErrorAt,
+		ConsecutiveFails: h.ConsecutiveFails, RefreshInterval: interval.String(),
+		Products: h.Products, Brands: h.Brands, LegalEntities: h.LegalEntities,
+	}
+	switch {
+	case h.LastSuccess.IsZero() || h.DataAge > 2*interval:
+		v.Status = "stale"
+	case h.ConsecutiveFails > 0:
+		v.Status = "error"
+	}
+	return v
+}
+
+// syncRegister is POST /console/register/sync (operator): sync the Register
+// data now, audited as operator.sync.
 func (s *Server) syncRegister(c *gin.Context) {
-	s.consoleError(c, 501, "Not yet", "This page is being built.")
+	ctx, cancel := context.WithTimeout(c.Request.Context(), registerSyncTimeout)
+	defer cancel()
+	start := time.Now()
+	err := s.register.Sync(ctx)
+	ev := &store.AuditEvent{Type: audit.TypeOperator + ".sync", Actor: actor(c), Outcome: audit.OutcomeSuccess,
+		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey), DurationUS: time.Since(start).Microseconds()}
+	h := s.register.Health()
+	counts := fmt.Sprintf("%d legal entities, %d brands, %d software products", h.LegalEntities, h.Brands, h.Products)
+	ev.Reason = "register sync: " + counts
+	msg := "Register synchronised: " + counts + "."
+	if err != nil {
+		ev.Outcome, ev.Reason = audit.OutcomeError, err.Error()
+		msg = "Register sync failed; the last good data stays in use: " + err.Error()
+	}
+	// The audit record must survive a client that went away mid-sync.
+	if aerr := s.audit.Record(context.WithoutCancel(c.Request.Context()), ev); aerr != nil {
+		s.log.Error("console: audit operator.sync", "error", aerr, "request_id", c.GetString(requestIDKey))
+	}
+	s.redirectWithFlash(c, "/console/register", msg, err != nil)
 }
