@@ -1,11 +1,325 @@
 package web
 
-import "github.com/gin-gonic/gin"
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
-// This file is being written: its handlers are placeholders until the page lands.
-func (s *Server) attemptsPage(c *gin.Context) {
-	s.consoleError(c, 501, "Not yet", "This page is being built.")
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/views"
+)
+
+// stepTexts explain the pipeline's steps (cdr-dcr.md) to an operator.
+var stepTexts = map[string]string{
+	string(dcr.StepTransport):        "Transport: Content-Type, body size or client certificate",
+	string(dcr.StepRequest):          "Step 1: the body is empty or not a JWT",
+	string(dcr.StepSoftwareStmt):     "Step 2: software_statement missing or not a JWT",
+	string(dcr.StepRegisterJWKS):     "Step 3: the CDR Register's JWKS could not be loaded",
+	string(dcr.StepSSA):              "Step 4: SSA signature, alg, iss, exp/nbf or required SSA claims",
+	string(dcr.StepRegisterStatus):   "Step 5: software product, brand or legal entity not ACTIVE (or unknown) at the Register",
+	string(dcr.StepBlocked):          "Step 5b: software product blocked by an operator of this Data Holder",
+	string(dcr.StepJWKSURI):          "Step 6: SSA jwks_uri missing or not an absolute https URL",
+	string(dcr.StepADRJWKS):          "Step 7: the ADR's JWKS could not be loaded or has no keys",
+	string(dcr.StepRequestSignature): "Step 8: request signature, alg, exp/nbf, iss, aud or jti",
+	string(dcr.StepSectorIdentifier): "Step 9: sector_identifier_uri did not answer 2xx",
+	string(dcr.StepMetadata):         "Step 10/12: metadata rules (a claim missing or with a value not allowed)",
+	string(dcr.StepRedirectURIs):     "Step 11: a redirect_uri is not in the SSA",
+	string(dcr.StepSoftwareID):       "PUT: the SSA belongs to another software product than this client",
+	string(dcr.StepDuplicate):        "Step 13: an active registration already exists for this software_id",
+	string(dcr.StepAuthorization):    "Access token or client refused (token, scope, holder of key, unknown client)",
+	string(dcr.StepStore):            "Our side: the registration could not be stored",
 }
+
+// stepOrder is the steps in pipeline order, for the step filter.
+var stepOrder = []dcr.Step{dcr.StepTransport, dcr.StepRequest, dcr.StepSoftwareStmt, dcr.StepRegisterJWKS, dcr.StepSSA,
+	dcr.StepRegisterStatus, dcr.StepBlocked, dcr.StepJWKSURI, dcr.StepADRJWKS, dcr.StepRequestSignature,
+	dcr.StepSectorIdentifier, dcr.StepMetadata, dcr.StepRedirectURIs, dcr.StepSoftwareID, dcr.StepDuplicate,
+	dcr.StepAuthorization, dcr.StepStore}
+
+func stepText(step string) string {
+	if t, ok := stepTexts[step]; ok {
+		return t
+	}
+	if step == "" {
+		return "Unknown step"
+	}
+	return "Step " + step
+}
+
+var attemptCodes = []string{dcr.CodeInvalidClientMetadata, dcr.CodeInvalidSoftwareStatement, dcr.CodeUnapprovedSoftwareStatement,
+	dcr.CodeInvalidRedirectURI, dcr.CodeInvalidRequest, "invalid_token", "insufficient_scope", dcr.CodeServerError}
+
+// attemptTypes and attemptOutcomes select rejected registration attempts.
+var (
+	attemptTypes    = []string{audit.TypeRegistrationCreate, audit.TypeRegistrationUpdate}
+	attemptOutcomes = []string{audit.OutcomeRejected, audit.OutcomeError}
+)
+
+func isAttempt(e *store.AuditEvent) bool {
+	return slices.Contains(attemptTypes, e.Type) && slices.Contains(attemptOutcomes, e.Outcome)
+}
+
+// listAttempts pages rejected attempts newest first. The audit filter takes one
+// type and one outcome, so it merges the four indexed keyset queries: each
+// returns its newest `limit` below the cursor, so the merged newest `limit` are exact.
+func (s *Server) listAttempts(ctx context.Context, base audit.Filter, limit int) ([]store.AuditEvent, int64, error) {
+	var all []store.AuditEvent
+	more := false
+	for _, t := range attemptTypes {
+		for _, o := range attemptOutcomes {
+			f := base
+			f.Type, f.Outcome, f.Limit = t, o, limit
+			rows, next, err := s.audit.List(ctx, f)
+			if err != nil {
+				return nil, 0, err
+			}
+			all, more = append(all, rows...), more || next != 0
+		}
+	}
+	slices.SortFunc(all, func(a, b store.AuditEvent) int { return cmp.Compare(b.ID, a.ID) })
+	if len(all) > limit {
+		all, more = all[:limit], true
+	}
+	var next int64
+	if more && len(all) > 0 {
+		next = all[len(all)-1].ID
+	}
+	return all, next, nil
+}
+
+// attemptsPage: GET /console/attempts
+func (s *Server) attemptsPage(c *gin.Context) {
+	vf := views.AttemptsFilter{SoftwareID: c.Query("software_id"), Code: c.Query("code"), Step: c.Query("step")}
+	f := audit.Filter{SoftwareID: vf.SoftwareID, ErrorCode: vf.Code, Step: vf.Step}
+	var err error
+	if len(vf.SoftwareID) > maxFilterValue || len(vf.Code) > maxFilterValue || len(vf.Step) > maxFilterValue {
+		err = errors.New("a filter value is too long")
+	}
+	if err == nil {
+		f.From, f.To, vf.From, vf.To, err = timeRange(c)
+	}
+	if err == nil {
+		f.BeforeID, err = beforeID(c)
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"software_id": vf.SoftwareID, "code": vf.Code, "step": vf.Step, "from": vf.From, "to": vf.To} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	v := views.AttemptsView{Filter: vf, Codes: codeOptions(vf.Code), Steps: stepOptions(vf.Step), Filtered: len(q) > 0}
+	if err != nil {
+		v.Error = err.Error()
+		s.render(c, http.StatusBadRequest, views.Attempts(v, s.nav(c, "attempts")))
+		return
+	}
+	events, next, err := s.listAttempts(c.Request.Context(), f, auditPageSize)
+	if err != nil {
+		s.log.Error("console: attempts", "error", err, "request_id", c.GetString(requestIDKey))
+		s.consoleError(c, http.StatusInternalServerError, "Server error", "The attempts could not be read. Try again.")
+		return
+	}
+	for _, e := range events {
+		desc, detail := splitReason(e.Reason)
+		v.Rows = append(v.Rows, views.AttemptRow{ID: e.ID, Time: views.When(e.Time), Kind: attemptKind(e.Type), Outcome: e.Outcome,
+			SoftwareID: e.SoftwareID, Code: e.ErrorCode, Step: e.Step, StepText: stepText(e.Step),
+			Description: shorten(desc, 200), Detail: shorten(detail, 300)})
+	}
+	v.FirstHref, v.NextHref = pageLinks("/console/attempts", q, f.BeforeID, next)
+	s.render(c, http.StatusOK, views.Attempts(v, s.nav(c, "attempts")))
+}
+
+func codeOptions(current string) []views.AuditOption {
+	opts := []views.AuditOption{{Value: "", Label: "Any error"}}
+	for _, c := range attemptCodes {
+		opts = append(opts, views.AuditOption{Value: c, Label: c})
+	}
+	if current != "" && !slices.Contains(attemptCodes, current) {
+		opts = append(opts, views.AuditOption{Value: current, Label: current})
+	}
+	return opts
+}
+
+func stepOptions(current string) []views.AuditOption {
+	opts := []views.AuditOption{{Value: "", Label: "Any step"}}
+	known := false
+	for _, st := range stepOrder {
+		opts = append(opts, views.AuditOption{Value: string(st), Label: stepText(string(st))})
+		known = known || string(st) == current
+	}
+	if current != "" && !known {
+		opts = append(opts, views.AuditOption{Value: current, Label: current})
+	}
+	return opts
+}
+
+func attemptKind(eventType string) string {
+	if eventType == audit.TypeRegistrationUpdate {
+		return "PUT (update)"
+	}
+	return "POST (registration)"
+}
+
+// splitReason separates what the ADR was told from the internal detail
+// (the registrar records "description | detail").
+func splitReason(reason string) (description, detail string) {
+	description, detail, _ = strings.Cut(reason, " | ")
+	return description, detail
+}
+
+// attemptPage: GET /console/attempts/:id (an audit event id)
 func (s *Server) attemptPage(c *gin.Context) {
-	s.consoleError(c, 501, "Not yet", "This page is being built.")
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	var e *store.AuditEvent
+	if err == nil && id > 0 {
+		e, err = s.audit.Get(c.Request.Context(), id)
+	} else {
+		err = store.ErrNotFound
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.log.Error("console: attempt", "error", err, "request_id", c.GetString(requestIDKey))
+		s.consoleError(c, http.StatusInternalServerError, "Server error", "The attempt could not be read. Try again.")
+		return
+	}
+	if err != nil || !isAttempt(e) {
+		s.consoleError(c, http.StatusNotFound, "No such attempt",
+			"Audit event "+c.Param("id")+" is not a rejected registration attempt. Find it in the audit log, or go back to the attempts.")
+		return
+	}
+	s.render(c, http.StatusOK, views.Attempt(attemptView(e), s.nav(c, "attempts")))
+}
+
+func attemptView(e *store.AuditEvent) views.AttemptView {
+	desc, detail := splitReason(e.Reason)
+	id := strconv.FormatInt(e.ID, 10)
+	v := views.AttemptView{ID: e.ID, Kind: attemptKind(e.Type), Code: e.ErrorCode, StepText: stepText(e.Step),
+		Description: desc, Detail: detail,
+		Fields: []views.KV{{Key: "When", Value: views.When(e.Time)}, {Key: "Outcome", Value: e.Outcome},
+			{Key: "software_id", Value: e.SoftwareID, Mono: true}, {Key: "org_id", Value: e.OrgID, Mono: true},
+			{Key: "client_id", Value: e.ClientID, Mono: true}, {Key: "Request jti", Value: e.JTI, Mono: true},
+			{Key: "Step", Value: e.Step, Mono: true}, {Key: "Remote address", Value: e.RemoteAddr, Mono: true},
+			{Key: "Certificate thumbprint", Value: e.CertThumbprint, Mono: true}, {Key: "Request ID", Value: e.RequestID, Mono: true}},
+		Links: []views.AuditLink{{Label: "Audit event " + id, Href: "/console/audit/" + id}}}
+	v.Tell = fmt.Sprintf("Your %s at %s was rejected with %s: %s", v.Kind, views.When(e.Time), e.ErrorCode, desc)
+	if detail != "" {
+		v.Tell += "\nCause: " + detail
+	}
+	v.Tell += "\nFailed check: " + v.StepText
+	if e.SoftwareID != "" {
+		v.Tell = "software_id " + e.SoftwareID + "\n" + v.Tell
+		v.Links = append(v.Links, views.AuditLink{Label: "Other attempts of this software_id", Href: attemptsBySoftware(e.SoftwareID)},
+			views.AuditLink{Label: "Its registrations", Href: "/console/clients?q=" + url.QueryEscape(e.SoftwareID)})
+	}
+	var data struct {
+		RequestJWT  string `json:"request_jwt"`
+		BodyPrefix  string `json:"body_prefix"`
+		SourceBytes *int   `json:"source_bytes"`
+	}
+	_ = json.Unmarshal([]byte(e.Data), &data) // a malformed Data shows as "no request"
+	switch {
+	case data.RequestJWT != "":
+		req := decodeJWT("Registration request (decoded, not verified)", data.RequestJWT, e.Time)
+		v.Request = &req
+		if t, err := dcr.ParseJWT(data.RequestJWT); err == nil {
+			if ssa, ok := t.Claims["software_statement"].(string); ok && ssa != "" {
+				d := decodeJWT("Software statement (SSA, decoded, not verified)", ssa, e.Time)
+				v.SSA = &d
+			}
+		}
+	case data.BodyPrefix != "" || data.SourceBytes != nil:
+		v.BodyPrefix = data.BodyPrefix
+		if data.SourceBytes != nil {
+			switch n := *data.SourceBytes; {
+			case n == 0:
+				v.BodyNote = "The body was empty."
+			case n > len(data.BodyPrefix):
+				v.BodyNote = fmt.Sprintf("It was not a JWT. First %d of %d bytes:", len(data.BodyPrefix), n)
+			default:
+				v.BodyNote = fmt.Sprintf("It was not a JWT. All %d bytes:", n)
+			}
+		}
+	default:
+		v.NoRequest = true
+	}
+	return v
+}
+
+func attemptsBySoftware(softwareID string) string {
+	return "/console/attempts?software_id=" + url.QueryEscape(softwareID)
+}
+
+// decodeJWT decodes raw without verifying it, with its times relative to at.
+func decodeJWT(label, raw string, at time.Time) views.AttemptJWT {
+	d := views.AttemptJWT{Label: label}
+	t, err := dcr.ParseJWT(raw)
+	if err != nil {
+		d.Error, d.Raw = err.Error(), raw
+		return d
+	}
+	d.Header, d.Claims = prettyJSON(t.HeaderJSON), prettyJSON(t.ClaimsJSON)
+	for _, name := range []string{"iat", "nbf", "exp"} {
+		v, present := t.Claims[name]
+		if !present {
+			continue
+		}
+		n, ok := v.(float64)
+		if !ok {
+			d.Times = append(d.Times, views.KV{Key: name, Value: fmt.Sprintf("not a number: %v", v)})
+			continue
+		}
+		when := time.Unix(int64(n), 0).UTC()
+		d.Times = append(d.Times, views.KV{Key: name, Value: views.When(when) + " (" + relativeTo(when, at) + ")"})
+	}
+	return d
+}
+
+// relativeTo says how t stands to the attempt's time at.
+func relativeTo(t, at time.Time) string {
+	d := t.Sub(at).Round(time.Second)
+	switch {
+	case d == 0:
+		return "at the attempt"
+	case d < 0:
+		return span(-d) + " before the attempt"
+	default:
+		return span(d) + " after the attempt"
+	}
+}
+
+func span(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + " s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min " + strconv.Itoa(int(d%time.Minute/time.Second)) + " s"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " h " + strconv.Itoa(int(d%time.Hour/time.Minute)) + " min"
+	default:
+		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
+	}
+}
+
+// prettyJSON indents JSON for reading, or returns the text as is when it is not JSON.
+func prettyJSON(b []byte) string {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return ""
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
 }
