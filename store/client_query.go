@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,8 +24,9 @@ type ClientFilter struct {
 	Query  string // words, each a prefix of a name word or an id
 	Status string
 	Source string
-	// SoftwareIDs, when non-nil, restricts to these software products
-	// (a Register-status filter); NotSoftwareIDs excludes these.
+	// SoftwareIDs, when non-nil, restricts to these software products,
+	// compared exactly as stored so that the software_id index serves it
+	// (ClientSoftwareIDs lists them); NotSoftwareIDs excludes these, in any case.
 	SoftwareIDs    []string
 	NotSoftwareIDs []string
 	Sort           string // SortCreated (default), SortName, SortOrg
@@ -72,8 +74,73 @@ func (f ClientFilter) sortColumn() (expr string, value func(ClientSummary) strin
 // formatDBTime is how the SQLite driver stores a time, so a cursor compares like the column.
 func formatDBTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.999999999-07:00") }
 
-// where applies the filter's conditions (not the cursor) to q.
-func (f ClientFilter) where(q *gorm.DB) *gorm.DB {
+// clientPlan is how a filter is best run. Sorting every match of a common
+// word ("budget": thousands of clients) or of a common software product to
+// show 50 costs a row lookup per match, while walking the sort index and
+// testing each entry finds a page after a few hundred; for rare matches the
+// opposite holds. planClients counts, boundedly, to choose.
+type clientPlan struct {
+	words []string // search words, rarest first
+	walk  bool     // the sort index drives: matches are dense
+}
+
+const (
+	maxSearchWords = 8     // bound the work a query can ask for
+	denseMatches   = 2000  // from this many matches of the rarest word on, walk the sort index
+	rankMatches    = 20000 // words are ranked by their match count up to this
+)
+
+// planClients plans a page (forPage) or a count: a count visits every match,
+// so the rarest condition always drives it.
+func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (clientPlan, error) {
+	p := clientPlan{words: SearchWords(f.Query), walk: true}
+	if len(p.words) > maxSearchWords {
+		p.words = p.words[:maxSearchWords]
+	}
+	counts := make(map[string]int, len(p.words))
+	for _, w := range p.words {
+		n, err := db.countUpTo(ctx, `SELECT 1 FROM client_search WHERE term >= ? AND term < ?`, rankMatches, w, w+"\U0010FFFF")
+		if err != nil {
+			return p, err
+		}
+		counts[w] = n
+	}
+	slices.SortStableFunc(p.words, func(a, b string) int { return counts[a] - counts[b] })
+	if !forPage || (len(p.words) > 0 && counts[p.words[0]] < denseMatches) {
+		p.walk = false
+	}
+	if f.SoftwareIDs != nil && p.walk {
+		// software_id is in no sort index: walking reads a row per entry, which
+		// pays only when most clients match.
+		var total int
+		if err := db.R.WithContext(ctx).Raw(`SELECT count(*) FROM clients`).Row().Scan(&total); err != nil {
+			return p, err
+		}
+		half := total/2 + 1
+		n, err := db.countUpTo(ctx, `SELECT 1 FROM clients WHERE software_id IN (SELECT value FROM json_each(?))`, half, jsonList(f.SoftwareIDs))
+		if err != nil {
+			return p, err
+		}
+		p.walk = n >= half
+	}
+	return p, nil
+}
+
+// countUpTo counts the rows of query, stopping at limit.
+func (db *DB) countUpTo(ctx context.Context, query string, limit int, args ...any) (int, error) {
+	var n int
+	err := db.R.WithContext(ctx).Raw(`SELECT count(*) FROM (`+query+` LIMIT ?)`, append(args, limit)...).Row().Scan(&n)
+	return n, err
+}
+
+// where applies the filter's conditions (not the cursor) to q, as planned.
+// A unary plus keeps SQLite from driving the query with that column's index,
+// so that it walks the ORDER BY index instead.
+func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
+	plus := ""
+	if p.walk {
+		plus = "+"
+	}
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}
@@ -81,18 +148,42 @@ func (f ClientFilter) where(q *gorm.DB) *gorm.DB {
 		q = q.Where("source = ?", f.Source)
 	}
 	if f.SoftwareIDs != nil {
-		q = q.Where("lower(software_id) IN ?", lowerAll(f.SoftwareIDs))
+		// One JSON parameter however many products: no SQL variable limit.
+		q = q.Where(plus+"software_id IN (SELECT value FROM json_each(?))", jsonList(f.SoftwareIDs))
 	}
 	if len(f.NotSoftwareIDs) > 0 {
 		q = q.Where("lower(software_id) NOT IN ?", lowerAll(f.NotSoftwareIDs))
 	}
-	for i, w := range SearchWords(f.Query) {
-		if i == 8 { // bound the work a query can ask for
-			break
-		}
-		q = q.Where("id IN (SELECT client_id FROM client_search WHERE term >= ? AND term < ?)", w, w+"\U0010FFFF")
+	if len(p.words) == 0 {
+		return q
 	}
-	return q
+	// The rarest word's terms drive; each other word is looked for among the
+	// terms of that client only (the client_id index), never over its whole range.
+	var sub strings.Builder
+	sub.WriteString("SELECT s0.client_id FROM client_search s0 WHERE s0.term >= ? AND s0.term < ?")
+	args := []any{p.words[0], p.words[0] + "\U0010FFFF"}
+	for _, w := range p.words[1:] {
+		sub.WriteString(" AND EXISTS (SELECT 1 FROM client_search sx WHERE sx.client_id = s0.client_id AND sx.term >= ? AND sx.term < ?)")
+		args = append(args, w, w+"\U0010FFFF")
+	}
+	return q.Where(plus+"id IN ("+sub.String()+")", args...)
+}
+
+// jsonList encodes a list as a JSON array, for json_each.
+func jsonList(in []string) string {
+	if len(in) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(in)
+	return string(b)
+}
+
+// ClientSoftwareIDs lists the distinct software_ids of all clients, as stored
+// (from the software_id index: no table row is read).
+func (db *DB) ClientSoftwareIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := db.R.WithContext(ctx).Raw(`SELECT DISTINCT software_id FROM clients`).Scan(&ids).Error
+	return ids, err
 }
 
 func lowerAll(in []string) []string {
@@ -116,7 +207,11 @@ func (db *DB) ListClients(ctx context.Context, f ClientFilter) ([]ClientSummary,
 	if f.Asc {
 		dir, cmp = "ASC", ">"
 	}
-	q := f.where(db.R.WithContext(ctx).Table("clients").Select(clientSummaryColumns))
+	plan, err := db.planClients(ctx, f, true)
+	if err != nil {
+		return nil, "", err
+	}
+	q := f.where(db.R.WithContext(ctx).Table("clients").Select(clientSummaryColumns), plan)
 	if f.After != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(f.After)
 		var cur clientCursor
@@ -141,8 +236,12 @@ func (db *DB) ListClients(ctx context.Context, f ClientFilter) ([]ClientSummary,
 
 // CountClients counts the clients the filter selects (cursor and limit ignored).
 func (db *DB) CountClients(ctx context.Context, f ClientFilter) (int64, error) {
+	plan, err := db.planClients(ctx, f, false)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	err := f.where(db.R.WithContext(ctx).Table("clients")).Count(&n).Error
+	err = f.where(db.R.WithContext(ctx).Table("clients"), plan).Count(&n).Error
 	return n, err
 }
 

@@ -1,0 +1,215 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/audit"
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/views"
+)
+
+// clientAuditLimit is how much of a client's audit history its page shows.
+const clientAuditLimit = 50
+
+// clientPage: GET /console/clients/:id
+func (s *Server) clientPage(c *gin.Context) {
+	ctx := c.Request.Context()
+	cl, err := s.db.GetClient(ctx, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		s.consoleError(c, http.StatusNotFound, "No such client", "There is no client with this id. Search for it in the client list by name, software_id or org.")
+		return
+	}
+	if err != nil {
+		s.clientsServerError(c, "get client", err)
+		return
+	}
+	block, err := s.db.SoftwareBlock(ctx, cl.SoftwareID)
+	if err != nil {
+		s.clientsServerError(c, "get software block", err)
+		return
+	}
+	events, more, err := s.audit.List(ctx, audit.Filter{ClientID: cl.ID, Limit: clientAuditLimit})
+	if err != nil {
+		s.clientsServerError(c, "client audit history", err)
+		return
+	}
+	v := s.clientView(cl)
+	if block != nil {
+		v.Block = &views.SoftwareBlockView{Reason: block.Reason, By: block.BlockedBy, At: views.When(block.CreatedAt)}
+	}
+	for _, e := range events {
+		v.Audit = append(v.Audit, views.ClientAuditRow{ID: e.ID, Time: views.When(e.Time), Type: e.Type, Actor: e.Actor, Outcome: e.Outcome, Reason: e.Reason})
+	}
+	v.AuditMore = more != 0
+	s.render(c, http.StatusOK, views.Client(v, s.nav(c, "clients")))
+}
+
+// clientView builds the page's view model: no secret of the row reaches it.
+func (s *Server) clientView(cl *store.Client) views.ClientView {
+	now := time.Now()
+	var m dcr.Metadata
+	_ = json.Unmarshal([]byte(cl.Registration), &m) // a row always holds valid JSON; an empty view otherwise
+	v := views.ClientView{ID: cl.ID, Name: cl.ClientName, SoftwareID: cl.SoftwareID, Status: cl.Status,
+		Registered: clientRegisteredFields(m), RedirectURIs: m.RedirectURIs, SSAKeyID: cl.SSAKeyID,
+		SSAHeader: clientPrettyJSON(cl.SSAHeader), SSAClaims: clientPrettyJSON(cl.SSAClaims),
+		RequestHeader: clientPrettyJSON(cl.RequestHeader), RequestClaims: clientPrettyJSON(cl.RequestClaims),
+		CanRevoke: cl.Status == store.StatusActive, CanRestore: cl.Status == store.StatusRevoked}
+	ssa := clientClaims(cl.SSAClaims)
+	v.SSATimes = clientTimeClaims(ssa)
+	v.RequestTimes = clientTimeClaims(clientClaims(cl.RequestClaims))
+	ssaScope, _ := ssa["scope"].(string)
+	v.Scopes = clientScopeRows(ssaScope, cl.Scope)
+
+	lastToken := "never"
+	if cl.LastTokenAt != nil {
+		lastToken = views.When(*cl.LastTokenAt) + " (" + views.Ago(*cl.LastTokenAt, now) + ")"
+	}
+	changed := ""
+	if cl.StatusChangedAt != nil {
+		changed = views.When(*cl.StatusChangedAt)
+	}
+	v.Summary = []views.KV{
+		{Key: "client_id", Value: cl.ID, Mono: true},
+		{Key: "Client name", Value: cl.ClientName},
+		{Key: "software_id", Value: cl.SoftwareID, Mono: true},
+		{Key: "Brand / org", Value: strings.TrimSpace(cl.OrgName + " " + cl.OrgID)},
+		{Key: "Legal entity", Value: strings.TrimSpace(cl.LegalEntityName + " " + cl.LegalEntityID)},
+		{Key: "Status", Value: cl.Status},
+		{Key: "Status reason", Value: cl.StatusReason},
+		{Key: "Status changed", Value: changed},
+		{Key: "Source", Value: cl.Source},
+		{Key: "Registered", Value: views.When(cl.CreatedAt) + " (" + views.Ago(cl.CreatedAt, now) + ")"},
+		{Key: "Last updated", Value: views.When(cl.UpdatedAt)},
+		{Key: "Last token", Value: lastToken},
+		{Key: "mTLS certificate (SHA-256)", Value: cl.CertThumbprint, Mono: true},
+	}
+
+	v.RegisterStatus = clientsRegisterUnknown
+	if p, ok := s.register.Product(cl.SoftwareID); ok {
+		v.RegisterStatus, _ = p.EffectiveStatus()
+		v.Register = []views.RegisterLevel{
+			{Level: "Software product", Name: p.SoftwareProductName, ID: p.SoftwareProductID, Status: p.Status},
+			{Level: "Brand", Name: p.BrandName, ID: p.BrandID, Status: p.BrandStatus},
+			{Level: "Legal entity", Name: p.LegalEntityName, ID: p.LegalEntityID, Status: p.LegalEntityStatus},
+		}
+	}
+
+	v.Keys = views.ClientKeys{URI: cl.JWKSURI}
+	if cl.JWKSURI != "" {
+		set, fetchedAt, lastErr, ok := s.jwksCache.Snapshot(cl.JWKSURI)
+		v.Keys.Fetched = ok
+		if !fetchedAt.IsZero() {
+			v.Keys.FetchedAt, v.Keys.Ago = views.When(fetchedAt), views.Ago(fetchedAt, now)
+		}
+		if lastErr != nil {
+			v.Keys.LastErr = lastErr.Error()
+		}
+		for i := 0; set != nil && i < set.Len(); i++ {
+			if k, ok := set.Key(i); ok {
+				v.Keys.Keys = append(v.Keys.Keys, views.KeyRow{KID: k.KeyID(), Kty: k.KeyType().String(), Alg: k.Algorithm().String(), Use: k.KeyUsage()})
+			}
+		}
+	}
+	return v
+}
+
+// clientRegisteredFields lists every field of the registration, in the order
+// of dcr.Metadata, so a field added there shows here too. The SSA itself is
+// shown decoded further down the page.
+func clientRegisteredFields(m dcr.Metadata) []views.KV {
+	rv := reflect.ValueOf(m)
+	var out []views.KV
+	for i := range rv.NumField() {
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" || name == "software_statement" {
+			continue
+		}
+		kv := views.KV{Key: name, Mono: strings.HasSuffix(name, "_id") || strings.HasSuffix(name, "_alg") || strings.HasSuffix(name, "_enc")}
+		switch f := rv.Field(i); f.Kind() {
+		case reflect.String:
+			kv.Value = f.String()
+		case reflect.Int64:
+			if n := f.Int(); n != 0 {
+				kv.Value = strconv.FormatInt(n, 10) + " (" + views.When(time.Unix(n, 0)) + ")"
+			}
+		case reflect.Slice:
+			if ss, ok := f.Interface().([]string); ok {
+				kv.Value = strings.Join(ss, " ")
+			}
+		}
+		if strings.HasSuffix(name, "_uri") {
+			kv.Href, kv.Mono = kv.Value, true
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// clientPrettyJSON indents stored JSON for reading; text that is not JSON is shown as is.
+func clientPrettyJSON(s string) string {
+	var b bytes.Buffer
+	if s == "" || json.Indent(&b, []byte(s), "", "  ") != nil {
+		return s
+	}
+	return b.String()
+}
+
+func clientClaims(s string) map[string]any {
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(s))
+	d.UseNumber()
+	_ = d.Decode(&m)
+	return m
+}
+
+// clientTimeClaims shows iat, nbf and exp as numbers and as times.
+func clientTimeClaims(claims map[string]any) []views.KV {
+	var out []views.KV
+	for _, name := range []string{"iat", "nbf", "exp"} {
+		n, ok := claims[name].(json.Number)
+		if !ok {
+			continue
+		}
+		kv := views.KV{Key: name, Value: n.String(), Mono: true}
+		if sec, err := n.Int64(); err == nil {
+			kv.Value += " (" + views.When(time.Unix(sec, 0)) + ")"
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// clientScopeRows compares the SSA's scope with the registered one: the SSA
+// scopes first, in their order (those the holder does not support were
+// filtered out), then any registered scope the SSA lacks.
+func clientScopeRows(ssaScope, registered string) []views.ScopeRow {
+	granted := map[string]bool{}
+	for _, sc := range strings.Fields(registered) {
+		granted[sc] = true
+	}
+	var out []views.ScopeRow
+	seen := map[string]bool{}
+	for _, sc := range strings.Fields(ssaScope) {
+		if !seen[sc] {
+			seen[sc] = true
+			out = append(out, views.ScopeRow{Scope: sc, InSSA: true, Granted: granted[sc]})
+		}
+	}
+	for _, sc := range strings.Fields(registered) {
+		if !seen[sc] {
+			seen[sc] = true
+			out = append(out, views.ScopeRow{Scope: sc, Granted: true})
+		}
+	}
+	return out
+}
