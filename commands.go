@@ -76,25 +76,12 @@ func keysCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keys", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (TOML)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
-	}
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	ctx := context.Background()
-	if _, err := os.Stat(cfg.Database.Path); err != nil {
-		fmt.Fprintf(stderr, "keys: database.path: %v (start the server once to create it)\n", err)
-		return 2
-	}
-	db, err := openStore(ctx, cfg.Database.Path, false)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	db, cfg, code := openForCommand(fs, args[1:], configPath, stderr)
+	if db == nil {
+		return code
 	}
 	defer db.Close()
+	ctx := context.Background()
 	if args[0] == "rotate" {
 		// Old keys stay published longer than any token they signed can live,
 		// plus the running server's reload interval.
@@ -137,25 +124,12 @@ func userCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (TOML)")
 	role := fs.String("role", "viewer", "role: viewer, operator or admin")
-	if err := fs.Parse(args[2:]); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "user %s: unexpected arguments %v\n", action, fs.Args())
-		return 2
-	}
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	ctx := context.Background()
-	db, err := openStore(ctx, cfg.Database.Path, false)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	db, _, code := openForCommand(fs, args[2:], configPath, stderr)
+	if db == nil {
+		return code
 	}
 	defer db.Close()
+	ctx := context.Background()
 	svc := auth.New(db, audit.New(db), auth.Options{})
 	const cli = "cli"
 	switch action {
@@ -208,25 +182,12 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("apikey", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (TOML)")
-	if err := fs.Parse(rest); err != nil {
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "apikey: unexpected arguments %v\n", fs.Args())
-		return 2
-	}
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	ctx := context.Background()
-	db, err := openStore(ctx, cfg.Database.Path, false)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+	db, _, code := openForCommand(fs, rest, configPath, stderr)
+	if db == nil {
+		return code
 	}
 	defer db.Close()
+	ctx := context.Background()
 	svc := auth.New(db, audit.New(db), auth.Options{})
 	switch args[0] {
 	case "new":
@@ -261,4 +222,33 @@ func apikeyCommand(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return 0
+}
+
+// openForCommand parses a subcommand's flags (no positional arguments left
+// over), loads the configuration and opens the existing database: a typo in
+// database.path must not create an empty database. On failure it has printed
+// the reason and returns the exit code.
+func openForCommand(fs *flag.FlagSet, args []string, configPath *string, stderr io.Writer) (*store.DB, config.Config, int) {
+	if err := fs.Parse(args); err != nil {
+		return nil, config.Config{}, 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected arguments %v\n", fs.Name(), fs.Args())
+		return nil, config.Config{}, 2
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, cfg, 2
+	}
+	if _, err := os.Stat(cfg.Database.Path); err != nil {
+		fmt.Fprintf(stderr, "%s: database.path: %v (start the server once to create it)\n", fs.Name(), err)
+		return nil, cfg, 2
+	}
+	db, err := openStore(context.Background(), cfg.Database.Path, false)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, cfg, 1
+	}
+	return db, cfg, 0
 }

@@ -31,11 +31,26 @@ func storedUser(t *testing.T, dbPath, name string) store.User {
 	return *u
 }
 
+// existingDatabase creates the configured database, as a first start would:
+// the account commands refuse to create one (a typo must not make a new, empty database).
+func existingDatabase(t *testing.T, path string) {
+	t.Helper()
+	db, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+}
+
 // TestUserCommand drives `dcrconsole user add|passwd|disable` against a config
 // file and checks what each leaves in the database.
 func TestUserCommand(t *testing.T) {
 	t.Parallel()
 	cfg := writeConfig(t, nil)
+	if code, _, stderr := runCLI(t, nil, "user", "add", "alice", "--config", cfg.Path); code != 2 || !strings.Contains(stderr, "database.path") {
+		t.Fatalf("user add on a missing database: %d %s", code, stderr)
+	}
+	existingDatabase(t, cfg.DBPath)
 
 	code, stdout, stderr := runCLI(t, nil, "user", "add", "alice", "--role", "operator", "--config", cfg.Path)
 	if code != 0 || !strings.Contains(stdout, "one-time password") {
@@ -78,6 +93,7 @@ func TestUserCommand(t *testing.T) {
 func TestUserCommandRefuses(t *testing.T) {
 	t.Parallel()
 	cfg := writeConfig(t, nil)
+	existingDatabase(t, cfg.DBPath)
 	tests := []struct {
 		name string
 		args []string

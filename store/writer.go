@@ -63,32 +63,27 @@ func (db *DB) writer() {
 			db.drain(batch)
 			return
 		}
-	collect:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-db.writes:
-				batch = append(batch, req)
-			default:
-				break collect
-			}
-		}
-		db.commit(batch)
+		db.commit(db.collect(batch))
 	}
+}
+
+// collect adds to batch every request already waiting, up to maxBatch.
+func (db *DB) collect(batch []*writeRequest) []*writeRequest {
+	for len(batch) < maxBatch {
+		select {
+		case req := <-db.writes:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // drain commits what was queued before Close: nothing can be queued after it.
 func (db *DB) drain(batch []*writeRequest) {
 	for {
-		batch = batch[:0]
-	collect:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-db.writes:
-				batch = append(batch, req)
-			default:
-				break collect
-			}
-		}
+		batch = db.collect(batch[:0])
 		if len(batch) == 0 {
 			return
 		}
