@@ -231,8 +231,6 @@ func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDu
 		IssuedAt:          m.ClientIDIssuedAt,
 		Registration:      string(regJSON),
 		SoftwareStatement: reg.SSA.Raw,
-		SSAHeader:         string(reg.SSA.HeaderJSON),
-		SSAClaims:         string(reg.SSA.ClaimsJSON),
 		SSAKeyID:          reg.SSAKeyID,
 		CertThumbprint:    a.CertThumbprint,
 		APIKeyName:        a.APIKeyName,
@@ -250,9 +248,9 @@ func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDu
 		c.RequestClaims = string(a.Body)
 	}
 	if reg.Request != nil {
+		// The decoded header and claims are not stored again: the console decodes
+		// RequestJWT and SoftwareStatement when it shows them.
 		c.RequestJWT = reg.Request.Raw
-		c.RequestHeader = string(reg.Request.HeaderJSON)
-		c.RequestClaims = string(reg.Request.ClaimsJSON)
 	}
 	if c.Source == "" {
 		c.Source = store.SourceRegister

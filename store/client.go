@@ -130,6 +130,13 @@ func UpdateClientRegistration(tx *gorm.DB, c *Client) error {
 	if c.RATHash != "" { // a rotated registration access token
 		fields["rat_hash"] = c.RATHash
 	}
+	var old Client
+	if err := tx.Select("id, software_id, client_name, org_name, legal_entity_name").Where("id = ?", c.ID).Take(&old).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return ErrNotFound
+		}
+		return err
+	}
 	res := tx.Model(&Client{}).Where("id = ? AND status = ?", c.ID, StatusActive).Updates(fields)
 	if res.Error != nil {
 		return res.Error
@@ -137,7 +144,14 @@ func UpdateClientRegistration(tx *gorm.DB, c *Client) error {
 	if res.RowsAffected == 0 {
 		return ErrNotFound
 	}
-	return indexClient(tx, c)
+	if searchTermsEqual(&old, c) {
+		return nil
+	}
+	return reindexClient(tx, &old, c)
+}
+
+func searchTermsEqual(a, b *Client) bool {
+	return a.ClientName == b.ClientName && a.OrgName == b.OrgName && a.LegalEntityName == b.LegalEntityName && a.SoftwareID == b.SoftwareID
 }
 
 // SetClientStatus moves a client from one status to another inside tx, with a

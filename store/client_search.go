@@ -29,7 +29,7 @@ func searchTerms(c *Client) []string {
 			add(w)
 		}
 	}
-	for _, id := range []string{c.ID, c.SoftwareID, c.OrgID, c.LegalEntityID} {
+	for _, id := range []string{c.ID, c.SoftwareID} {
 		add(id)
 	}
 	return out
@@ -43,11 +43,9 @@ func SearchWords(text string) []string {
 	})
 }
 
-// indexClient replaces the search terms of c inside tx.
+// indexClient adds the search terms of a new client c inside tx. Each term is a
+// row written at a random place of the index: keep them few.
 func indexClient(tx *gorm.DB, c *Client) error {
-	if err := tx.Exec(`DELETE FROM client_search WHERE client_id = ?`, c.ID).Error; err != nil {
-		return err
-	}
 	terms := searchTerms(c)
 	if len(terms) == 0 {
 		return nil
@@ -63,4 +61,14 @@ func indexClient(tx *gorm.DB, c *Client) error {
 		args = append(args, t, c.ID)
 	}
 	return tx.Exec(b.String(), args...).Error
+}
+
+// reindexClient replaces the terms of a client whose names changed from old to c.
+func reindexClient(tx *gorm.DB, old, c *Client) error {
+	for _, t := range searchTerms(old) {
+		if err := tx.Exec(`DELETE FROM client_search WHERE term = ? AND client_id = ?`, t, old.ID).Error; err != nil {
+			return err
+		}
+	}
+	return indexClient(tx, c)
 }

@@ -78,7 +78,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		PrepareStmt:            true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
-	w, err := gorm.Open(sqlite.Open(dsn), gcfg)
+	// The writer runs every statement inside a (group) transaction, where GORM's
+	// prepared-statement cache re-prepares per transaction: preparing directly is
+	// cheaper. Readers keep the cache, their statements live on pooled connections.
+	wcfg := *gcfg
+	wcfg.PrepareStmt = false
+	w, err := gorm.Open(sqlite.Open(dsn), &wcfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -86,6 +91,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	wsql.SetMaxOpenConns(1)
 	wsql.SetMaxIdleConns(1)
 	wsql.SetConnMaxLifetime(0)
+	// Statement journals (each statement inside a savepoint may need one) live in
+	// memory rather than in temporary files: group commit runs every transaction
+	// in a savepoint. The writer keeps its one connection, so this holds.
+	if err := w.Exec("PRAGMA temp_store = MEMORY").Error; err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("store: temp_store: %w", err)
+	}
 
 	rq := url.Values{}
 	rq.Set("_busy_timeout", "10000")

@@ -86,7 +86,7 @@ func (h *harness) api(t *testing.T, key, path string, body any) (int, authleteRe
 }
 
 // metadataFor is RFC 7591 client metadata carrying p's SSA.
-func metadataFor(t *testing.T, h *harness, adr *cdrsim.ADR, p *cdrsim.Product, edit func(map[string]any)) string {
+func metadataFor(t testing.TB, h *harness, adr *cdrsim.ADR, p *cdrsim.Product, edit func(map[string]any)) string {
 	t.Helper()
 	ssa, err := h.eco.Register.SignSSA(p)
 	if err != nil {

@@ -54,19 +54,35 @@ func (s *Server) clientPage(c *gin.Context) {
 	s.render(c, http.StatusOK, views.Client(v, s.nav(c, "clients")))
 }
 
+// decodedJWT is the header and claims JSON of a stored token, decoded when the
+// page is shown (the row keeps the token once, not decoded copies of it); stored
+// JSON is used when there is no token (RFC 7591 metadata from the processing API).
+func decodedJWT(raw, storedHeader, storedClaims string) (string, string) {
+	if raw == "" {
+		return storedHeader, storedClaims
+	}
+	t, err := dcr.ParseJWT(raw)
+	if err != nil {
+		return storedHeader, storedClaims
+	}
+	return string(t.HeaderJSON), string(t.ClaimsJSON)
+}
+
 // clientView builds the page's view model: no secret of the row reaches it.
 func (s *Server) clientView(cl *store.Client) views.ClientView {
 	now := time.Now()
 	var m dcr.Metadata
 	_ = json.Unmarshal([]byte(cl.Registration), &m) // a row always holds valid JSON; an empty view otherwise
+	ssaHeader, ssaClaims := decodedJWT(cl.SoftwareStatement, cl.SSAHeader, cl.SSAClaims)
+	reqHeader, reqClaims := decodedJWT(cl.RequestJWT, cl.RequestHeader, cl.RequestClaims)
 	v := views.ClientView{ID: cl.ID, Name: cl.ClientName, SoftwareID: cl.SoftwareID, Status: cl.Status,
 		Registered: clientRegisteredFields(m), RedirectURIs: m.RedirectURIs, SSAKeyID: cl.SSAKeyID,
-		SSAHeader: clientPrettyJSON(cl.SSAHeader), SSAClaims: clientPrettyJSON(cl.SSAClaims),
-		RequestHeader: clientPrettyJSON(cl.RequestHeader), RequestClaims: clientPrettyJSON(cl.RequestClaims),
+		SSAHeader: clientPrettyJSON(ssaHeader), SSAClaims: clientPrettyJSON(ssaClaims),
+		RequestHeader: clientPrettyJSON(reqHeader), RequestClaims: clientPrettyJSON(reqClaims),
 		CanRevoke: cl.Status == store.StatusActive, CanRestore: cl.Status == store.StatusRevoked}
-	ssa := clientClaims(cl.SSAClaims)
+	ssa := clientClaims(ssaClaims)
 	v.SSATimes = clientTimeClaims(ssa)
-	v.RequestTimes = clientTimeClaims(clientClaims(cl.RequestClaims))
+	v.RequestTimes = clientTimeClaims(clientClaims(reqClaims))
 	ssaScope, _ := ssa["scope"].(string)
 	v.Scopes = clientScopeRows(ssaScope, cl.Scope)
 
