@@ -36,7 +36,7 @@ func (db *DB) JTIUsed(ctx context.Context, kind, jti string) (bool, error) {
 
 // ConsumeJTI records jti inside tx; ErrReplay if it was already recorded.
 func ConsumeJTI(tx *gorm.DB, kind, jti string, expires time.Time) error {
-	err := tx.Create(&UsedJTI{Kind: kind, JTI: jti, ExpiresAt: expires.Unix()}).Error
+	err := tx.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, ?, ?)`, kind, jti, expires.Unix()).Error
 	if err != nil && IsUniqueViolation(err) {
 		return ErrReplay
 	}
