@@ -16,10 +16,10 @@ import (
 // postRegister: POST /register — a CDR Dynamic Client Registration.
 func (s *Server) postRegister(c *gin.Context) {
 	a := s.attempt(c)
-	derr := s.requireClientCertificate(a.CertThumbprint)
-	var body []byte
+	// Transport checks in the order of cdr-dcr.md: Content-Type, size, client certificate.
+	body, derr := s.readJWTBody(c)
 	if derr == nil {
-		body, derr = s.readJWTBody(c)
+		derr = s.requireClientCertificate(a.CertThumbprint)
 	}
 	if derr != nil {
 		s.registrar.Reject(c.Request.Context(), a, derr)
