@@ -166,6 +166,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("dcrconsole listening", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
 		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Path, "demo", demoMode)
+	logAuditHead(ctx, app, log, "at start")
 	if demo != nil {
 		go demo.Run(bg, cfg, log)
 	}
@@ -182,7 +183,20 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	logAuditHead(shutdownCtx, app, log, "at shutdown")
 	return nil
+}
+
+// logAuditHead writes the audit chain's head to the log: a copy kept outside the
+// database (shipped logs) lets a later verification prove the tail was not cut
+// or rewritten, which the chain alone cannot show.
+func logAuditHead(ctx context.Context, app *web.App, log *slog.Logger, when string) {
+	id, hash, err := app.Audit.Head(ctx)
+	if err != nil {
+		log.Warn("audit chain head unavailable", "error", err)
+		return
+	}
+	log.Info("audit chain head "+when, "event", id, "hash", hash)
 }
 
 // openStore opens the database and keeps demo and real databases apart: demo
