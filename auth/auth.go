@@ -173,9 +173,8 @@ func (s *Service) SetPassword(ctx context.Context, actor string, userID int64, p
 	if err != nil {
 		return err
 	}
-	u.PasswordHash, u.MustChangePassword, u.UpdatedAt = h, mustChange, s.Now().UTC()
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := store.UpdateUser(tx, u); err != nil {
+		if err := store.SetUserPassword(tx, u.ID, h, mustChange, s.Now().UTC()); err != nil {
 			return err
 		}
 		if _, err := store.DeleteUserSessions(tx, u.ID); err != nil {
@@ -196,7 +195,6 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, userID int64, ro
 	}
 	before := fmt.Sprintf("role %s disabled %v", u.Role, u.Disabled)
 	losesAdmin := u.Role == store.RoleAdmin && !u.Disabled && (role != store.RoleAdmin || disabled)
-	u.Role, u.Disabled, u.UpdatedAt = role, disabled, s.Now().UTC()
 	return s.db.Tx(ctx, func(tx *gorm.DB) error {
 		if losesAdmin {
 			// Checked inside the transaction: two concurrent demotions cannot both pass.
@@ -208,7 +206,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, userID int64, ro
 				return ErrLastAdmin
 			}
 		}
-		if err := store.UpdateUser(tx, u); err != nil {
+		if err := store.SetUserRole(tx, u.ID, role, disabled, s.Now().UTC()); err != nil {
 			return err
 		}
 		if disabled {
@@ -239,30 +237,33 @@ func hashToken(token string) string {
 func (s *Service) Verify(ctx context.Context, username, password, remote string) (*store.User, error) {
 	username = strings.TrimSpace(username)
 	now := s.Now()
-	if wait := s.throttle.blocked(username, remote, now); wait > 0 {
+	// The attempt is reserved before the password is checked, so a burst of
+	// concurrent guesses counts against the limit as it arrives.
+	wait := s.throttle.begin(username, remote, now)
+	if wait > 0 {
 		s.recordLogin(ctx, username, "rejected", fmt.Sprintf("throttled for %s", wait.Round(time.Second)), remote)
 		return nil, ErrThrottled
 	}
+	ok := false
+	defer func() { s.throttle.end(username, remote, s.Now(), ok) }()
 	u, err := s.db.UserByName(ctx, username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	if u == nil {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		s.throttle.fail(username, remote, now)
 		s.recordLogin(ctx, username, "rejected", "unknown user", remote)
 		return nil, ErrInvalidCredentials
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		s.throttle.fail(username, remote, now)
 		s.recordLogin(ctx, username, "rejected", "wrong password", remote)
 		return nil, ErrInvalidCredentials
 	}
+	ok = true
 	if u.Disabled {
 		s.recordLogin(ctx, username, "rejected", "account disabled", remote)
 		return nil, ErrInvalidCredentials
 	}
-	s.throttle.succeed(username, remote)
 	return u, nil
 }
 
@@ -280,14 +281,20 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 		ExpiresAt: at.Add(s.opts.AbsoluteTimeout), RemoteAddr: remote, UserAgent: truncate(userAgent, 200)}
 	u.LastLoginAt = &at
 	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
-		if err := store.CreateSession(tx, sess); err != nil {
+		// Guarded: if the account was disabled or its password changed since it
+		// was checked, the sign-in fails and no session is made.
+		if err := store.RecordLogin(tx, u.ID, u.PasswordHash, at); err != nil {
 			return err
 		}
-		if err := store.UpdateUser(tx, u); err != nil {
+		if err := store.CreateSession(tx, sess); err != nil {
 			return err
 		}
 		return s.audit.Append(tx, operatorEvent("login", "user:"+u.Username, "success", "logged in", remote))
 	})
+	if errors.Is(err, store.ErrNotFound) {
+		s.recordLogin(ctx, u.Username, "rejected", "account changed during sign-in", remote)
+		return nil, ErrInvalidCredentials
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -414,5 +418,64 @@ func TestLastAdminCannotBeRemoved(t *testing.T) {
 	}
 	if err := f.svc.UpdateUser(t.Context(), "cli", other.ID, store.RoleAdmin, true, ""); !errors.Is(err, ErrLastAdmin) {
 		t.Fatalf("the second became the last: %v", err)
+	}
+}
+
+// TestConcurrentGuessesAreThrottled: a burst of parallel wrong passwords gets no
+// more password checks than the per-account limit.
+func TestConcurrentGuessesAreThrottled(t *testing.T) {
+	f := newFixture(t)
+	f.user(t, "target", store.RoleViewer)
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, _ = f.svc.Verify(t.Context(), "target", "wrong password number "+strconv.Itoa(i), "192.0.2."+strconv.Itoa(i%50))
+		}(i)
+	}
+	wg.Wait()
+	var checked int64
+	f.db.R.Table("audit_events").Where("type = 'operator.login' AND reason = 'wrong password'").Count(&checked)
+	if checked > 5 {
+		t.Fatalf("%d passwords were checked in a burst; the limit is 5", checked)
+	}
+	if _, err := f.svc.Verify(t.Context(), "target", goodPassword, "198.51.100.1"); !errors.Is(err, ErrThrottled) {
+		t.Fatalf("the right password right after the burst: %v", err)
+	}
+}
+
+// TestSignInLosesARaceWithDisableOrReset: the sign-in's own write is guarded, so
+// an account disabled or reset while its password was being checked stays so.
+func TestSignInLosesARaceWithDisableOrReset(t *testing.T) {
+	f := newFixture(t)
+	u := f.user(t, "racer", store.RoleAdmin)
+	f.user(t, "other-admin", store.RoleAdmin)
+	checked, err := f.db.UserByName(t.Context(), "racer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The administrator disables the account after its password was checked.
+	if err := f.svc.UpdateUser(t.Context(), "user:other-admin", u.ID, store.RoleViewer, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	err = f.db.Tx(t.Context(), func(tx *gorm.DB) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the stale sign-in was recorded: %v", err)
+	}
+	after, _ := f.db.UserByName(t.Context(), "racer")
+	if !after.Disabled || after.Role != store.RoleViewer {
+		t.Fatalf("the disable was undone: %+v", after)
+	}
+	// A password reset likewise invalidates the checked hash.
+	if err := f.svc.UpdateUser(t.Context(), "user:other-admin", u.ID, store.RoleViewer, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SetPassword(t.Context(), "user:other-admin", u.ID, "a brand new passphrase", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	err = f.db.Tx(t.Context(), func(tx *gorm.DB) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a sign-in with the old password was recorded after a reset: %v", err)
 	}
 }

@@ -19,8 +19,9 @@ const (
 )
 
 type failures struct {
-	n    int
-	last time.Time
+	n        int // failures within the window
+	inflight int // attempts reserved and not yet finished
+	last     time.Time
 }
 
 type throttle struct {
@@ -33,60 +34,83 @@ func newThrottle() *throttle {
 	return &throttle{byAccount: map[string]*failures{}, byAddress: map[string]*failures{}}
 }
 
-func (t *throttle) blocked(username, addr string, now time.Time) time.Duration {
+// begin reserves an attempt for username from addr: it returns how long to wait
+// when the account or the address is over its limit (counting attempts still in
+// flight), and 0 when the attempt may go ahead; every 0 must be followed by end.
+func (t *throttle) begin(username, addr string, now time.Time) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	keys := [2]string{strings.ToLower(username), addr}
+	maps := [2]map[string]*failures{t.byAccount, t.byAddress}
+	limits := [2]int{accountLimit, addressLimit}
 	wait := time.Duration(0)
-	check := func(m map[string]*failures, key string, limit int) {
-		f := m[key]
+	for i, m := range maps {
+		f := m[keys[i]]
 		if f == nil {
-			return
+			continue
 		}
-		if now.Sub(f.last) > window {
-			delete(m, key)
-			return
+		if f.inflight == 0 && now.Sub(f.last) > window {
+			delete(m, keys[i])
+			continue
 		}
-		if f.n >= limit {
-			if w := window - now.Sub(f.last); w > wait {
-				wait = w
+		if f.n+f.inflight >= limits[i] {
+			w := window - now.Sub(f.last)
+			if f.n < limits[i] || w <= 0 { // the limit is reached by attempts in flight
+				w = time.Second
 			}
+			wait = max(wait, w)
 		}
 	}
-	check(t.byAccount, strings.ToLower(username), accountLimit)
-	check(t.byAddress, addr, addressLimit)
-	return wait
-}
-
-func (t *throttle) fail(username, addr string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, e := range []struct {
-		m   map[string]*failures
-		key string
-	}{{t.byAccount, strings.ToLower(username)}, {t.byAddress, addr}} {
-		if len(e.m) >= maxTracked {
-			for k, f := range e.m { // drop stale entries; the map cannot grow without bound
-				if now.Sub(f.last) > window {
-					delete(e.m, k)
-				}
-			}
-		}
-		f := e.m[e.key]
+	if wait > 0 {
+		return wait
+	}
+	for i, m := range maps {
+		f := m[keys[i]]
 		if f == nil {
-			if len(e.m) >= maxTracked {
+			if len(m) >= maxTracked {
+				t.dropStale(m, now)
+			}
+			if len(m) >= maxTracked {
 				continue
 			}
-			f = &failures{}
-			e.m[e.key] = f
+			f = &failures{last: now}
+			m[keys[i]] = f
 		}
-		f.n++
-		f.last = now
+		f.inflight++
+	}
+	return 0
+}
+
+// end finishes an attempt begun with begin; ok forgives the account's failures.
+func (t *throttle) end(username, addr string, now time.Time, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	keys := [2]string{strings.ToLower(username), addr}
+	for i, m := range [2]map[string]*failures{t.byAccount, t.byAddress} {
+		f := m[keys[i]]
+		if f == nil {
+			continue
+		}
+		if f.inflight > 0 {
+			f.inflight--
+		}
+		switch {
+		case !ok:
+			f.n++
+			f.last = now
+		case i == 0: // a success forgives the account, not other accounts' failures from the address
+			f.n = 0
+		}
+		if f.n == 0 && f.inflight == 0 {
+			delete(m, keys[i])
+		}
 	}
 }
 
-func (t *throttle) succeed(username, addr string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.byAccount, strings.ToLower(username))
-	_ = addr // a success does not forgive other accounts' failures from the same address
+func (t *throttle) dropStale(m map[string]*failures, now time.Time) {
+	for k, f := range m {
+		if f.inflight == 0 && now.Sub(f.last) > window {
+			delete(m, k)
+		}
+	}
 }

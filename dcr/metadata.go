@@ -193,12 +193,20 @@ func (r *ruleErrors) optionalOneOf(c claimSource, claim string, allowed []string
 func (rules metadataRules) apply(c claimSource, softwareID string, requestChecks bool, m *Metadata) ruleErrors {
 	var errs ruleErrors
 	if requestChecks {
+		// iss and jti must be non-empty strings (a number as jti would escape the
+		// single-use rule, which keys on strings); iat and exp were checked as
+		// numbers in step 8 when present; aud is a string or a list of them.
 		for _, claim := range []string{"iss", "iat", "exp", "jti"} {
-			if _, present := c[claim]; !present || c[claim] == "" || c[claim] == nil {
+			v, present := c[claim]
+			s, isStr := v.(string)
+			switch {
+			case !present || v == nil || (isStr && s == ""):
+				errs.missing(claim)
+			case (claim == "iss" || claim == "jti") && !isStr:
 				errs.missing(claim)
 			}
 		}
-		if _, present := c["aud"]; !present || c["aud"] == "" || c["aud"] == nil {
+		if !validAudience(c["aud"]) {
 			errs.missing("aud")
 		}
 		if iss, _, ok := c.str("iss"); ok && !equalFoldASCII(iss, softwareID) {
@@ -365,4 +373,20 @@ func filterScope(ssaScope string, supported map[string]bool) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// validAudience reports whether aud is a non-empty string or a non-empty list of strings.
+func validAudience(aud any) bool {
+	switch a := aud.(type) {
+	case string:
+		return a != ""
+	case []any:
+		for _, v := range a {
+			if _, ok := v.(string); !ok {
+				return false
+			}
+		}
+		return len(a) > 0
+	}
+	return false
 }

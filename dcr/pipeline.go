@@ -298,6 +298,11 @@ func (p *Pipeline) verifyRequest(ctx context.Context, req *JWT, key jwk.Key, key
 	if _, present := req.Claims["aud"]; present && !audienceContains(req.Claims["aud"], p.cfg.Issuer) {
 		return bad("request aud %v does not contain the issuer %q", req.Claims["aud"], p.cfg.Issuer)
 	}
+	if v, present := req.Claims["jti"]; present && v != nil {
+		if _, isStr := v.(string); !isStr {
+			return bad("request jti %v is not a string, so it cannot be held to single use", v)
+		}
+	}
 	if jti, _, ok := claims.str("jti"); ok {
 		used, err := p.jtis.JTIUsed(ctx, "registration_request", jti)
 		if err != nil {

@@ -79,12 +79,12 @@ func (db *DB) Users(ctx context.Context) ([]User, error) {
 	return out, err
 }
 
-// UpdateUser writes the changeable fields of u inside tx.
-func UpdateUser(tx *gorm.DB, u *User) error {
-	res := tx.Model(&User{}).Where("id = ?", u.ID).Updates(map[string]any{
-		"password_hash": u.PasswordHash, "role": u.Role, "must_change_password": u.MustChangePassword,
-		"disabled": u.Disabled, "updated_at": u.UpdatedAt, "last_login_at": u.LastLoginAt,
-	})
+// Each update below writes only the columns its action owns: a sign-in, a
+// password change and an administrator's role change can race, and none may
+// write back another's stale values.
+
+func updateUserColumns(tx *gorm.DB, where string, args []any, cols map[string]any) error {
+	res := tx.Model(&User{}).Where(where, args...).Updates(cols)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -92,4 +92,23 @@ func UpdateUser(tx *gorm.DB, u *User) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// SetUserPassword replaces the password hash and the must-change flag.
+func SetUserPassword(tx *gorm.DB, id int64, hash string, mustChange bool, at time.Time) error {
+	return updateUserColumns(tx, "id = ?", []any{id},
+		map[string]any{"password_hash": hash, "must_change_password": mustChange, "updated_at": at})
+}
+
+// SetUserRole sets the role and the disabled flag.
+func SetUserRole(tx *gorm.DB, id int64, role string, disabled bool, at time.Time) error {
+	return updateUserColumns(tx, "id = ?", []any{id}, map[string]any{"role": role, "disabled": disabled, "updated_at": at})
+}
+
+// RecordLogin sets the last sign-in time, only while the account is enabled and
+// its password is still the one that was checked (ErrNotFound otherwise): a
+// sign-in racing a disable or a password reset loses.
+func RecordLogin(tx *gorm.DB, id int64, checkedHash string, at time.Time) error {
+	return updateUserColumns(tx, "id = ? AND NOT disabled AND password_hash = ?", []any{id, checkedHash},
+		map[string]any{"last_login_at": at})
 }

@@ -345,6 +345,8 @@ func TestRegisterRejections(t *testing.T) {
 		{name: "request not yet valid", code: badReq, desc: descRequest, step: "request_signature", body: edited(func(c map[string]any) { c["nbf"] = time.Now().Add(10 * time.Minute).Unix() })},
 		{name: "request issued in the future", code: badReq, desc: descRequest, step: "request_signature", body: edited(func(c map[string]any) { c["iat"] = time.Now().Add(10 * time.Minute).Unix() })},
 		{name: "request iss is not the software_id", code: badReq, desc: descRequest, step: "request_signature", body: edited(func(c map[string]any) { c["iss"] = "someone-else" })},
+		{name: "request jti a number (would escape single use)", code: badReq, desc: descRequest, step: "request_signature", body: edited(func(c map[string]any) { c["jti"] = 12345 })},
+		{name: "request jti an object", code: badReq, desc: descRequest, step: "request_signature", body: edited(func(c map[string]any) { c["jti"] = map[string]any{} })},
 		{name: "request aud is not the issuer", code: badReq, desc: descRequest, step: "request_signature", body: edited(func(c map[string]any) { c["aud"] = "https://other-holder.example" })},
 		{name: "request aud array without the issuer", code: badReq, desc: descRequest, step: "request_signature", body: edited(func(c map[string]any) { c["aud"] = []any{"https://a.example"} })},
 		{name: "replayed jti", code: badReq, desc: descRequest, step: "request_signature",
