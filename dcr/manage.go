@@ -182,48 +182,59 @@ func (r *Registrar) Delete(ctx context.Context, c *store.Client, caller Caller) 
 	return nil
 }
 
-// HandleRegisterChanges reacts to the Register data: when a software product is
-// REMOVED, its brand REMOVED, or its legal entity REVOKED or SURRENDERED, its
-// active registrations are marked removed, audited with the Register as actor.
-// INACTIVE and SUSPENDED keep the registration (the token endpoint refuses
-// tokens meanwhile). A product merely missing from one answer is not acted on: a
-// Register glitch must not wipe registrations.
-func (r *Registrar) HandleRegisterChanges(ctx context.Context, changes []ProductChange) {
-	for _, ch := range changes {
-		if ch.Gone {
+// ReconcileRegister converges the registrations on the Register data: every
+// active registration whose software product is REMOVED, or whose brand is
+// REMOVED, or whose legal entity is REVOKED or SURRENDERED, is marked removed,
+// audited with the Register as actor. It runs after every successful sync and at
+// start, so a removal missed once (a crash between the sync and the sweep, a
+// failed transaction, a registration that passed step 5 just before the data
+// changed) is made at the next one. INACTIVE and SUSPENDED keep the
+// registration (the token endpoint refuses tokens meanwhile). A product merely
+// missing from the Register's answer is not acted on: a Register glitch must
+// not wipe registrations.
+func (r *Registrar) ReconcileRegister(ctx context.Context, products []ProductStatus) {
+	for _, p := range products {
+		reason := removalReason(p)
+		if reason == "" {
 			continue
 		}
-		reason := removalReason(ch.New)
-		if reason == "" || removalReason(ch.Old) == reason {
+		ids, err := store.ActiveClientIDsForSoftware(r.db.R.WithContext(ctx), p.SoftwareProductID)
+		if err != nil {
+			r.log.Error("register reconcile: listing registrations", "software_id", p.SoftwareProductID, "error", err)
+			continue
+		}
+		if len(ids) == 0 {
 			continue
 		}
 		now := time.Now().UTC()
 		var removed []string
-		err := r.db.Tx(ctx, func(tx *gorm.DB) error {
-			ids, err := store.ActiveClientIDsForSoftware(tx, ch.New.SoftwareProductID)
-			if err != nil {
-				return err
-			}
+		err = r.db.Tx(ctx, func(tx *gorm.DB) error {
+			removed = removed[:0]
 			for _, id := range ids {
-				if err := store.SetClientStatus(tx, id, store.StatusActive, store.StatusRemoved, reason, now, r.allowDuplicate); err != nil {
+				err := store.SetClientStatus(tx, id, store.StatusActive, store.StatusRemoved, reason, now, r.allowDuplicate)
+				if errors.Is(err, store.ErrNotFound) {
+					continue // no longer active: someone else changed it first
+				}
+				if err != nil {
 					return err
 				}
 				ev := &store.AuditEvent{Type: eventClientStatus, Actor: "cdr-register", Outcome: outcomeSuccess,
-					ClientID: id, SoftwareID: ch.New.SoftwareProductID, OrgID: ch.New.BrandID, Reason: "removed: " + reason,
+					ClientID: id, SoftwareID: p.SoftwareProductID, OrgID: p.BrandID, Reason: "removed: " + reason,
 					Data: fmt.Sprintf(`{"from":%q,"to":%q}`, store.StatusActive, store.StatusRemoved)}
 				if err := r.audit.Append(tx, ev); err != nil {
 					return err
 				}
+				removed = append(removed, id)
 			}
-			removed = ids
 			return nil
 		})
 		if err != nil {
-			r.log.Error("register change: could not remove registrations", "software_id", ch.New.SoftwareProductID, "error", err)
+			r.log.Error("register reconcile: could not remove registrations; retried after the next sync",
+				"software_id", p.SoftwareProductID, "error", err)
 			continue
 		}
 		if len(removed) > 0 {
-			r.log.Warn("registrations removed after a Register status change", "software_id", ch.New.SoftwareProductID, "reason", reason, "clients", removed)
+			r.log.Warn("registrations removed after a Register status change", "software_id", p.SoftwareProductID, "reason", reason, "clients", removed)
 		}
 	}
 }

@@ -112,6 +112,7 @@ type RegisterData struct {
 
 	cbMu      sync.Mutex // serialises change callbacks, in sync order
 	callbacks []func(ctx context.Context, changes []ProductChange)
+	synced    []func(ctx context.Context)
 }
 
 // NewRegisterData builds a RegisterData; call Load, then Run.
@@ -160,15 +161,28 @@ func (r *RegisterData) url(ep registerEndpoint) string {
 // Load builds the index from the stored snapshots and restores the sync
 // health, without the network (at start, before the first sync).
 func (r *RegisterData) Load(ctx context.Context) error {
+	loaded, err := r.load(ctx)
+	if err != nil || !loaded {
+		return err
+	}
+	r.cbMu.Lock()
+	defer r.cbMu.Unlock()
+	for _, fn := range r.synced {
+		fn(ctx)
+	}
+	return nil
+}
+
+func (r *RegisterData) load(ctx context.Context) (bool, error) {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
 	rows, err := r.db.RegisterSnapshots(ctx)
 	if err != nil {
-		return fmt.Errorf("register data: load snapshots: %w", err)
+		return false, fmt.Errorf("register data: load snapshots: %w", err)
 	}
 	h, err := r.db.RegisterSyncHealth(ctx)
 	if err != nil {
-		return fmt.Errorf("register data: load sync health: %w", err)
+		return false, fmt.Errorf("register data: load sync health: %w", err)
 	}
 	byURL := make(map[string]store.RegisterSnapshot, len(rows))
 	for _, s := range rows {
@@ -184,15 +198,15 @@ func (r *RegisterData) Load(ctx context.Context) error {
 	}
 	r.health.Store(&h)
 	if bodies[0] == nil {
-		return nil // never synced (or synced against another Register)
+		return false, nil // never synced (or synced against another Register)
 	}
 	idx, err := r.buildIndex(bodies)
 	if err != nil {
-		return fmt.Errorf("register data: stored snapshot: %w", err)
+		return false, fmt.Errorf("register data: stored snapshot: %w", err)
 	}
 	r.snaps = snaps
 	r.index.Store(idx)
-	return nil
+	return true, nil
 }
 
 // fetched is one endpoint's answer in a sync.
@@ -208,7 +222,7 @@ type fetched struct {
 func (r *RegisterData) Sync(ctx context.Context) error {
 	r.syncMu.Lock()
 	changes, err := r.sync(ctx)
-	if len(changes) == 0 {
+	if err != nil {
 		r.syncMu.Unlock()
 		return err
 	}
@@ -216,10 +230,24 @@ func (r *RegisterData) Sync(ctx context.Context) error {
 	r.cbMu.Lock()
 	defer r.cbMu.Unlock()
 	r.syncMu.Unlock()
-	for _, fn := range r.callbacks {
-		fn(ctx, changes)
+	if len(changes) > 0 {
+		for _, fn := range r.callbacks {
+			fn(ctx, changes)
+		}
+	}
+	for _, fn := range r.synced {
+		fn(ctx)
 	}
 	return nil
+}
+
+// OnSynced registers fn to run after every successful sync and after Load, with
+// the data in place: for work that must converge on the Register's state whatever
+// happened before (a crash between two syncs, a failed earlier attempt).
+func (r *RegisterData) OnSynced(fn func(ctx context.Context)) {
+	r.cbMu.Lock()
+	defer r.cbMu.Unlock()
+	r.synced = append(r.synced, fn)
 }
 
 func (r *RegisterData) sync(ctx context.Context) ([]ProductChange, error) {

@@ -197,7 +197,10 @@ func SetClientStatus(tx *gorm.DB, id, from, to, reason string, at time.Time, all
 // ActiveClientIDsForSoftware lists the active clients of a software product.
 func ActiveClientIDsForSoftware(tx *gorm.DB, softwareID string) ([]string, error) {
 	var ids []string
-	err := tx.Model(&Client{}).Where("lower(software_id) = lower(?) AND status = ?", softwareID, StatusActive).Order("id").Pluck("id", &ids).Error
+	// IN over the spellings keeps to the software_id index (ids are UUIDs, whose
+	// case the Register and SSAs agree on in practice).
+	err := tx.Model(&Client{}).Where("software_id IN (?, ?, ?) AND status = ?", softwareID, strings.ToLower(softwareID), strings.ToUpper(softwareID), StatusActive).
+		Order("id").Pluck("id", &ids).Error
 	return ids, err
 }
 
