@@ -215,3 +215,43 @@ func TestCloseWhileWriting(t *testing.T) {
 	db.Close()
 	wg.Wait()
 }
+
+// TestGroupCommitNeverAcknowledgesLostWork: when a member fails in a way that may
+// roll back the whole SQLite transaction, every member of its batch is told it
+// failed; whoever is told it succeeded finds its writes on disk.
+func TestGroupCommitNeverAcknowledgesLostWork(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	const n = 120
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = db.Tx(ctx, func(tx *gorm.DB) error {
+				if err := ConsumeJTI(tx, JTIClientAssertion, fmt.Sprintf("g%d", i), time.Now().Add(time.Hour)); err != nil {
+					return err
+				}
+				if i%17 == 5 { // a database error, not an application one
+					return tx.Exec("INSERT INTO no_such_table VALUES (1)").Error
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	failed := 0
+	for i, err := range errs {
+		used, _ := db.JTIUsed(ctx, JTIClientAssertion, fmt.Sprintf("g%d", i))
+		if (err == nil) != used {
+			t.Fatalf("tx %d: err=%v but committed=%v", i, err, used)
+		}
+		if err != nil {
+			failed++
+		}
+	}
+	if failed < n/17 {
+		t.Fatalf("only %d failures", failed)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -109,6 +110,21 @@ func (db *DB) commit(batch []*writeRequest) {
 		fn := req.fn
 		// A nested GORM transaction is a SAVEPOINT: fn's failure undoes only fn.
 		errs[i] = runSafely(func() error { return tx.Transaction(fn) })
+		if abortsTransaction(errs[i]) {
+			// SQLite may have rolled back the whole transaction (disk full, I/O
+			// error): the work of the members before this one may be gone, so
+			// nobody in the batch may be told it committed.
+			_ = tx.Rollback().Error
+			for j := range batch {
+				if errs[j] == nil {
+					errs[j] = fmt.Errorf("store: batch aborted by another transaction's failure: %w", errs[i])
+				}
+			}
+			for j, req := range batch {
+				req.done <- errs[j]
+			}
+			return
+		}
 	}
 	if err := tx.Commit().Error; err != nil {
 		for i := range errs {
@@ -131,4 +147,15 @@ func runSafely(fn func() error) (err error) {
 		}
 	}()
 	return fn()
+}
+
+// abortsTransaction reports whether err is a database failure after which SQLite
+// may have rolled back the whole transaction, not just the failed statement.
+// Application errors and constraint violations undo only their own savepoint.
+func abortsTransaction(err error) bool {
+	var se sqlite3.Error
+	if err == nil || !errors.As(err, &se) {
+		return false
+	}
+	return se.Code != sqlite3.ErrConstraint
 }
