@@ -139,6 +139,14 @@ func (r *Registrar) Reject(ctx context.Context, a Attempt, derr *Error) {
 	r.recordRejection(ctx, a, nil, derr, time.Now())
 }
 
+// RejectUpdate records a PUT /register/{id} that failed before the pipeline,
+// as an update of that client.
+func (r *Registrar) RejectUpdate(ctx context.Context, c *store.Client, a Attempt, derr *Error) {
+	ev := r.event(a, nil, derr, time.Now(), c.ID)
+	ev.Type, ev.SoftwareID, ev.OrgID = eventRegistrationUpdate, c.SoftwareID, c.OrgID
+	r.record(ctx, ev)
+}
+
 // recordRejection writes the audit event of a failed attempt and, when the
 // request's signature had verified, consumes its jti so it cannot be replayed.
 func (r *Registrar) recordRejection(ctx context.Context, a Attempt, reg *Registration, derr *Error, start time.Time) {

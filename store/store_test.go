@@ -255,3 +255,20 @@ func TestGroupCommitNeverAcknowledgesLostWork(t *testing.T) {
 		t.Fatalf("only %d failures", failed)
 	}
 }
+
+// TestBlockIgnoresCase: a block holds whatever case the SSA spells the software_id in.
+func TestBlockIgnoresCase(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Tx(ctx, func(tx *gorm.DB) error {
+		return BlockSoftware(tx, &BlockedSoftware{SoftwareID: "ABC-123", Reason: "r", BlockedBy: "t", CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := db.SoftwareBlock(ctx, "abc-123"); err != nil || b == nil {
+		t.Fatalf("lower-case lookup: %v %v", b, err)
+	}
+	if err := db.Tx(ctx, func(tx *gorm.DB) error { return UnblockSoftware(tx, "Abc-123") }); err != nil {
+		t.Fatalf("mixed-case unblock: %v", err)
+	}
+}

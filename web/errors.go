@@ -21,6 +21,11 @@ func (s *Server) writeDCRError(c *gin.Context, e *dcr.Error) {
 		s.log.Error("registration failed", "request_id", c.GetString(requestIDKey), "step", e.Step, "detail", e.Detail)
 	}
 	c.Header("Cache-Control", "no-store")
+	if e.HTTPStatus() == http.StatusUnauthorized {
+		// A management call whose client stopped being active between its
+		// authorization and its write: the same answer as step 5.
+		c.Header("WWW-Authenticate", `Bearer error="invalid_request", error_description="The client is unknown"`)
+	}
 	c.JSON(e.HTTPStatus(), oauthError{Error: e.Code, Description: e.Description})
 }
 

@@ -69,7 +69,7 @@ func (s *Server) putRegistration(c *gin.Context) {
 			return
 		}
 	} else {
-		s.registrar.Reject(c.Request.Context(), a, derr)
+		s.registrar.RejectUpdate(c.Request.Context(), client, a, derr)
 	}
 	s.writeDCRError(c, derr)
 }

@@ -155,6 +155,9 @@ func TestPutRegistration(t *testing.T) {
 	if r.status != http.StatusUnsupportedMediaType {
 		t.Fatalf("PUT content type: %d", r.status)
 	}
+	if ev := h.lastAudit(t); ev.Type != "registration.update" || ev.ClientID != id || ev.Step != "transport" {
+		t.Fatalf("a refused PUT is audited as %+v", ev)
+	}
 	// The stored registration is the successful PUT's.
 	c, _ := h.db.GetClient(t.Context(), id)
 	if !strings.Contains(c.Registration, adr.RedirectURI(2)) || strings.Contains(c.Registration, adr.RedirectURI(1)) {
