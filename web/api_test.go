@@ -327,3 +327,21 @@ func TestConsoleAPIKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleShowsAPISource: a client made through the processing API shows its
+// source and the API key that made it, and the source filter finds it.
+func TestConsoleShowsAPISource(t *testing.T) {
+	h, key := apiHarness(t, false)
+	_, _, content := h.api(t, key, apiBase, map[string]string{"json": h.validRequest(t)})
+	id := content["client_id"].(string)
+	viewer := h.operator(t, store.RoleViewer)
+	if r := h.console(http.MethodGet, "/console/clients/"+id, viewer, ""); !strings.Contains(string(r.body), "processing API (key as-1)") {
+		t.Fatalf("detail page lacks the source: %d", r.status)
+	}
+	if r := h.console(http.MethodGet, "/console/clients?source=api", viewer, ""); !strings.Contains(string(r.body), id) {
+		t.Fatal("source filter misses the API client")
+	}
+	if r := h.console(http.MethodGet, "/console/clients?source=register", viewer, ""); strings.Contains(string(r.body), id) {
+		t.Fatal("source filter shows the API client under register")
+	}
+}

@@ -103,7 +103,7 @@ func (s *Server) clientView(cl *store.Client) views.ClientView {
 		{Key: "Status", Value: cl.Status},
 		{Key: "Status reason", Value: cl.StatusReason},
 		{Key: "Status changed", Value: changed},
-		{Key: "Source", Value: cl.Source},
+		{Key: "Source", Value: clientSource(cl)},
 		{Key: "Registered", Value: views.When(cl.CreatedAt) + " (" + views.Ago(cl.CreatedAt, now) + ")"},
 		{Key: "Last updated", Value: views.When(cl.UpdatedAt)},
 		{Key: "Last token", Value: lastToken},
@@ -228,4 +228,16 @@ func clientScopeRows(ssaScope, registered string) []views.ScopeRow {
 		}
 	}
 	return out
+}
+
+// clientSource says where a registration came from: POST /register, or the
+// processing API and the key of the authorization server that called it.
+func clientSource(cl *store.Client) string {
+	if cl.Source == store.SourceAPI && cl.APIKeyName != "" {
+		return "processing API (key " + cl.APIKeyName + ")"
+	}
+	if cl.Source == store.SourceRegister {
+		return "POST /register"
+	}
+	return cl.Source
 }
