@@ -157,16 +157,16 @@ func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
 	if len(p.words) == 0 {
 		return q
 	}
-	// The rarest word's terms drive; each other word is looked for among the
-	// terms of that client only (the client_id index), never over its whole range.
-	var sub strings.Builder
-	sub.WriteString("SELECT s0.client_id FROM client_search s0 WHERE s0.term >= ? AND s0.term < ?")
-	args := []any{p.words[0], p.words[0] + "\U0010FFFF"}
+	// The rarest word's terms drive; each other word is then looked for in the
+	// names and ids of those candidates' own rows (a substring, case-insensitive),
+	// never over its whole range of terms. Keeping the term table to its primary
+	// key keeps registrations cheap: every index on it is written per registration.
+	q = q.Where(plus+"id IN (SELECT client_id FROM client_search WHERE term >= ? AND term < ?)", p.words[0], p.words[0]+"\U0010FFFF")
 	for _, w := range p.words[1:] {
-		sub.WriteString(" AND EXISTS (SELECT 1 FROM client_search sx WHERE sx.client_id = s0.client_id AND sx.term >= ? AND sx.term < ?)")
-		args = append(args, w, w+"\U0010FFFF")
+		q = q.Where("(instr(lower(client_name), ?) OR instr(lower(org_name), ?) OR instr(lower(legal_entity_name), ?) OR instr(lower(id), ?) OR instr(lower(software_id), ?))",
+			w, w, w, w, w)
 	}
-	return q.Where(plus+"id IN ("+sub.String()+")", args...)
+	return q
 }
 
 // jsonList encodes a list as a JSON array, for json_each.
