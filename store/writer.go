@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
@@ -64,9 +65,29 @@ func (db *DB) writer() {
 			db.drain(batch)
 			return
 		}
-		db.commit(db.collect(batch))
+		batch = db.collect(batch)
+		if len(batch) > 1 && len(batch) < maxBatch {
+			// Others were waiting, so more are likely on their way: give them a
+			// moment to share this commit's fsync (as PostgreSQL's commit_delay).
+			// A lone transaction never waits.
+			timer := time.NewTimer(commitDelay)
+		wait:
+			for len(batch) < maxBatch {
+				select {
+				case req := <-db.writes:
+					batch = append(batch, req)
+				case <-timer.C:
+					break wait
+				}
+			}
+			timer.Stop()
+		}
+		db.commit(batch)
 	}
 }
+
+// commitDelay is how long a busy writer waits for more transactions to join a batch.
+const commitDelay = 300 * time.Microsecond
 
 // collect adds to batch every request already waiting, up to maxBatch.
 func (db *DB) collect(batch []*writeRequest) []*writeRequest {
