@@ -96,17 +96,7 @@ func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Me
 	ev := r.event(a, reg, nil, start, c.ID)
 	ev.Type = eventRegistrationUpdate
 	ev.Data = changeSummary(c, updated)
-	err = r.db.Tx(ctx, func(tx *gorm.DB) error {
-		if reg.JTI != "" {
-			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil {
-				return err
-			}
-		}
-		if err := store.UpdateClientRegistration(tx, updated); err != nil {
-			return err
-		}
-		return r.audit.Append(tx, ev)
-	})
+	err = r.commit(ctx, reg, func(tx *gorm.DB) error { return store.UpdateClientRegistration(tx, updated) }, ev)
 	switch {
 	case err == nil:
 		return &m, nil

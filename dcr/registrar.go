@@ -99,17 +99,7 @@ func (r *Registrar) Register(ctx context.Context, a Attempt) (*Metadata, *Error)
 		r.recordRejection(ctx, a, reg, derr, start)
 		return nil, derr
 	}
-	err = r.db.Tx(ctx, func(tx *gorm.DB) error {
-		if reg.JTI != "" {
-			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil {
-				return err
-			}
-		}
-		if err := store.CreateClient(tx, client); err != nil {
-			return err
-		}
-		return r.audit.Append(tx, r.event(a, reg, nil, start, m.ClientID))
-	})
+	err = r.commit(ctx, reg, func(tx *gorm.DB) error { return store.CreateClient(tx, client) }, r.event(a, reg, nil, start, m.ClientID))
 	switch {
 	case err == nil:
 		return &m, nil
@@ -149,21 +139,24 @@ func (r *Registrar) RejectUpdate(ctx context.Context, c *store.Client, a Attempt
 
 // recordRejection writes the audit event of a failed attempt and, when the
 // request's signature had verified, consumes its jti so it cannot be replayed.
-func (r *Registrar) recordRejection(ctx context.Context, a Attempt, reg *Registration, derr *Error, start time.Time) {
-	ev := r.event(a, reg, derr, start, "")
-	// A cancelled request context must not lose the audit record.
-	ctx = context.WithoutCancel(ctx)
-	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
-		if reg != nil && reg.JTI != "" {
-			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil && !errors.Is(err, store.ErrReplay) {
+// commit writes a validated registration (write), consumes its request's jti
+// and appends its audit event, all in one transaction.
+func (r *Registrar) commit(ctx context.Context, reg *Registration, write func(tx *gorm.DB) error, ev *store.AuditEvent) error {
+	return r.db.Tx(ctx, func(tx *gorm.DB) error {
+		if reg.JTI != "" {
+			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil {
 				return err
 			}
 		}
+		if err := write(tx); err != nil {
+			return err
+		}
 		return r.audit.Append(tx, ev)
 	})
-	if err != nil {
-		r.log.Error("audit: could not record rejected registration", "request_id", a.RequestID, "error", err, "dcr_error", derr.Error())
-	}
+}
+
+func (r *Registrar) recordRejection(ctx context.Context, a Attempt, reg *Registration, derr *Error, start time.Time) {
+	r.recordWithJTI(ctx, r.event(a, reg, derr, start, ""), reg)
 }
 
 // maxAuditedBody bounds how much of an unparseable body the audit log keeps.
