@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -344,23 +343,8 @@ func beforeID(c *gin.Context) (int64, error) {
 	return id, nil
 }
 
-// verifyJobs holds one background verification per audit log (so per Server;
-// tests run many). Server's fields belong to server.go, hence this side table.
-var verifyJobs = struct {
-	sync.Mutex
-	m map[*audit.Log]*audit.VerifyJob
-}{m: map[*audit.Log]*audit.VerifyJob{}}
-
-func (s *Server) verifier() *audit.VerifyJob {
-	verifyJobs.Lock()
-	defer verifyJobs.Unlock()
-	j := verifyJobs.m[s.audit]
-	if j == nil {
-		j = audit.NewVerifyJob(s.audit, verifyTimeout)
-		verifyJobs.m[s.audit] = j
-	}
-	return j
-}
+// verifier is the server's background chain verification (one run at a time).
+func (s *Server) verifier() *audit.VerifyJob { return s.verify }
 
 // auditVerify: POST /console/audit/verify (operator). Starts a verification in
 // the background unless one is running; it is audited with its result.

@@ -45,6 +45,7 @@ type Server struct {
 	jwksCache *dcr.JWKSCache
 	audit     *audit.Log
 	api       *dcr.APIService
+	verify    *audit.VerifyJob
 	demo      bool
 	flashKey  []byte
 	log       *slog.Logger
@@ -54,7 +55,7 @@ type Server struct {
 func newEngine(d Deps) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, tokens: d.Tokens, access: d.Access, keys: d.Keys,
-		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, api: d.API, demo: d.Demo, flashKey: newFlashKey(), log: d.Log}
+		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, api: d.API, demo: d.Demo, verify: audit.NewVerifyJob(d.Audit, verifyTimeout), flashKey: newFlashKey(), log: d.Log}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit
