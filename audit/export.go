@@ -13,7 +13,9 @@ import (
 )
 
 // ExportColumns are the CSV header and the JSON keys, in order: every field of an
-// event, hashes included, so that an export can be checked against the chain.
+// event, hashes included. The JSON export carries the values exactly and can be
+// re-hashed against the chain; the CSV is for reading in a spreadsheet, where a
+// cell starting with = + - @ tab or CR gets a leading ' (so re-hash from JSON).
 var ExportColumns = []string{"id", "time", "type", "actor", "outcome", "error_code", "step", "reason",
 	"software_id", "org_id", "client_id", "jti", "remote_addr", "cert_thumbprint", "request_id",
 	"duration_us", "data", "prev_hash", "hash"}

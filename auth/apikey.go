@@ -21,7 +21,7 @@ const apiKeyPrefix = "dcrk_"
 
 // Errors of API key management.
 var (
-	ErrAPIKeyName    = errors.New("auth: an API key name is 1 to 64 letters, digits, '-', '_' or '.'")
+	ErrAPIKeyName    = errors.New("auth: an API key name is 1 to 64 letters, digits, '-', '_' or '.', not dots alone")
 	ErrAPIKeyExists  = errors.New("auth: an API key with that name exists")
 	ErrNoSuchAPIKey  = errors.New("auth: no active API key with that name")
 	ErrInvalidAPIKey = errors.New("auth: invalid API key")
@@ -33,7 +33,7 @@ func hashAPIKey(key string) string {
 }
 
 func validKeyName(name string) bool {
-	if name == "" || len(name) > 64 {
+	if name == "" || len(name) > 64 || strings.Trim(name, ".") == "" {
 		return false
 	}
 	for _, r := range name {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -311,7 +312,12 @@ func TestConsoleAPIKeys(t *testing.T) {
 	if r := h.console(http.MethodPost, "/console/apikeys", admin, "name=as-2"); r.status != 400 {
 		t.Fatalf("duplicate name: %d", r.status)
 	}
-	if r := h.console(http.MethodPost, "/console/apikeys/as-2/revoke", admin, ""); r.status != http.StatusSeeOther {
+	for _, bad := range []string{".", "..", "a b", "a/b"} {
+		if r := h.console(http.MethodPost, "/console/apikeys", admin, "name="+url.QueryEscape(bad)); r.status != 400 {
+			t.Fatalf("name %q accepted: %d", bad, r.status)
+		}
+	}
+	if r := h.console(http.MethodPost, "/console/apikeys/revoke", admin, "name=as-2"); r.status != http.StatusSeeOther {
 		t.Fatalf("revoke: %d", r.status)
 	}
 	if status, _, _ := h.api(t, key, apiBase+"/get", map[string]string{"clientId": "x", "token": "y"}); status != 401 {

@@ -29,6 +29,8 @@ type App struct {
 	Access       *dcr.AccessVerifier
 	Auth         *auth.Service
 	Audit        *audit.Log
+
+	server *Server
 }
 
 // BuildOptions are wiring choices that are not configuration.
@@ -98,7 +100,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
 		BcryptCost:      opts.BcryptCost,
 	})
-	a.Engine, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
+	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
 		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
 		API: dcr.NewAPIService(a.Registrar, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
@@ -186,4 +187,27 @@ func newFlashKey() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
 	return k
+}
+
+// maxConcurrentExports bounds streaming exports: each walks a whole table through
+// the reader pool that the DCR endpoints share.
+const maxConcurrentExports = 2
+
+// exportSlot takes an export slot, or answers 429 and returns false.
+func (s *Server) exportSlot(c *gin.Context) (release func(), ok bool) {
+	select {
+	case s.exports <- struct{}{}:
+		return func() { <-s.exports }, true
+	default:
+		c.Header("Retry-After", "30")
+		s.consoleError(c, http.StatusTooManyRequests, "Exports busy",
+			"Two exports are already running. Try again when one has finished.")
+		return nil, false
+	}
+}
+
+// extendWriteDeadline lets a long streaming export outlive the server's write
+// timeout (unsupported writers, such as test recorders, keep theirs).
+func extendWriteDeadline(c *gin.Context) {
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(exportWriteDeadline))
 }

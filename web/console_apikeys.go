@@ -50,8 +50,9 @@ func (s *Server) createAPIKey(c *gin.Context) {
 	key, err := s.auth.NewAPIKey(c.Request.Context(), actor(c), name, c.ClientIP())
 	v, verr := s.apiKeysView(c)
 	if verr != nil {
-		s.consoleError(c, http.StatusInternalServerError, "Server error", "The API keys could not be read.")
-		return
+		// The list is secondary: a key just made must still be shown, once.
+		s.log.Error("console: api keys list", "error", verr)
+		v = views.APIKeysView{Enabled: s.cfg.API.Enabled, ServiceID: s.cfg.API.ServiceID, Error: "The list of keys could not be read."}
 	}
 	status := http.StatusOK
 	switch {
@@ -66,9 +67,9 @@ func (s *Server) createAPIKey(c *gin.Context) {
 	s.render(c, status, views.APIKeys(v, s.nav(c, "apikeys")))
 }
 
-// revokeAPIKey: POST /console/apikeys/:name/revoke (admin)
+// revokeAPIKey: POST /console/apikeys/revoke (admin; form field name)
 func (s *Server) revokeAPIKey(c *gin.Context) {
-	name := c.Param("name")
+	name := c.PostForm("name")
 	err := s.auth.RevokeAPIKey(c.Request.Context(), actor(c), name, c.ClientIP())
 	switch {
 	case err == nil:

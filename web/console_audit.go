@@ -159,6 +159,11 @@ func (s *Server) auditJSON(c *gin.Context) { s.auditExport(c, "json") }
 // auditExport streams the filtered events. The export is audited before the
 // first byte goes out: an export that cannot be recorded does not happen.
 func (s *Server) auditExport(c *gin.Context, format string) {
+	release, ok := s.exportSlot(c)
+	if !ok {
+		return
+	}
+	defer release()
 	f, vf, err := auditFilter(c)
 	if err != nil {
 		s.consoleError(c, http.StatusBadRequest, "Bad filter", err.Error()+". Go back to the audit log and correct the filter.")
@@ -187,11 +192,13 @@ func (s *Server) auditExport(c *gin.Context, format string) {
 	name := "dcrconsole-audit-" + time.Now().UTC().Format("20060102T150405Z") + "." + format
 	c.Header("Content-Type", contentType)
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
-	// Not supported by every writer (httptest); then the server's timeout stands.
-	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(exportWriteDeadline))
+	extendWriteDeadline(c)
 	c.Status(http.StatusOK)
 	n, err := export(ctx, c.Writer, f)
 	if err != nil {
+		if format == "csv" { // the JSON array is left unclosed instead
+			_, _ = c.Writer.WriteString("\n# export incomplete: the server failed part-way; do not use this file\n")
+		}
 		// The status is sent; the truncated body is all the client can be told.
 		s.log.Error("console: audit export failed part-way", "error", err, "events", n, "export_event", ev.ID,
 			"request_id", c.GetString(requestIDKey))
@@ -349,6 +356,15 @@ func (s *Server) verifier() *audit.VerifyJob { return s.verify }
 // auditVerify: POST /console/audit/verify (operator). Starts a verification in
 // the background unless one is running; it is audited with its result.
 func (s *Server) auditVerify(c *gin.Context) {
+	// The request itself is recorded before anything runs, so a run that never
+	// finishes (a restart) still left its trace in the chain.
+	ev := &store.AuditEvent{Type: audit.TypeOperator + ".verify_start", Actor: actor(c), Outcome: audit.OutcomeSuccess,
+		Reason: "chain verification requested", RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
+	if err := s.audit.Record(c.Request.Context(), ev); err != nil {
+		s.log.Error("console: audit verify start", "error", err, "request_id", c.GetString(requestIDKey))
+		s.redirectWithFlash(c, "/console/audit/verify", "The request could not be recorded in the audit log, so nothing was started. Try again.", true)
+		return
+	}
 	run, started := s.verifier().Start(store.AuditEvent{Actor: actor(c), RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)})
 	msg := "Verification started. This page shows the result when it finishes."
 	if !started {

@@ -176,6 +176,11 @@ var clientsCSVHeader = []string{"client_id", "client_name", "software_id", "org_
 
 // clientsCSV: GET /console/clients.csv (the list's query parameters; every page)
 func (s *Server) clientsCSV(c *gin.Context) {
+	release, ok := s.exportSlot(c)
+	if !ok {
+		return
+	}
+	defer release()
 	q := parseClientQuery(c)
 	q.After = ""
 	ctx := c.Request.Context()
@@ -197,6 +202,7 @@ func (s *Server) clientsCSV(c *gin.Context) {
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="clients-`+time.Now().UTC().Format("20060102T150405Z")+`.csv"`)
+	extendWriteDeadline(c)
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
 	_ = w.Write(clientsCSVHeader)
@@ -208,11 +214,12 @@ func (s *Server) clientsCSV(c *gin.Context) {
 		}
 		return w.Write(row) // buffered a few KiB at a time: the list is never held in memory
 	})
-	w.Flush()
 	if err != nil {
-		// The status line is gone; a truncated file is all that can be said.
+		// The status line is gone: say so in the file, so it never looks complete.
+		_ = w.Write([]string{"# export incomplete: the server failed part-way; do not use this file"})
 		s.log.Error("console: clients export", "error", err, "request_id", c.GetString(requestIDKey))
 	}
+	w.Flush()
 }
 
 // clientsCSVCell defuses CSV injection: a spreadsheet must not read a cell a
@@ -290,16 +297,16 @@ func (s *Server) refreshClientKeys(c *gin.Context) {
 		s.redirectWithFlash(c, to, "This client has no jwks_uri to fetch.", true)
 		return
 	}
-	ferr := s.jwksCache.Refresh(ctx, cl.JWKSURI)
+	// Recorded first: a refresh whose audit record cannot be written does not happen.
 	ev := &store.AuditEvent{Type: audit.TypeOperator + ".refresh_keys", Actor: actor(c), Outcome: audit.OutcomeSuccess,
 		ClientID: cl.ID, SoftwareID: cl.SoftwareID, OrgID: cl.OrgID, RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey),
 		Reason: "refresh keys from " + cl.JWKSURI}
-	if ferr != nil {
-		ev.Outcome, ev.Reason = audit.OutcomeError, ev.Reason+": "+ferr.Error()
-	}
 	if err := s.audit.Record(ctx, ev); err != nil {
 		s.log.Error("console: audit refresh keys", "error", err, "request_id", c.GetString(requestIDKey))
+		s.redirectWithFlash(c, to, "The refresh could not be recorded in the audit log, so it was not made. Try again.", true)
+		return
 	}
+	ferr := s.jwksCache.Refresh(ctx, cl.JWKSURI)
 	if ferr != nil {
 		s.redirectWithFlash(c, to, "The keys could not be fetched ("+ferr.Error()+"); the previous copy, if any, stays in use.", true)
 		return

@@ -90,5 +90,5 @@ func (s *Server) routes(e *gin.Engine) {
 	admin.POST("/users/:id/password", s.resetUserPassword)
 	admin.GET("/apikeys", s.apiKeysPage)
 	admin.POST("/apikeys", s.createAPIKey)
-	admin.POST("/apikeys/:name/revoke", s.revokeAPIKey)
+	admin.POST("/apikeys/revoke", s.revokeAPIKey)
 }

@@ -46,25 +46,27 @@ type Server struct {
 	audit     *audit.Log
 	api       *dcr.APIService
 	verify    *audit.VerifyJob
+	exports   chan struct{} // slots for concurrent streaming exports
 	demo      bool
 	flashKey  []byte
 	log       *slog.Logger
 }
 
-// newEngine builds the Gin engine with every route and middleware.
-func newEngine(d Deps) (*gin.Engine, error) {
+// newEngine builds the Gin engine (and returns the Server behind it) with every route and middleware.
+func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, tokens: d.Tokens, access: d.Access, keys: d.Keys,
-		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, api: d.API, demo: d.Demo, verify: audit.NewVerifyJob(d.Audit, verifyTimeout), flashKey: newFlashKey(), log: d.Log}
+		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, api: d.API, demo: d.Demo, verify: audit.NewVerifyJob(d.Audit, verifyTimeout),
+		exports: make(chan struct{}, maxConcurrentExports), flashKey: newFlashKey(), log: d.Log}
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit
 	// log's remote address must not be forgeable.
 	if err := e.SetTrustedProxies(d.Config.Server.TrustedProxies); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	e.ForwardedByClientIP = len(d.Config.Server.TrustedProxies) > 0
 	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody())
 	s.routes(e)
-	return e, nil
+	return e, s, nil
 }
