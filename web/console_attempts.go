@@ -262,8 +262,8 @@ func attemptsBySoftware(softwareID string) string {
 }
 
 // decodeJWT decodes raw without verifying it, with its times relative to at.
-func decodeJWT(label, raw string, at time.Time) views.AttemptJWT {
-	d := views.AttemptJWT{Label: label}
+func decodeJWT(label, raw string, at time.Time) views.DecodedJWT {
+	d := views.DecodedJWT{Label: label}
 	t, err := dcr.ParseJWT(raw)
 	if err != nil {
 		d.Error, d.Raw = err.Error(), raw
