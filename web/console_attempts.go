@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -263,27 +262,11 @@ func attemptsBySoftware(softwareID string) string {
 
 // decodeJWT decodes raw without verifying it, with its times relative to at.
 func decodeJWT(label, raw string, at time.Time) views.DecodedJWT {
-	d := views.DecodedJWT{Label: label}
 	t, err := dcr.ParseJWT(raw)
 	if err != nil {
-		d.Error, d.Raw = err.Error(), raw
-		return d
+		return views.DecodedJWT{Label: label, Error: err.Error(), Raw: raw}
 	}
-	d.Header, d.Claims = prettyJSON(t.HeaderJSON), prettyJSON(t.ClaimsJSON)
-	for _, name := range []string{"iat", "nbf", "exp"} {
-		v, present := t.Claims[name]
-		if !present {
-			continue
-		}
-		n, ok := v.(float64)
-		if !ok {
-			d.Times = append(d.Times, views.KV{Key: name, Value: fmt.Sprintf("not a number: %v", v)})
-			continue
-		}
-		when := time.Unix(int64(n), 0).UTC()
-		d.Times = append(d.Times, views.KV{Key: name, Value: views.When(when) + " (" + relativeTo(when, at) + ")"})
-	}
-	return d
+	return decodedView(label, t, func(when time.Time) string { return relativeTo(when, at) })
 }
 
 // relativeTo says how t stands to the attempt's time at.
@@ -310,16 +293,4 @@ func span(d time.Duration) string {
 	default:
 		return strconv.Itoa(int(d/(24*time.Hour))) + " days"
 	}
-}
-
-// prettyJSON indents JSON for reading, or returns the text as is when it is not JSON.
-func prettyJSON(b []byte) string {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return ""
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return string(b)
-	}
-	return out.String()
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -77,8 +76,8 @@ func (s *Server) clientView(cl *store.Client) views.ClientView {
 	reqHeader, reqClaims := decodedJWT(cl.RequestJWT, cl.RequestHeader, cl.RequestClaims)
 	v := views.ClientView{ID: cl.ID, Name: cl.ClientName, SoftwareID: cl.SoftwareID, Status: cl.Status,
 		Registered: clientRegisteredFields(m), RedirectURIs: m.RedirectURIs, SSAKeyID: cl.SSAKeyID,
-		SSAHeader: clientPrettyJSON(ssaHeader), SSAClaims: clientPrettyJSON(ssaClaims),
-		RequestHeader: clientPrettyJSON(reqHeader), RequestClaims: clientPrettyJSON(reqClaims),
+		SSAHeader: prettyJSON([]byte(ssaHeader)), SSAClaims: prettyJSON([]byte(ssaClaims)),
+		RequestHeader: prettyJSON([]byte(reqHeader)), RequestClaims: prettyJSON([]byte(reqClaims)),
 		CanRevoke: cl.Status == store.StatusActive, CanRestore: cl.Status == store.StatusRevoked}
 	ssa := clientClaims(ssaClaims)
 	v.SSATimes = clientTimeClaims(ssa)
@@ -169,15 +168,6 @@ func clientRegisteredFields(m dcr.Metadata) []views.KV {
 		out = append(out, kv)
 	}
 	return out
-}
-
-// clientPrettyJSON indents stored JSON for reading; text that is not JSON is shown as is.
-func clientPrettyJSON(s string) string {
-	var b bytes.Buffer
-	if s == "" || json.Indent(&b, []byte(s), "", "  ") != nil {
-		return s
-	}
-	return b.String()
 }
 
 func clientClaims(s string) map[string]any {

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -185,32 +183,10 @@ func inspectFailedAt(res dcr.DryRunResult, steps ...dcr.Step) bool {
 
 // inspectDecode pretty-prints a token's header and claims and spells out its times.
 func inspectDecode(label string, t *dcr.JWT, now time.Time) views.DecodedJWT {
-	d := views.DecodedJWT{Label: label, Header: inspectPrettyJSON(t.HeaderJSON), Claims: inspectPrettyJSON(t.ClaimsJSON)}
-	for _, name := range []string{"iat", "nbf", "exp"} {
-		v, present := t.Claims[name]
-		if !present {
-			continue
-		}
-		f, ok := v.(float64)
-		if !ok || f < 0 || f > 1e11 {
-			d.Times = append(d.Times, views.KV{Key: name, Value: fmt.Sprintf("%v (not a valid NumericDate)", v)})
-			continue
-		}
-		at := time.Unix(int64(f), 0)
-		rel := views.Ago(at, now)
+	return decodedView(label, t, func(at time.Time) string {
 		if at.After(now) {
-			rel = "in " + strings.TrimSuffix(views.Ago(now, at), " ago")
+			return "in " + strings.TrimSuffix(views.Ago(now, at), " ago")
 		}
-		d.Times = append(d.Times, views.KV{Key: name, Value: views.When(at) + " (" + rel + ")"})
-	}
-	return d
-}
-
-// inspectPrettyJSON indents a decoded JWT segment, keeping its member order.
-func inspectPrettyJSON(b []byte) string {
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return string(b)
-	}
-	return out.String()
+		return views.Ago(at, now)
+	})
 }
