@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -45,4 +46,12 @@ func TestVerificationRequestIsRecordedFirst(t *testing.T) {
 	if started != 1 {
 		t.Fatalf("%d verify_start events", started)
 	}
+	// Let the background run finish before the test's database goes away.
+	for i := 0; i < 500; i++ {
+		if _, running, _, _ := h.app.server.verify.Status(); !running {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the verification did not finish")
 }
