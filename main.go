@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/web"
@@ -158,9 +156,23 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if cfg.Register.CheckStatus {
 		go app.RegisterData.Run(bg)
 	}
-	go pruneJTIs(bg, db, log)
-	go app.Keys.Run(bg, 10*time.Second)
-	go pruneSessions(bg, app.Auth, log)
+	// Expired jtis are useless once their token has expired; ended sessions
+	// likewise. Keys are reloaded so a CLI rotation reaches the running server.
+	pruneJTIs := func(ctx context.Context) error {
+		_, err := db.PruneJTIs(ctx, time.Now().Add(-time.Hour))
+		return err
+	}
+	go func() {
+		if err := pruneJTIs(bg); err != nil && bg.Err() == nil {
+			log.Warn("jti pruning failed", "error", err)
+		}
+		every(bg, time.Hour, pruneJTIs, log, "jti pruning")
+	}()
+	go every(bg, 10*time.Minute, func(ctx context.Context) error {
+		_, err := app.Auth.PruneSessions(ctx)
+		return err
+	}, log, "session pruning")
+	go every(bg, 10*time.Second, app.Keys.Reload, log, "holder key reload (the loaded keys stay in use)")
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -224,24 +236,6 @@ func openStore(ctx context.Context, path string, demoMode bool) (*store.DB, erro
 	return db, nil
 }
 
-// pruneJTIs deletes expired jtis hourly; they are useless once their token has expired.
-func pruneJTIs(ctx context.Context, db *store.DB, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := db.PruneJTIs(ctx, time.Now().Add(-time.Hour)); err != nil && !errors.Is(err, context.Canceled) {
-			log.Warn("jti pruning failed", "error", err)
-		} else if n > 0 {
-			log.Info("pruned expired jtis", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
 // serverTLSConfig is the TLS of a server that terminates HTTPS itself, with
 // client certificates verified against tls.client_ca_file when requested.
 func serverTLSConfig(c config.TLS) (*tls.Config, error) {
@@ -270,17 +264,17 @@ func serverTLSConfig(c config.TLS) (*tls.Config, error) {
 	return tc, nil
 }
 
-// pruneSessions deletes ended console sessions every ten minutes.
-func pruneSessions(ctx context.Context, a *auth.Service, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
+// every runs fn every interval until ctx is done, logging its failures.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context) error, log *slog.Logger, what string) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := a.PruneSessions(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("session pruning failed", "error", err)
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				log.Warn(what+" failed", "error", err)
 			}
 		}
 	}

@@ -99,23 +99,6 @@ func (k *KeyRing) Reload(ctx context.Context) error {
 	return nil
 }
 
-// Run reloads the keys every interval until ctx is done, so rotations made with
-// the CLI take effect without a restart.
-func (k *KeyRing) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := k.Reload(ctx); err != nil && ctx.Err() == nil {
-				k.log.Error("holder keys: reload failed; keeping the loaded keys", "error", err)
-			}
-		}
-	}
-}
-
 // JWKS is the public key set (the /jwks document).
 func (k *KeyRing) JWKS() []byte {
 	k.mu.RLock()
