@@ -94,6 +94,13 @@ type APIRequest struct {
 	APIKeyName string
 }
 
+// caller is the audit log's view of the call: the API key is the actor.
+func (r APIRequest) caller() Caller {
+	c := r.Caller
+	c.Actor = "apikey:" + r.APIKeyName
+	return c
+}
+
 // APIService is the Authlete-compatible registration processing API. It shares
 // the Registrar (and so every rule, the duplicate rule and the audit log) with
 // POST /register.
@@ -128,7 +135,7 @@ func looksLikeJWS(s string) bool {
 
 func (s *APIService) attempt(r APIRequest) Attempt {
 	return Attempt{Body: []byte(strings.TrimSpace(r.JSON)), RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint,
-		RequestID: r.RequestID, Source: store.SourceAPI, Actor: "apikey:" + r.APIKeyName, Metadata: !looksLikeJWS(r.JSON),
+		RequestID: r.RequestID, Source: store.SourceAPI, Actor: r.caller().Actor, Metadata: !looksLikeJWS(r.JSON),
 		APIKeyName: r.APIKeyName}
 }
 
@@ -168,9 +175,7 @@ func (s *APIService) authorize(ctx context.Context, r APIRequest, eventType stri
 		case c.RATHash == "":
 			detail = "client has no registration access token (registered through POST /register)"
 		}
-		caller := r.Caller
-		caller.Actor = "apikey:" + r.APIKeyName
-		s.registrar.RecordRefusal(ctx, eventType, caller, r.ClientID, "",
+		s.registrar.RecordRefusal(ctx, eventType, r.caller(), r.ClientID, "",
 			&AuthError{Status: 401, Code: "invalid_token", Description: "The registration access token is invalid", Detail: detail})
 		body, _ := json.Marshal(oauthBody{Error: "invalid_token", Description: "The registration access token is invalid or the client is unknown"})
 		return nil, &APIResponse{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized: invalid registration access token or unknown client",
@@ -185,9 +190,7 @@ func (s *APIService) Get(ctx context.Context, r APIRequest) APIResponse {
 	if refusal != nil {
 		return *refusal
 	}
-	caller := r.Caller
-	caller.Actor = "apikey:" + r.APIKeyName
-	if _, derr := s.registrar.Read(ctx, c, caller); derr != nil {
+	if _, derr := s.registrar.Read(ctx, c, r.caller()); derr != nil {
 		return errorResponse(derr)
 	}
 	var m Metadata
@@ -225,9 +228,7 @@ func (s *APIService) Delete(ctx context.Context, r APIRequest) APIResponse {
 	if refusal != nil {
 		return *refusal
 	}
-	caller := r.Caller
-	caller.Actor = "apikey:" + r.APIKeyName
-	if derr := s.registrar.Delete(ctx, c, caller); derr != nil {
+	if derr := s.registrar.Delete(ctx, c, r.caller()); derr != nil {
 		return errorResponse(derr)
 	}
 	deleted, err := s.registrar.db.GetClient(ctx, c.ID)
