@@ -144,9 +144,6 @@ func (a *ADR) SetDelay(d time.Duration) {
 // "/jwks") has received.
 func (a *ADR) Requests(path string) int { return a.requests.get(path) }
 
-// ResetRequests sets every request count back to zero.
-func (a *ADR) ResetRequests() { a.requests.reset() }
-
 // RotateKeys replaces both signing keys with new ones with new kids. The JWKS
 // publishes only the new keys from then on.
 func (a *ADR) RotateKeys() error {
@@ -176,25 +173,11 @@ func (a *ADR) RotateKeys() error {
 	return nil
 }
 
-// RSAKey returns the current PS256 private key.
-func (a *ADR) RSAKey() *rsa.PrivateKey {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.rsaKey
-}
-
 // RSAKeyID returns the kid of the current PS256 key.
 func (a *ADR) RSAKeyID() string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.rsaKID
-}
-
-// ECKey returns the current ES256 private key.
-func (a *ADR) ECKey() *ecdsa.PrivateKey {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.ecKey
 }
 
 // ECKeyID returns the kid of the current ES256 key.

@@ -82,9 +82,6 @@ func NewCA() (*CA, error) {
 	}, nil
 }
 
-// Certificate returns the root certificate.
-func (ca *CA) Certificate() *x509.Certificate { return ca.cert }
-
 // Pool returns a fresh certificate pool holding only the root certificate.
 // Callers may add to it without affecting the CA.
 func (ca *CA) Pool() *x509.CertPool { return ca.pool.Clone() }

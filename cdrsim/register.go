@@ -254,9 +254,6 @@ func (r *Register) SetDelay(d time.Duration) {
 // "/cdr-register/v1/jwks") has received, including failed and 304 ones.
 func (r *Register) Requests(path string) int { return r.requests.get(path) }
 
-// ResetRequests sets every request count back to zero.
-func (r *Register) ResetRequests() { r.requests.reset() }
-
 // ref returns what SSAs say about p's owner: the brand and legal entity it was
 // last registered under, else those of the ADR that made it.
 func (r *Register) ref(p *Product) productRef {

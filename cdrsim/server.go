@@ -126,12 +126,6 @@ func (c *requestCounter) get(path string) int {
 	return c.counts[path]
 }
 
-func (c *requestCounter) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.counts = nil
-}
-
 // etagOf returns a strong entity tag for body.
 func etagOf(body []byte) string {
 	sum := sha256.Sum256(body)
