@@ -560,4 +560,7 @@ func TestDemoMode(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "audit chain intact") {
 		t.Fatalf("audit verify --demo: exit code %d, stdout %q, stderr %q; want 0 and \"audit chain intact\"", code, stdout, stderr)
 	}
+	if want := "audit chain intact: " + readmeDemoEvents(t) + " events"; !strings.Contains(stdout, want) {
+		t.Errorf("audit verify --demo printed %q; the README's sample output says %q", stdout, want)
+	}
 }

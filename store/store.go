@@ -9,11 +9,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -154,15 +152,6 @@ func (db *DB) Close() error {
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	return db.R.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
-}
-
-// IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
-func IsUniqueViolation(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
-	}
-	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(fmt.Sprint(err), "UNIQUE constraint failed")
 }
 
 func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {

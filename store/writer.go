@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -168,15 +167,4 @@ func runSafely(fn func() error) (err error) {
 		}
 	}()
 	return fn()
-}
-
-// abortsTransaction reports whether err is a database failure after which SQLite
-// may have rolled back the whole transaction, not just the failed statement.
-// Application errors and constraint violations undo only their own savepoint.
-func abortsTransaction(err error) bool {
-	var se sqlite3.Error
-	if err == nil || !errors.As(err, &se) {
-		return false
-	}
-	return se.Code != sqlite3.ErrConstraint
 }
