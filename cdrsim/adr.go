@@ -3,6 +3,7 @@ package cdrsim
 import (
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -38,6 +39,7 @@ type ADR struct {
 	ecKey        *ecdsa.PrivateKey
 	ecKID        string
 	jwks         []byte
+	extraJWKs    []json.RawMessage
 	jwksDown     bool
 	jwksEmpty    bool
 	sectorStatus int

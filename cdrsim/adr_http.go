@@ -40,7 +40,7 @@ func (a *ADR) handler() http.Handler {
 // serveJWKS answers the ADR's public keys, an empty set, or 503.
 func (a *ADR) serveJWKS(w http.ResponseWriter, req *http.Request) {
 	a.mu.RLock()
-	body, down, empty := a.jwks, a.jwksDown, a.jwksEmpty
+	body, down, empty := withExtraKeys(a.jwks, a.extraJWKs), a.jwksDown, a.jwksEmpty
 	a.mu.RUnlock()
 	switch {
 	case down:

@@ -2,6 +2,7 @@ package cdrsim
 
 import (
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -25,15 +26,16 @@ type Register struct {
 	srv      *tlsServer
 	requests requestCounter
 
-	mu       sync.RWMutex
-	key      *rsa.PrivateKey
-	kid      string
-	jwks     []byte
-	entities []*LegalEntity        // deep copies owned by the Register, in insertion order
-	updated  map[string]time.Time  // legal entity ID → lastUpdated
-	refs     map[string]productRef // software product ID → owner when last registered
-	down     bool
-	delay    time.Duration
+	mu        sync.RWMutex
+	key       *rsa.PrivateKey
+	kid       string
+	jwks      []byte
+	extraJWKs []json.RawMessage
+	entities  []*LegalEntity        // deep copies owned by the Register, in insertion order
+	updated   map[string]time.Time  // legal entity ID → lastUpdated
+	refs      map[string]productRef // software product ID → owner when last registered
+	down      bool
+	delay     time.Duration
 }
 
 // productRef is what an SSA says about a product's owner.

@@ -57,7 +57,7 @@ func (r *Register) handler() http.Handler {
 // serveJWKS answers the SSA signing keys.
 func (r *Register) serveJWKS(w http.ResponseWriter, req *http.Request) {
 	r.mu.RLock()
-	body := r.jwks
+	body := withExtraKeys(r.jwks, r.extraJWKs)
 	r.mu.RUnlock()
 	writeCacheableJSON(w, req, json.RawMessage(body))
 }

@@ -125,6 +125,10 @@ type Outbound struct {
 	CAFile               string   `toml:"ca_file"`
 	AllowPrivateNetworks bool     `toml:"allow_private_networks"`
 	JWKSCacheTTL         Duration `toml:"jwks_cache_ttl"`
+	// MaxRSAKeyBits is the largest RSA modulus kept from a JWKS (Register and
+	// ADRs) and verified with: 2048..8192. Larger keys cost far more CPU per
+	// verification, also for a bogus JWT, so they are dropped when the JWKS is read.
+	MaxRSAKeyBits int `toml:"max_rsa_key_bits"`
 }
 
 // Log selects the log format and level.
@@ -170,6 +174,7 @@ func Default() Config {
 			Timeout:          Duration{10 * time.Second},
 			MaxResponseBytes: 1 << 20,
 			JWKSCacheTTL:     Duration{5 * time.Minute},
+			MaxRSAKeyBits:    4096,
 		},
 		TLS: TLS{ClientAuth: "none"},
 		Console: Console{
@@ -295,6 +300,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbound.JWKSCacheTTL.Duration < time.Second || c.Outbound.JWKSCacheTTL.Duration > 24*time.Hour {
 		return fmt.Errorf("outbound.jwks_cache_ttl: %s is outside 1s..24h", c.Outbound.JWKSCacheTTL)
+	}
+	if c.Outbound.MaxRSAKeyBits < 2048 || c.Outbound.MaxRSAKeyBits > 8192 {
+		return fmt.Errorf("outbound.max_rsa_key_bits: %d is outside 2048..8192", c.Outbound.MaxRSAKeyBits)
 	}
 	if err := c.validateTLS(); err != nil {
 		return err

@@ -54,6 +54,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"empty issuer", "[holder]\nissuer = \" \"", "holder.issuer"},
 		{"bad log format", "[log]\nformat = \"xml\"", "log.format"},
 		{"body limit", "[server]\nmax_body_bytes = 10", "server.max_body_bytes"},
+		{"rsa keys over 8192 bits", "[outbound]\nmax_rsa_key_bits = 16384", "outbound.max_rsa_key_bits"},
+		{"rsa keys under 2048 bits", "[outbound]\nmax_rsa_key_bits = 1024", "outbound.max_rsa_key_bits"},
 		{"syntax", "[holder\n", "line"},
 	}
 	for _, tc := range tests {

@@ -2,18 +2,15 @@ package dcr
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"golang.org/x/sync/singleflight"
 )
@@ -22,7 +19,7 @@ import (
 var ErrKeyNotFound = errors.New("signing key not found in JWKS")
 
 // errNoUsableKeys means a JWKS was fetched and parsed but holds no key dcrconsole can verify with.
-var errNoUsableKeys = errors.New("no keys: the JWKS has no usable signing key (RSA >= 2048 bits or EC P-256, use sig)")
+var errNoUsableKeys = errors.New("no keys: the JWKS has no usable signing key (RSA of 2048 bits up to outbound.max_rsa_key_bits, or EC P-256; use sig)")
 
 // JWKSLoadError means the JWKS at URI could not be loaded (and no cached copy
 // exists) or has no usable keys. It maps to ERR-GEN-021 / ERR-GEN-022.
@@ -41,7 +38,6 @@ const (
 	maxJWKSKeys             = 100    // more keys than this and the set is refused
 	defaultMaxJWKSEntries   = 10_000 // cached uris; the least recently used is evicted
 	defaultUnknownKidPeriod = 30 * time.Second
-	minRSABits              = 2048
 )
 
 // JWKSCache caches public signing keys by JWKS uri. Key is safe for heavy
@@ -50,6 +46,10 @@ type JWKSCache struct {
 	// UnknownKidRefreshInterval is the least time between two fetches of a uri
 	// triggered by an unknown kid (default 30 s). Set it before first use.
 	UnknownKidRefreshInterval time.Duration
+	// MaxRSABits is the largest RSA modulus kept from a JWKS and verified with
+	// (DefaultMaxRSAKeyBits when 0, never more than HardMaxRSAKeyBits). Set it
+	// before first use.
+	MaxRSABits int
 
 	fetcher      *Fetcher
 	ttl          time.Duration
@@ -80,6 +80,7 @@ type jwksState struct {
 	byKID     map[string]jwk.Key // kid → key, built once per fetch
 	only      jwk.Key            // the single usable key, when there is exactly one
 	count     int                // usable keys
+	dropped   []droppedKey       // keys of the last fetched set that are not usable
 	fetchedAt time.Time          // last successful fetch
 	attemptAt time.Time          // last fetch attempt
 	lastErr   error              // error of the last attempt, nil when it succeeded
@@ -123,7 +124,7 @@ func (c *JWKSCache) Key(ctx context.Context, uri, kid string) (jwk.Key, error) {
 	}
 	if kid == "" {
 		if st.count == 0 {
-			return nil, &JWKSLoadError{URI: uri, Err: errNoUsableKeys}
+			return nil, &JWKSLoadError{URI: uri, Err: st.noUsableKeys()}
 		}
 		return nil, fmt.Errorf("%w: no kid given and %d usable keys at %s", ErrKeyNotFound, st.count, uri)
 	}
@@ -134,9 +135,35 @@ func (c *JWKSCache) Key(ctx context.Context, uri, kid string) (jwk.Key, error) {
 		return k, nil
 	}
 	if st.count == 0 {
-		return nil, &JWKSLoadError{URI: uri, Err: errNoUsableKeys}
+		return nil, &JWKSLoadError{URI: uri, Err: st.noUsableKeys()}
+	}
+	if d, ok := st.droppedKID(kid); ok {
+		return nil, fmt.Errorf("%w: kid %q at %s: %s", ErrKeyNotFound, kid, uri, d)
 	}
 	return nil, fmt.Errorf("%w: kid %q at %s", ErrKeyNotFound, kid, uri)
+}
+
+// noUsableKeys is errNoUsableKeys with the reasons the keys were dropped, so
+// that an operator can tell the ADR what to fix.
+func (s *jwksState) noUsableKeys() error {
+	if len(s.dropped) == 0 {
+		return errNoUsableKeys
+	}
+	reasons := make([]string, len(s.dropped))
+	for i, d := range s.dropped {
+		reasons[i] = d.String()
+	}
+	return fmt.Errorf("%w; %s", errNoUsableKeys, strings.Join(reasons, "; "))
+}
+
+// droppedKID returns the dropped key named kid, if any.
+func (s *jwksState) droppedKID(kid string) (droppedKey, bool) {
+	for _, d := range s.dropped {
+		if d.kid == kid {
+			return d, true
+		}
+	}
+	return droppedKey{}, false
 }
 
 func (s *jwksState) lookup(kid string) jwk.Key {
@@ -168,6 +195,24 @@ func (c *JWKSCache) Snapshot(uri string) (set jwk.Set, fetchedAt time.Time, last
 		}
 	}
 	return set, st.fetchedAt, st.lastErr, true
+}
+
+// DroppedKeys returns why keys of the last fetched set at uri were left out
+// ("key kid=X dropped: RSA modulus 1000000 bits exceeds 4096"), without fetching.
+func (c *JWKSCache) DroppedKeys(uri string) []string {
+	e := (*c.entries.Load())[uri]
+	if e == nil {
+		return nil
+	}
+	st := e.state.Load()
+	if st == nil {
+		return nil
+	}
+	out := make([]string, len(st.dropped))
+	for i, d := range st.dropped {
+		out[i] = d.String()
+	}
+	return out
 }
 
 // Refresh fetches uri now (the console's "refresh now"). On failure the
@@ -296,13 +341,13 @@ func (c *JWKSCache) refreshForUnknownKid(ctx context.Context, e *jwksEntry) {
 // keeps the previous copy; a valid set without usable keys replaces it (the
 // ADR withdrew its keys, and old ones must stop working).
 func (c *JWKSCache) fetch(ctx context.Context, e *jwksEntry) error {
-	set, err := c.download(ctx, e.uri)
+	set, dropped, err := c.download(ctx, e.uri)
 	now := c.now()
 	old := e.state.Load()
 	if err != nil {
 		next := &jwksState{attemptAt: now, lastErr: err}
 		if old != nil {
-			next.set, next.byKID, next.only, next.count, next.fetchedAt = old.set, old.byKID, old.only, old.count, old.fetchedAt
+			next.set, next.byKID, next.only, next.count, next.fetchedAt, next.dropped = old.set, old.byKID, old.only, old.count, old.fetchedAt, old.dropped
 		}
 		e.state.Store(next)
 		if next.hasCopy() {
@@ -313,90 +358,28 @@ func (c *JWKSCache) fetch(ctx context.Context, e *jwksEntry) error {
 		return err
 	}
 	next := indexJWKS(set)
-	next.fetchedAt, next.attemptAt = now, now
+	next.fetchedAt, next.attemptAt, next.dropped = now, now, dropped
+	for _, d := range dropped {
+		c.log.Warn("jwks key dropped", "uri", e.uri, "kid", d.kid, "reason", d.reason)
+	}
 	if next.count == 0 {
-		next.lastErr = errNoUsableKeys
+		next.lastErr = next.noUsableKeys()
 	}
 	e.state.Store(next)
 	c.log.Debug("jwks fetched", "uri", e.uri, "keys", next.count)
 	return next.lastErr
 }
 
-func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, error) {
+// download fetches and parses uri; the fetcher bounds the document's size.
+func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, []droppedKey, error) {
 	resp, err := c.fetcher.Get(ctx, uri, http.Header{"Accept": {"application/json, application/jwk-set+json"}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
+		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
 	}
-	return parseUsableJWKS(resp.Body)
-}
-
-// parseUsableJWKS parses a JWK Set and returns its usable signing keys, public
-// parts only. Keys that fail to parse or are unusable are skipped; a body that
-// is not a JWK Set, or has more than maxJWKSKeys keys, is an error.
-func parseUsableJWKS(body []byte) (jwk.Set, error) {
-	var doc struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("not a JWK Set: %w", err)
-	}
-	if doc.Keys == nil {
-		return nil, errors.New(`not a JWK Set: no "keys" array`)
-	}
-	if len(doc.Keys) > maxJWKSKeys {
-		return nil, fmt.Errorf("JWK Set has %d keys, more than %d", len(doc.Keys), maxJWKSKeys)
-	}
-	set := jwk.NewSet()
-	for _, raw := range doc.Keys {
-		key, err := jwk.ParseKey(raw)
-		if err != nil {
-			continue
-		}
-		if pub := usableSigningKey(key); pub != nil {
-			_ = set.AddKey(pub)
-		}
-	}
-	return set, nil
-}
-
-// usableSigningKey returns the public part of key when it can verify PS256 or
-// ES256 signatures, else nil. Private material is never returned.
-func usableSigningKey(key jwk.Key) jwk.Key {
-	if u := key.KeyUsage(); u != "" && u != string(jwk.ForSignature) {
-		return nil
-	}
-	switch key.KeyType() {
-	case jwa.RSA, jwa.EC:
-	default:
-		return nil
-	}
-	pub, err := key.PublicKey()
-	if err != nil {
-		return nil
-	}
-	switch k := pub.(type) {
-	case jwk.RSAPublicKey:
-		if new(big.Int).SetBytes(k.N()).BitLen() < minRSABits || len(k.E()) == 0 {
-			return nil
-		}
-	case jwk.ECDSAPublicKey:
-		if k.Crv() != jwa.P256 {
-			return nil
-		}
-		var raw ecdsa.PublicKey
-		if err := k.Raw(&raw); err != nil {
-			return nil
-		}
-		if _, err := raw.ECDH(); err != nil { // rejects points off the curve
-			return nil
-		}
-	default:
-		return nil
-	}
-	return pub
+	return parseUsableJWKS(resp.Body, c.MaxRSABits)
 }
 
 func indexJWKS(set jwk.Set) *jwksState {

@@ -110,15 +110,24 @@ var allowedSigningAlgs = map[string]jwa.SignatureAlgorithm{
 }
 
 // Verify checks the token's signature with key. The header alg must be PS256 or
-// ES256 and must fit the key type (RSA ≥ 2048 for PS256, EC P-256 for ES256), and
-// the header may not carry "crit" parameters this code does not understand.
-func (t *JWT) Verify(key jwk.Key) error {
+// ES256 and must fit the key type (RSA of MinRSAKeyBits..HardMaxRSAKeyBits for
+// PS256, EC P-256 for ES256), and the header may not carry "crit" parameters
+// this code does not understand.
+func (t *JWT) Verify(key jwk.Key) error { return t.verifyBounded(key, HardMaxRSAKeyBits) }
+
+// verifyBounded is Verify with RSA keys bounded to maxRSABits. The key's size
+// and kind are checked before any arithmetic on it, so refusing a bogus token
+// costs one bounded verification whatever key it names.
+func (t *JWT) verifyBounded(key jwk.Key, maxRSABits int) error {
 	alg, ok := allowedSigningAlgs[t.Alg()]
 	if !ok {
 		return fmt.Errorf("alg %q is not allowed (PS256 or ES256)", t.Alg())
 	}
 	if _, ok := t.Header["crit"]; ok {
 		return errors.New("header carries 'crit', which is not supported")
+	}
+	if err := checkSigningKey(key, maxRSABits); err != nil {
+		return fmt.Errorf("key %q refused: %w", key.KeyID(), err)
 	}
 	var raw any
 	if err := key.Raw(&raw); err != nil {
@@ -128,9 +137,6 @@ func (t *JWT) Verify(key jwk.Key) error {
 	case *rsa.PublicKey:
 		if alg != jwa.PS256 {
 			return fmt.Errorf("alg %s does not fit RSA key %q", alg, key.KeyID())
-		}
-		if k.N.BitLen() < 2048 {
-			return fmt.Errorf("RSA key %q is shorter than 2048 bits", key.KeyID())
 		}
 	case *ecdsa.PublicKey:
 		if alg != jwa.ES256 || k.Curve != elliptic.P256() {

@@ -14,10 +14,12 @@ import (
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// KeySource finds an ADR's or the Register's public signing key in a JWKS.
-// *JWKSCache implements it; errors are *JWKSLoadError or ErrKeyNotFound.
+// KeySource verifies a JWT with an ADR's or the Register's public signing key
+// from a JWKS and returns the key that verified it. *JWKSCache implements it
+// (see JWKSCache.VerifyJWT); errors are *JWKSLoadError, or wrap ErrKeyNotFound
+// or ErrSignature.
 type KeySource interface {
-	Key(ctx context.Context, uri, kid string) (jwk.Key, error)
+	VerifyJWT(ctx context.Context, uri string, t *JWT, anyFitting bool) (jwk.Key, error)
 }
 
 // ProductDirectory knows the Register's status of software products. *RegisterData implements it.
@@ -132,7 +134,9 @@ func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *E
 	if derr != nil {
 		return reg, derr
 	}
-	key, err := p.adrKeys.Key(ctx, jwksURI, req.KeyID()) // 7
+	// Clients built on openid-client, oauth4webapi or authlib send no kid by
+	// default: every ADR key that fits the alg is tried.
+	key, err := p.adrKeys.VerifyJWT(ctx, jwksURI, req, true) // 7
 	var loadErr *JWKSLoadError
 	if errors.As(err, &loadErr) {
 		return reg, fail(StepADRJWKS, CodeInvalidClientMetadata, fmt.Sprintf(DescADRJWKS, jwksURI), "%v", err)
@@ -200,15 +204,16 @@ func (p *Pipeline) verifySSA(ctx context.Context, raw string, reg *Registration)
 	reg.SoftwareID, _ = ssa.String("software_id")
 	reg.OrgID, _ = ssa.String("org_id")
 
-	key, err := p.registerKeys.Key(ctx, p.cfg.RegisterJWKSURI, ssa.KeyID())
+	// The Register names its key: no trying of several keys for an SSA.
+	key, err := p.registerKeys.VerifyJWT(ctx, p.cfg.RegisterJWKSURI, ssa, false)
 	var loadErr *JWKSLoadError
 	if errors.As(err, &loadErr) { // 3
 		return nil, fail(StepRegisterJWKS, CodeInvalidSoftwareStatement, fmt.Sprintf(DescRegisterJWKS, p.cfg.RegisterJWKSURI), "%v", err)
 	}
-	if err != nil { // 4
+	if errors.Is(err, ErrKeyNotFound) { // 4
 		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA kid %q: %v", ssa.KeyID(), err)
 	}
-	if err := ssa.Verify(key); err != nil {
+	if err != nil {
 		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA: %v", err)
 	}
 	reg.SSAKeyID = key.KeyID()
@@ -272,7 +277,8 @@ func ssaJWKSURI(c ssaClaims) (string, *Error) {
 	return raw, nil
 }
 
-// verifyRequest is step 8. keyErr is the ADR key lookup's error other than a load failure.
+// verifyRequest is step 8. keyErr is the ADR key lookup's or signature check's
+// error other than a load failure; key is the key that verified req.
 func (p *Pipeline) verifyRequest(ctx context.Context, req *JWT, key jwk.Key, keyErr error, jwksURI string, reg *Registration) *Error {
 	bad := func(format string, args ...any) *Error {
 		return fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, format, args...)
@@ -280,11 +286,11 @@ func (p *Pipeline) verifyRequest(ctx context.Context, req *JWT, key jwk.Key, key
 	if _, ok := allowedSigningAlgs[req.Alg()]; !ok {
 		return bad("request alg %q is not allowed (PS256 or ES256)", req.Alg())
 	}
-	if keyErr != nil {
+	if errors.Is(keyErr, ErrKeyNotFound) {
 		return bad("request kid %q: %v", req.KeyID(), keyErr)
 	}
-	if err := req.Verify(key); err != nil {
-		return bad("request: %v (jwks_uri %s)", err, jwksURI)
+	if keyErr != nil {
+		return bad("request: %v (jwks_uri %s)", keyErr, jwksURI)
 	}
 	reg.RequestKeyID = key.KeyID()
 	exp, err := checkTimes(req.Claims, p.Now(), p.cfg.ClockSkew, false)

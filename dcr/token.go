@@ -208,12 +208,12 @@ func (s *TokenService) issue(ctx context.Context, r TokenRequest, ev *store.Audi
 	if err != nil {
 		return nil, nil, "", time.Time{}, tokenError(http.StatusInternalServerError, CodeServerError, "The server could not issue a token; try again later.", "client lookup: %v", err)
 	}
-	key, err := s.adrKeys.Key(ctx, client.JWKSURI, assertion.KeyID())
-	if err != nil {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion could not be verified", "key %q at %s: %v", assertion.KeyID(), client.JWKSURI, err)
-	}
-	if err := assertion.Verify(key); err != nil {
+	// Without a kid every key of the client that fits the alg is tried
+	// (standard client libraries omit kid by default).
+	if _, err := s.adrKeys.VerifyJWT(ctx, client.JWKSURI, assertion, true); errors.Is(err, ErrSignature) {
 		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion could not be verified", "%v", err)
+	} else if err != nil {
+		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion could not be verified", "key %q at %s: %v", assertion.KeyID(), client.JWKSURI, err)
 	}
 	now := s.Now()
 	if _, present := assertion.Claims["exp"]; !present {

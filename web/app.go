@@ -65,6 +65,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	}
 	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
 	a.JWKS = dcr.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
+	a.JWKS.MaxRSABits = cfg.Outbound.MaxRSAKeyBits
 	a.RegisterData = dcr.NewRegisterData(db, fetcher, dcr.RegisterDataOptions{
 		BaseURI:  cfg.Register.BaseURI,
 		Industry: cfg.Register.Industry,
