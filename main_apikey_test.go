@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -47,5 +48,29 @@ func TestAPIKeyCommands(t *testing.T) {
 	code, out, _ = runCLI(t, nil, "keys", "rotate", "--config", cfg.Path)
 	if code != 0 || !strings.Contains(out, "new signing key") || strings.Count(out, "ES256") < 2 {
 		t.Fatalf("keys rotate: %d %s", code, out)
+	}
+}
+
+// TestKeysRotateIsAudited: `dcrconsole keys rotate` leaves an audit event naming
+// the new key, with the CLI as actor, and the chain still verifies.
+func TestKeysRotateIsAudited(t *testing.T) {
+	t.Parallel()
+	cfg := writeConfig(t, nil)
+	db, err := store.Open(context.Background(), cfg.DBPath, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	code, out, stderr := runCLI(t, nil, "keys", "rotate", "--config", cfg.Path)
+	if code != 0 {
+		t.Fatalf("keys rotate: %d %s %s", code, out, stderr)
+	}
+	kid := strings.Fields(strings.TrimPrefix(out, "new signing key "))[0]
+	ev := lastAuditEvent(t, cfg.DBPath)
+	if ev.Type != audit.TypeHolderKeyRotate || ev.Actor != "cli" || ev.Outcome != audit.OutcomeSuccess || !strings.Contains(ev.Reason, kid) {
+		t.Fatalf("event %+v", ev)
+	}
+	if code, out, _ := runCLI(t, nil, "audit", "verify", "--config", cfg.Path); code != 0 || !strings.Contains(out, "intact") {
+		t.Fatalf("audit verify: %d %s", code, out)
 	}
 }

@@ -13,6 +13,7 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -39,6 +40,12 @@ const (
 	TypeClientStatus = "client.status"
 	// TypeRegisterSync is one synchronisation with the CDR Register.
 	TypeRegisterSync = "register.sync"
+	// TypeHolderKeyRotate is a new signing key made for the Data Holder
+	// (`dcrconsole keys rotate`, actor "cli").
+	TypeHolderKeyRotate = "holder_key.rotate"
+	// TypeHolderKeyActivate is the running server starting to sign with a new key,
+	// at the key reload after a rotation (actor "server").
+	TypeHolderKeyActivate = "holder_key.activate"
 	// TypeOperator is the prefix of console actions: they are recorded as
 	// TypeOperator + "." + action (for example "operator.login"), so the console can
 	// list every operator action with one prefix match.
@@ -103,6 +110,7 @@ func (l *Log) Append(tx *gorm.DB, e *store.AuditEvent) error {
 	if err := tx.Raw(lastEventSQL).Row().Scan(&lastID, &lastHash); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("audit: read chain head: %w", err)
 	}
+	boundFields(e)
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -117,6 +125,27 @@ func (l *Log) Append(tx *gorm.DB, e *store.AuditEvent) error {
 		return fmt.Errorf("audit: insert event %d: %w", e.ID, err)
 	}
 	return nil
+}
+
+// maxRefusedData bounds the Data of a rejected or failed event. Callers keep
+// untrusted input to store.MaxPayloadPrefix (a prefix and a digest), which
+// encodes to far less; this is the backstop that keeps a caller that forgot from
+// letting anonymous refusals grow the database by the request size limit each.
+const maxRefusedData = 64 << 10
+
+// boundFields clips every free-text field to store.MaxPayloadPrefix, and the Data
+// of a refusal to maxRefusedData, before the event is hashed: fields such as
+// Reason quote what a client sent. Accepted events keep their Data whole (an
+// accepted registration's change summary is bounded by the body limit already).
+func boundFields(e *store.AuditEvent) {
+	for _, f := range []*string{&e.Actor, &e.ErrorCode, &e.Step, &e.Reason, &e.SoftwareID, &e.OrgID,
+		&e.ClientID, &e.JTI, &e.RemoteAddr, &e.CertThumbprint, &e.RequestID} {
+		*f = store.ClipText(*f, store.MaxPayloadPrefix)
+	}
+	if e.Outcome != OutcomeSuccess && len(e.Data) > maxRefusedData {
+		b, _ := json.Marshal(map[string]store.Payload{"data": store.NewPayload([]byte(e.Data))})
+		e.Data = string(b)
+	}
 }
 
 // Record appends e in a transaction of its own, for events that accompany no state

@@ -29,9 +29,12 @@ import (
 // still published verifies. Keys live in the database, so a rotation made by the
 // CLI reaches a running server at its next Reload.
 type KeyRing struct {
-	db  *store.DB
-	alg string
-	log *slog.Logger
+	db    *store.DB
+	alg   string
+	audit Auditor
+	log   *slog.Logger
+
+	reloadMu sync.Mutex // one Reload at a time, so a new signer is announced once
 
 	mu     sync.RWMutex
 	signer *holderKey
@@ -47,15 +50,16 @@ type holderKey struct {
 }
 
 // NewKeyRing loads the holder's keys, generating the first one (alg ES256 or
-// PS256) when the database has none.
-func NewKeyRing(ctx context.Context, db *store.DB, alg string, log *slog.Logger) (*KeyRing, error) {
-	k := &KeyRing{db: db, alg: alg, log: log}
+// PS256) when the database has none. a audits the moment a reload starts signing
+// with a new key.
+func NewKeyRing(ctx context.Context, db *store.DB, alg string, a Auditor, log *slog.Logger) (*KeyRing, error) {
+	k := &KeyRing{db: db, alg: alg, audit: a, log: log}
 	keys, err := db.HolderKeys(ctx, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("holder keys: %w", err)
 	}
 	if len(keys) == 0 {
-		kid, err := RotateHolderKey(ctx, db, alg, 0)
+		kid, err := RotateHolderKey(ctx, db, nil, "", alg, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -64,8 +68,13 @@ func NewKeyRing(ctx context.Context, db *store.DB, alg string, log *slog.Logger)
 	return k, k.Reload(ctx)
 }
 
-// Reload reads the published keys from the database.
+// Reload reads the published keys from the database. When the signing key
+// changed (a rotation by the CLI, or by another process), it logs and audits
+// that this server now signs with the new key: the rotation event says a key was
+// made, this one says when tokens started carrying it.
 func (k *KeyRing) Reload(ctx context.Context) error {
+	k.reloadMu.Lock()
+	defer k.reloadMu.Unlock()
 	rows, err := k.db.HolderKeys(ctx, time.Now())
 	if err != nil {
 		return fmt.Errorf("holder keys: %w", err)
@@ -94,9 +103,27 @@ func (k *KeyRing) Reload(ctx context.Context) error {
 		return err
 	}
 	k.mu.Lock()
+	previous := k.signer
 	k.signer, k.byKID, k.jwks = signer, byKID, jwks
 	k.mu.Unlock()
+	if previous != nil && previous.kid != signer.kid {
+		k.announce(ctx, previous.kid, signer)
+	}
 	return nil
+}
+
+// announce logs and audits that signer replaced the key previousKID.
+func (k *KeyRing) announce(ctx context.Context, previousKID string, signer *holderKey) {
+	k.log.Info("holder key reload: signing with a new key", "kid", signer.kid, "alg", signer.alg.String(), "previous_kid", previousKID)
+	if k.audit == nil {
+		return
+	}
+	ev := &store.AuditEvent{Type: eventHolderKeyActivate, Actor: "server", Outcome: outcomeSuccess,
+		Reason: fmt.Sprintf("this server now signs with key %s (%s); it replaced %s", signer.kid, signer.alg, previousKID),
+		Data:   fmt.Sprintf(`{"kid":%q,"alg":%q,"previous_kid":%q}`, signer.kid, signer.alg.String(), previousKID)}
+	if err := k.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return k.audit.Append(tx, ev) }); err != nil {
+		k.log.Error("audit: holder key activation not recorded", "kid", signer.kid, "error", err)
+	}
 }
 
 // JWKS is the public key set (the /jwks document).
@@ -140,9 +167,17 @@ func (k *KeyRing) Key(kid string) (jwk.Key, bool) {
 	return hk.pub, true
 }
 
+// Holder key event types (the audit package documents the full set).
+const (
+	eventHolderKeyRotate   = "holder_key.rotate"
+	eventHolderKeyActivate = "holder_key.activate"
+)
+
 // RotateHolderKey generates a new signing key; the previous ones are retired and
 // stay published for publishFor (longer than any token they signed can live).
-func RotateHolderKey(ctx context.Context, db *store.DB, alg string, publishFor time.Duration) (string, error) {
+// With a non-nil Auditor the rotation is audited, by actor, in the same
+// transaction; the server's very first key (no Auditor) is only logged.
+func RotateHolderKey(ctx context.Context, db *store.DB, a Auditor, actor, alg string, publishFor time.Duration) (string, error) {
 	var priv crypto.Signer
 	var err error
 	switch alg {
@@ -172,7 +207,14 @@ func RotateHolderKey(ctx context.Context, db *store.DB, alg string, publishFor t
 	now := time.Now().UTC()
 	row := &store.HolderKey{KID: kid, Alg: alg, CreatedAt: now,
 		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}
-	err = db.Tx(ctx, func(tx *gorm.DB) error { return store.AddHolderKey(tx, row, now.Add(publishFor)) })
+	err = db.Tx(ctx, func(tx *gorm.DB) error {
+		if err := store.AddHolderKey(tx, row, now.Add(publishFor)); err != nil || a == nil {
+			return err
+		}
+		return a.Append(tx, &store.AuditEvent{Type: eventHolderKeyRotate, Actor: actor, Outcome: outcomeSuccess,
+			Reason: fmt.Sprintf("new signing key %s (%s); previous keys published until %s", kid, alg, now.Add(publishFor).Format(time.RFC3339)),
+			Data:   fmt.Sprintf(`{"kid":%q,"alg":%q}`, kid, alg)})
+	})
 	return kid, err
 }
 

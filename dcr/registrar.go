@@ -159,9 +159,6 @@ func (r *Registrar) recordRejection(ctx context.Context, a Attempt, reg *Registr
 	r.recordWithJTI(ctx, r.event(a, reg, derr, start, ""), reg)
 }
 
-// maxAuditedBody bounds how much of an unparseable body the audit log keeps.
-const maxAuditedBody = 2048
-
 func (r *Registrar) event(a Attempt, reg *Registration, derr *Error, start time.Time, clientID string) *store.AuditEvent {
 	ev := &store.AuditEvent{
 		Type:           eventRegistrationCreate,
@@ -198,20 +195,32 @@ func (r *Registrar) event(a Attempt, reg *Registration, derr *Error, start time.
 }
 
 // attemptData keeps the request of a rejected attempt, so an operator can show
-// the ADR exactly what it sent: the JWT when it parsed, else a bounded prefix.
+// the ADR what it sent: the request JWT when it parsed and fits in
+// store.MaxPayloadPrefix, else the body's first store.MaxPayloadPrefix bytes;
+// always the length and SHA-256 of the whole body, which the ADR can compare
+// with its copy. The bound keeps anonymous refusals from growing the database by
+// the body limit each.
 func attemptData(body []byte, reg *Registration) string {
-	d := map[string]any{"source_bytes": len(body)}
-	if reg != nil && reg.Request != nil {
+	p := store.NewPayload(body)
+	d := map[string]any{"source_bytes": p.Bytes, "body_sha256": p.SHA256}
+	if reg != nil && reg.Request != nil && len(reg.Request.Raw) <= store.MaxPayloadPrefix {
 		d["request_jwt"] = reg.Request.Raw
 	} else {
-		b := body
-		if len(b) > maxAuditedBody {
-			b = b[:maxAuditedBody]
-		}
-		d["body_prefix"] = string(b)
+		d["body_prefix"] = p.Prefix
 	}
-	out, _ := json.Marshal(d)
-	return string(out)
+	return encodeData(d)
+}
+
+// encodeData is v as compact JSON without HTML escaping, which would turn every
+// '<' of a hostile body into six bytes.
+func encodeData(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "{}"
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDuplicate bool) (*store.Client, error) {

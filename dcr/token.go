@@ -129,6 +129,7 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 			ev.Outcome = outcomeError
 		}
 		ev.Reason = derr.Description + " | " + derr.Detail
+		ev.Data = tokenData(r)
 	} else {
 		ev.Outcome = outcomeSuccess
 		ev.Data = fmt.Sprintf(`{"scope":%q,"expires_in":%d}`, resp.Scope, resp.ExpiresIn)
@@ -152,7 +153,7 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 	if errors.Is(err, store.ErrReplay) {
 		// A concurrent request used the same assertion first.
 		derr = tokenError(http.StatusBadRequest, CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed concurrently", jti)
-		ev.Outcome, ev.ErrorCode, ev.Step, ev.Reason, ev.Data = outcomeRejected, derr.Code, string(derr.Step), derr.Description+" | "+derr.Detail, ""
+		ev.Outcome, ev.ErrorCode, ev.Step, ev.Reason, ev.Data = outcomeRejected, derr.Code, string(derr.Step), derr.Description+" | "+derr.Detail, tokenData(r)
 		if err := s.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return s.audit.Append(tx, ev) }); err != nil {
 			s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
 		}

@@ -1,6 +1,13 @@
 package store
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // AuditEvent is one row of the tamper-evident audit log. The audit package owns
 // the hash chain (PrevHash, Hash) and the meaning of the fields; the store only keeps them.
@@ -30,3 +37,59 @@ type AuditEvent struct {
 
 // TableName is the audit_events table.
 func (AuditEvent) TableName() string { return "audit_events" }
+
+// MaxPayloadPrefix bounds what the audit log keeps of any untrusted input (a
+// rejected request body, a long form value): its first 8 KiB, with the SHA-256
+// and length of the whole. An anonymous caller can send the body limit on every
+// request; storing all of it would let a flood of refused requests grow the
+// database by that much each time.
+const MaxPayloadPrefix = 8 << 10
+
+// Payload is the bounded record of untrusted bytes: at most MaxPayloadPrefix
+// bytes of valid UTF-8 from the start, and the length and SHA-256 of all that was
+// received, so an operator can still prove what was sent (the ADR hashes its copy).
+type Payload struct {
+	Prefix string `json:"prefix,omitempty"`
+	Bytes  int    `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// NewPayload records b: its bounded prefix, length and SHA-256.
+func NewPayload(b []byte) Payload {
+	sum := sha256.Sum256(b)
+	return Payload{Prefix: PayloadPrefix(b), Bytes: len(b), SHA256: hex.EncodeToString(sum[:])}
+}
+
+// PayloadPrefix is at most MaxPayloadPrefix bytes from the start of b, cut on a
+// character boundary, with invalid UTF-8 replaced (SQLite stores TEXT, and the
+// console shows it), so its length never exceeds the bound.
+func PayloadPrefix(b []byte) string {
+	if len(b) > MaxPayloadPrefix {
+		cut := MaxPayloadPrefix
+		for i := 0; i < utf8.UTFMax && cut > 0 && !utf8.RuneStart(b[cut]); i++ {
+			cut-- // do not split the character that straddles the bound
+		}
+		b = b[:cut]
+	}
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	for len(s) > MaxPayloadPrefix {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
+}
+
+// ClipText bounds a free-text audit field (a reason quoting what a client sent, a
+// jti): longer than max bytes, it keeps the first max bytes and says how long the
+// whole was and its SHA-256.
+func ClipText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… [first %d of %d bytes, SHA-256 %s]", s[:cut], cut, len(s), hex.EncodeToString(sum[:]))
+}

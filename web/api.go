@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/dcr"
 )
@@ -30,27 +32,92 @@ const (
 
 const apiKeyNameKey = "api_key_name"
 
-// requireAPIKey checks the service id (404) and the API key (401).
+// requireAPIKey checks the service id (404) and the API key (401). Both
+// refusals are audited, with the presented key's prefix (or "anonymous") as actor.
 func (s *Server) requireAPIKey(c *gin.Context) {
+	header := c.GetHeader("Authorization")
 	if c.Param("serviceID") != s.cfg.API.ServiceID {
+		s.refuseAPICall(c, presentedKeyActor(header), nil, &dcr.Error{Status: http.StatusNotFound, Code: dcr.CodeInvalidRequest,
+			Description: "[" + resultUnknownService + "] Unknown service", Step: dcr.StepTransport,
+			Detail: fmt.Sprintf("service id %q", c.Param("serviceID"))})
 		c.AbortWithStatusJSON(http.StatusNotFound, apiError{resultUnknownService, "[" + resultUnknownService + "] Unknown service: " + c.Param("serviceID")})
 		return
 	}
-	scheme, key, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	scheme, key, _ := strings.Cut(header, " ")
 	name, err := "", auth.ErrInvalidAPIKey
-	if strings.EqualFold(scheme, "Bearer") && key != "" {
+	detail := "no Authorization header"
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && key != "":
 		name, err = s.auth.AuthenticateAPIKey(c.Request.Context(), strings.TrimSpace(key))
+		detail = "unknown or revoked API key"
+	case strings.EqualFold(strings.TrimSpace(scheme), "Bearer"):
+		detail = "no API key after Bearer"
+	case header != "":
+		detail = "the Authorization header is not a Bearer API key"
 	}
 	if err != nil {
 		if !errors.Is(err, auth.ErrInvalidAPIKey) {
 			s.log.Error("api: key lookup", "error", err, "request_id", c.GetString(requestIDKey))
+			detail = "key lookup failed: " + err.Error()
 		}
+		s.refuseAPICall(c, presentedKeyActor(header), nil, &dcr.Error{Status: http.StatusUnauthorized, Code: "invalid_token",
+			Description: "[" + resultBadAPIKey + "] Missing, invalid or revoked API key", Step: dcr.StepAuthorization, Detail: detail})
 		c.Header("WWW-Authenticate", `Bearer realm="dcrconsole"`)
 		c.AbortWithStatusJSON(http.StatusUnauthorized, apiError{resultBadAPIKey, "[" + resultBadAPIKey + "] Missing, invalid or revoked API key"})
 		return
 	}
 	c.Set(apiKeyNameKey, name)
 	c.Next()
+}
+
+// refuseAPICall audits a processing-API call refused before it was processed,
+// as the event the call would have made.
+func (s *Server) refuseAPICall(c *gin.Context, actor string, body []byte, derr *dcr.Error) {
+	caller := dcr.Caller{RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey), Actor: actor}
+	s.registrar.RecordAPIRefusal(c.Request.Context(), apiEventType(c.FullPath()), caller, body, derr)
+}
+
+// apiEventType is the audit event type of a processing-API route.
+func apiEventType(route string) string {
+	switch {
+	case strings.HasSuffix(route, "/get"):
+		return audit.TypeRegistrationRead
+	case strings.HasSuffix(route, "/update"):
+		return audit.TypeRegistrationUpdate
+	case strings.HasSuffix(route, "/delete"):
+		return audit.TypeRegistrationDelete
+	}
+	return audit.TypeRegistrationCreate
+}
+
+// presentedKeyPrefix is how much of a refused API key the audit log names: enough
+// to tell which key an authorization server is misusing (our keys begin
+// "dcrk_"), far too little to use. It never keeps a whole credential.
+const presentedKeyPrefix = 12
+
+// presentedKeyActor names the caller of a refused call by the start of the
+// credential it presented, or "anonymous" when it presented none.
+func presentedKeyActor(header string) string {
+	header = strings.TrimSpace(header)
+	if _, cred, ok := strings.Cut(header, " "); ok {
+		header = strings.TrimSpace(cred)
+	} else if strings.EqualFold(header, "Bearer") {
+		header = ""
+	}
+	var b strings.Builder
+	for _, r := range header {
+		if b.Len() >= presentedKeyPrefix {
+			break
+		}
+		if r < 0x21 || r > 0x7e {
+			r = '?' // keep the actor printable ASCII whatever was sent
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "anonymous"
+	}
+	return "apikey-prefix:" + b.String()
 }
 
 // apiCall is the request body of every processing-API endpoint.
@@ -82,6 +149,13 @@ func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (dcr.API
 		missing = "'token' is required"
 	}
 	if missing != "" {
+		actor := "apikey:" + c.GetString(apiKeyNameKey)
+		detail := missing
+		if err != nil {
+			detail += ": " + err.Error()
+		}
+		s.refuseAPICall(c, actor, body, &dcr.Error{Status: http.StatusBadRequest, Code: dcr.CodeInvalidRequest,
+			Description: "[" + resultMalformed + "] Malformed request", Step: dcr.StepTransport, Detail: detail})
 		c.JSON(http.StatusBadRequest, apiError{resultMalformed, "[" + resultMalformed + "] Malformed request: " + missing})
 		return dcr.APIRequest{}, false
 	}

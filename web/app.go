@@ -84,7 +84,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	}, a.JWKS, a.JWKS, a.RegisterData, db, db, fetcher)
 	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
 	a.RegisterData.OnSynced(func(ctx context.Context) { a.Registrar.ReconcileRegister(ctx, a.RegisterData.Products()) })
-	if a.Keys, err = dcr.NewKeyRing(ctx, db, cfg.Holder.SigningAlg, log); err != nil {
+	if a.Keys, err = dcr.NewKeyRing(ctx, db, cfg.Holder.SigningAlg, a.Audit, log); err != nil {
 		return nil, err
 	}
 	a.Tokens = dcr.NewTokenService(dcr.TokenConfig{

@@ -226,6 +226,7 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 		RequestJWT  string `json:"request_jwt"`
 		BodyPrefix  string `json:"body_prefix"`
 		SourceBytes *int   `json:"source_bytes"`
+		BodySHA256  string `json:"body_sha256"`
 	}
 	_ = json.Unmarshal([]byte(e.Data), &data) // a malformed Data shows as "no request"
 	switch {
@@ -244,6 +245,9 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 			switch n := *data.SourceBytes; {
 			case n == 0:
 				v.BodyNote = "The body was empty."
+			case n > len(data.BodyPrefix) && data.BodySHA256 != "":
+				// Only a bounded prefix is stored; the digest identifies the whole.
+				v.BodyNote = fmt.Sprintf("First %s of %d bytes, SHA-256 %s:", sizeText(len(data.BodyPrefix)), n, data.BodySHA256)
 			case n > len(data.BodyPrefix):
 				v.BodyNote = fmt.Sprintf("It was not a JWT. First %d of %d bytes:", len(data.BodyPrefix), n)
 			default:
@@ -254,6 +258,15 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 		v.NoRequest = true
 	}
 	return v
+}
+
+// sizeText says n bytes in KiB when it is a whole number of them (the stored
+// prefix is 8 KiB), else in bytes.
+func sizeText(n int) string {
+	if n >= 1024 && n%1024 == 0 {
+		return strconv.Itoa(n/1024) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
 }
 
 func attemptsBySoftware(softwareID string) string {

@@ -41,6 +41,8 @@ var auditTypes = []views.AuditOption{
 	{Value: audit.TypeTokenIssue, Label: audit.TypeTokenIssue},
 	{Value: audit.TypeClientStatus, Label: audit.TypeClientStatus},
 	{Value: audit.TypeRegisterSync, Label: audit.TypeRegisterSync},
+	{Value: audit.TypeHolderKeyRotate, Label: audit.TypeHolderKeyRotate},
+	{Value: audit.TypeHolderKeyActivate, Label: audit.TypeHolderKeyActivate},
 	{Value: audit.TypeOperator + ".*", Label: audit.TypeOperator + ".* (every console action)"},
 }
 

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,36 +20,55 @@ func (s *Server) postToken(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Pragma", "no-cache")
+	// Transport refusals are audited like every other token refusal.
 	if derr := s.requireClientCertificate(req.CertThumbprint); derr != nil {
+		s.tokens.Refuse(c.Request.Context(), req, derr)
 		s.writeDCRError(c, derr)
 		return
 	}
-	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		c.JSON(http.StatusBadRequest, oauthError{Error: dcr.CodeInvalidRequest, Description: "Content-Type must be application/x-www-form-urlencoded"})
+	if derr := readTokenForm(c, &req); derr != nil {
+		s.tokens.Refuse(c.Request.Context(), req, derr)
+		c.JSON(http.StatusBadRequest, oauthError{Error: derr.Code, Description: derr.Description})
 		return
 	}
-	if err := c.Request.ParseForm(); err != nil {
-		c.JSON(http.StatusBadRequest, oauthError{Error: dcr.CodeInvalidRequest, Description: "The request body is not a valid form"})
-		return
-	}
-	form := c.Request.PostForm
-	for k, vs := range form {
-		if len(vs) > 1 { // RFC 6749 §3.2: parameters must not repeat
-			c.JSON(http.StatusBadRequest, oauthError{Error: dcr.CodeInvalidRequest, Description: "Parameter " + k + " is repeated"})
-			return
-		}
-	}
-	req.GrantType = form.Get("grant_type")
-	req.ClientAssertionType = form.Get("client_assertion_type")
-	req.ClientAssertion = form.Get("client_assertion")
-	req.ClientID = form.Get("client_id")
-	req.Scope = form.Get("scope")
-	_, req.ScopePresent = form["scope"]
 	resp, derr := s.tokens.Issue(c.Request.Context(), req)
 	if derr != nil {
 		s.writeDCRError(c, derr)
 		return
 	}
 	c.JSON(http.StatusOK, resp)
+}
+
+// readTokenForm checks the Content-Type and the form (RFC 6749 §3.2: parameters
+// must not repeat) and fills req from it; what could be read is in req even when
+// it refuses, for the audit record.
+func readTokenForm(c *gin.Context, req *dcr.TokenRequest) *dcr.Error {
+	refuse := func(desc, detail string, args ...any) *dcr.Error {
+		return &dcr.Error{Status: http.StatusBadRequest, Code: dcr.CodeInvalidRequest, Description: desc,
+			Step: dcr.StepTransport, Detail: fmt.Sprintf(detail, args...)}
+	}
+	ct := c.GetHeader("Content-Type")
+	if mt, _, _ := mime.ParseMediaType(ct); mt != "application/x-www-form-urlencoded" {
+		return refuse("Content-Type must be application/x-www-form-urlencoded", "Content-Type was %q", ct)
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		return refuse("The request body is not a valid form", "%v", err)
+	}
+	form := c.Request.PostForm
+	fillTokenRequest(req, form)
+	for k, vs := range form {
+		if len(vs) > 1 {
+			return refuse("Parameter "+k+" is repeated", "parameter %q sent %d times", k, len(vs))
+		}
+	}
+	return nil
+}
+
+func fillTokenRequest(req *dcr.TokenRequest, form url.Values) {
+	req.GrantType = form.Get("grant_type")
+	req.ClientAssertionType = form.Get("client_assertion_type")
+	req.ClientAssertion = form.Get("client_assertion")
+	req.ClientID = form.Get("client_id")
+	req.Scope = form.Get("scope")
+	_, req.ScopePresent = form["scope"]
 }

@@ -260,5 +260,5 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func rotate(h *harness) (string, error) {
-	return dcr.RotateHolderKey(context.Background(), h.db, h.cfg.Holder.SigningAlg, 11*time.Minute)
+	return dcr.RotateHolderKey(context.Background(), h.db, h.app.Audit, "test", h.cfg.Holder.SigningAlg, 11*time.Minute)
 }
