@@ -24,8 +24,9 @@ type FetchOptions struct {
 	RootCAs *x509.CertPool
 	// ExtraCAPEM are PEM roots added to the system roots (outbound.ca_file).
 	ExtraCAPEM []byte
-	// AllowPrivateNetworks lets fetches reach loopback, private and link-local
-	// addresses (tests, demo, and on-prem Registers mirrors). Off in production.
+	// AllowPrivateNetworks lets fetches reach any address, not only the globally
+	// routable unicast ones PublicAddress accepts (tests, demo, and on-prem
+	// Register mirrors). Off in production.
 	AllowPrivateNetworks bool
 	// AllowHTTP permits plain http URLs; only the demo and tests set it.
 	AllowHTTP bool
@@ -137,33 +138,6 @@ func (f *Fetcher) checkAddress(hostport string) error {
 		return fmt.Errorf("%w: %s is not a public address", ErrForbiddenAddress, addr)
 	}
 	return nil
-}
-
-// PublicAddress reports whether addr is a globally routable unicast address: not
-// loopback, private, link-local (cloud metadata lives there), CGNAT, multicast or unspecified.
-func PublicAddress(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if !addr.IsValid() || addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
-		addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsMulticast() ||
-		addr.IsUnspecified() {
-		return false
-	}
-	for _, p := range nonPublicPrefixes {
-		if p.Contains(addr) {
-			return false
-		}
-	}
-	return true
-}
-
-var nonPublicPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach private IPv4
-	netip.MustParsePrefix("2002::/16"),    // 6to4 likewise
 }
 
 // Get fetches rawURL with extra headers. Any status is returned as a Response;
