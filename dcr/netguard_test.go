@@ -92,7 +92,7 @@ func TestPublicAddress(t *testing.T) {
 		{"2000::/3 last", "3ffe:ffff::1", true},
 
 		// IPv6 inside 2000::/3.
-		{"2001::/23 IETF protocol assignments", "2001::1", false},  // Teredo
+		{"2001::/23 IETF protocol assignments", "2001::1", false},   // Teredo
 		{"2001::/23 IETF protocol assignments", "2001:2::1", false}, // benchmarking
 		{"2001::/23 IETF protocol assignments", "2001:10::1", false},
 		{"2001::/23 IETF protocol assignments", "2001:1ff:ffff::1", false},
