@@ -20,6 +20,9 @@ import (
 type FetchOptions struct {
 	Timeout  time.Duration // whole request, redirects included
 	MaxBytes int64         // largest body read; a larger one is an error
+	// LimitName is the configuration key of MaxBytes, named in the error of an
+	// answer that exceeds it so an operator knows which setting to change.
+	LimitName string
 	// RootCAs are the trusted roots; nil means the system roots (plus ExtraCAPEM).
 	RootCAs *x509.CertPool
 	// ExtraCAPEM are PEM roots added to the system roots (outbound.ca_file).
@@ -50,7 +53,24 @@ type Response struct {
 var ErrForbiddenAddress = errors.New("address not allowed")
 
 // ErrTooLarge is returned when a response body exceeds FetchOptions.MaxBytes.
+// The error returned is a *TooLargeError; errors.Is(err, ErrTooLarge) holds.
 var ErrTooLarge = errors.New("response too large")
+
+// TooLargeError is an answer bigger than the fetcher's limit.
+type TooLargeError struct {
+	Limit     int64  // FetchOptions.MaxBytes
+	LimitName string // FetchOptions.LimitName
+}
+
+func (e *TooLargeError) Error() string {
+	if e.LimitName == "" {
+		return fmt.Sprintf("the answer exceeded the limit of %d bytes", e.Limit)
+	}
+	return fmt.Sprintf("the answer exceeded %s (%d bytes)", e.LimitName, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // NewFetcher builds a Fetcher.
 func NewFetcher(opts FetchOptions) (*Fetcher, error) {
@@ -109,6 +129,19 @@ func NewFetcher(opts FetchOptions) (*Fetcher, error) {
 	return f, nil
 }
 
+// WithLimit returns a Fetcher that shares f's connections, timeouts and SSRF
+// guard but accepts answers up to maxBytes, named limitName in errors: the
+// CDR Register's answers grow with the ecosystem and are bounded separately
+// from documents at URLs an ADR controls.
+func (f *Fetcher) WithLimit(maxBytes int64, limitName string) *Fetcher {
+	g := *f
+	g.opts.MaxBytes, g.opts.LimitName = maxBytes, limitName
+	if g.opts.MaxBytes <= 0 {
+		g.opts.MaxBytes = f.opts.MaxBytes
+	}
+	return &g
+}
+
 func (f *Fetcher) checkScheme(u *url.URL) error {
 	switch {
 	case u.Scheme == "https":
@@ -163,12 +196,16 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (*
 		return nil, err
 	}
 	defer resp.Body.Close()
+	tooLarge := &TooLargeError{Limit: f.opts.MaxBytes, LimitName: f.opts.LimitName}
+	if resp.ContentLength > f.opts.MaxBytes { // refused before reading any of it
+		return nil, tooLarge
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
 	if int64(len(body)) > f.opts.MaxBytes {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.opts.MaxBytes)
+		return nil, tooLarge
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }

@@ -61,7 +61,7 @@ func TestFetcherPolicy(t *testing.T) {
 		{"http refused", open, "http://127.0.0.1/", "https only"},
 		{"file refused", open, "file:///etc/passwd", "https only"},
 		{"user info refused", open, "https://user:pw@127.0.0.1/", "no user info"},
-		{"body too large", open, srv.URL + "/big", "too large"},
+		{"body too large", open, srv.URL + "/big", "the answer exceeded the limit of 4096 bytes"},
 		{"timeout", open, srv.URL + "/slow", "Client.Timeout"},
 		{"redirect to http refused", open, srv.URL + "/to-http", "https only"},
 		{"redirect loop bounded", open, srv.URL + "/loop", "too many redirects"},
@@ -94,5 +94,51 @@ func TestFetcherRejectsUnknownCA(t *testing.T) {
 	}
 	if _, err := f.Get(context.Background(), srv.URL, nil); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("want a certificate error, got %v", err)
+	}
+}
+
+// TestFetcherWithLimit: a Fetcher derived for the Register accepts what the
+// ADR limit refuses, and each names its own key when an answer is too big,
+// whether the size is announced (Content-Length) or only found by reading.
+func TestFetcherWithLimit(t *testing.T) {
+	body := strings.Repeat("x", 5000)
+	srv, pool := tlsServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			w.(http.Flusher).Flush() // no Content-Length: the size is found by reading
+		}
+		_, _ = w.Write([]byte(body))
+	})
+	adr, err := NewFetcher(FetchOptions{RootCAs: pool, AllowPrivateNetworks: true, MaxBytes: 4096, LimitName: "outbound.max_response_bytes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := adr.WithLimit(8192, "register.max_response_bytes")
+	small := adr.WithLimit(1024, "register.max_response_bytes")
+	tests := []struct {
+		name    string
+		f       *Fetcher
+		path    string
+		wantErr string
+	}{
+		{"ADR limit, announced size", adr, "/", "the answer exceeded outbound.max_response_bytes (4096 bytes)"},
+		{"ADR limit, read size", adr, "/chunked", "the answer exceeded outbound.max_response_bytes (4096 bytes)"},
+		{"Register limit accepts it", register, "/", ""},
+		{"Register limit accepts it chunked", register, "/chunked", ""},
+		{"Register limit, announced size", small, "/", "the answer exceeded register.max_response_bytes (1024 bytes)"},
+		{"Register limit, read size", small, "/chunked", "the answer exceeded register.max_response_bytes (1024 bytes)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := tc.f.Get(context.Background(), srv.URL+tc.path, nil)
+			if tc.wantErr == "" {
+				if err != nil || len(resp.Body) != len(body) {
+					t.Fatalf("got %v %v", resp, err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.wantErr || !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("error %v, want %q (and ErrTooLarge)", err, tc.wantErr)
+			}
+		})
 	}
 }
