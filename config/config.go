@@ -116,9 +116,15 @@ type Register struct {
 	Industry        string   `toml:"industry"`
 	CheckStatus     bool     `toml:"check_status"`
 	RefreshInterval Duration `toml:"refresh_interval"`
+	// MaxResponseBytes bounds every answer from the Register (data recipients,
+	// statuses, JWKS): 65536..268435456. The Register is trusted and its data
+	// grows with the ecosystem, so it has its own limit, far above the ADRs'.
+	MaxResponseBytes int64 `toml:"max_response_bytes"`
 }
 
-// Outbound bounds every fetch dcrconsole makes (Register, ADR JWKS, sector identifiers).
+// Outbound bounds every fetch dcrconsole makes (Register, ADR JWKS, sector
+// identifiers); MaxResponseBytes applies to URLs an ADR controls, the Register
+// has register.max_response_bytes.
 type Outbound struct {
 	Timeout              Duration `toml:"timeout"`
 	MaxResponseBytes     int64    `toml:"max_response_bytes"`
@@ -164,11 +170,12 @@ func Default() Config {
 		},
 		Database: Database{Path: "dcrconsole.db"},
 		Register: Register{
-			JWKSURI:         "https://api.cdr.gov.au/cdr-register/v1/jwks",
-			BaseURI:         "https://api.cdr.gov.au/cdr-register/v1",
-			Industry:        "all",
-			CheckStatus:     true,
-			RefreshInterval: Duration{5 * time.Minute},
+			JWKSURI:          "https://api.cdr.gov.au/cdr-register/v1/jwks",
+			BaseURI:          "https://api.cdr.gov.au/cdr-register/v1",
+			Industry:         "all",
+			CheckStatus:      true,
+			RefreshInterval:  Duration{5 * time.Minute},
+			MaxResponseBytes: 32 << 20,
 		},
 		Outbound: Outbound{
 			Timeout:          Duration{10 * time.Second},
@@ -286,6 +293,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Register.RefreshInterval.Duration < 10*time.Second || c.Register.RefreshInterval.Duration > 5*time.Minute {
 		return fmt.Errorf("register.refresh_interval: %s is outside 10s..5m (holders must react within 5 minutes)", c.Register.RefreshInterval)
+	}
+	if c.Register.MaxResponseBytes < 64<<10 || c.Register.MaxResponseBytes > 256<<20 {
+		return fmt.Errorf("register.max_response_bytes: %d is outside 65536..268435456", c.Register.MaxResponseBytes)
 	}
 	if c.Outbound.Timeout.Duration <= 0 || c.Outbound.Timeout.Duration > time.Minute {
 		return fmt.Errorf("outbound.timeout: %s is outside (0s..1m]", c.Outbound.Timeout)

@@ -56,6 +56,10 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"body limit", "[server]\nmax_body_bytes = 10", "server.max_body_bytes"},
 		{"rsa keys over 8192 bits", "[outbound]\nmax_rsa_key_bits = 16384", "outbound.max_rsa_key_bits"},
 		{"rsa keys under 2048 bits", "[outbound]\nmax_rsa_key_bits = 1024", "outbound.max_rsa_key_bits"},
+		{"register answers under 64 KiB", "[register]\nmax_response_bytes = 65535", "register.max_response_bytes"},
+		{"register answers over 256 MiB", "[register]\nmax_response_bytes = 268435457", "register.max_response_bytes"},
+		{"register answers unbounded", "[register]\nmax_response_bytes = 0", "register.max_response_bytes"},
+		{"adr answers under 1 KiB", "[outbound]\nmax_response_bytes = 1023", "outbound.max_response_bytes"},
 		{"syntax", "[holder\n", "line"},
 	}
 	for _, tc := range tests {
@@ -92,7 +96,7 @@ refresh_interval = "1m"
 	if !cfg.Holder.AllowDuplicateRegistrations || cfg.Register.CheckStatus || cfg.Register.RefreshInterval.Duration != time.Minute {
 		t.Errorf("overrides lost: %+v %+v", cfg.Holder, cfg.Register)
 	}
-	if cfg.Register.Industry != "all" || cfg.Outbound.MaxResponseBytes != 1<<20 {
+	if cfg.Register.Industry != "all" || cfg.Outbound.MaxResponseBytes != 1<<20 || cfg.Register.MaxResponseBytes != 32<<20 {
 		t.Errorf("defaults lost: %+v", cfg)
 	}
 }

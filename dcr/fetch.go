@@ -20,12 +20,16 @@ import (
 type FetchOptions struct {
 	Timeout  time.Duration // whole request, redirects included
 	MaxBytes int64         // largest body read; a larger one is an error
+	// LimitName is the configuration key of MaxBytes, named in the error of an
+	// answer that exceeds it so an operator knows which setting to change.
+	LimitName string
 	// RootCAs are the trusted roots; nil means the system roots (plus ExtraCAPEM).
 	RootCAs *x509.CertPool
 	// ExtraCAPEM are PEM roots added to the system roots (outbound.ca_file).
 	ExtraCAPEM []byte
-	// AllowPrivateNetworks lets fetches reach loopback, private and link-local
-	// addresses (tests, demo, and on-prem Registers mirrors). Off in production.
+	// AllowPrivateNetworks lets fetches reach any address, not only the globally
+	// routable unicast ones PublicAddress accepts (tests, demo, and on-prem
+	// Register mirrors). Off in production.
 	AllowPrivateNetworks bool
 	// AllowHTTP permits plain http URLs; only the demo and tests set it.
 	AllowHTTP bool
@@ -49,7 +53,24 @@ type Response struct {
 var ErrForbiddenAddress = errors.New("address not allowed")
 
 // ErrTooLarge is returned when a response body exceeds FetchOptions.MaxBytes.
+// The error returned is a *TooLargeError; errors.Is(err, ErrTooLarge) holds.
 var ErrTooLarge = errors.New("response too large")
+
+// TooLargeError is an answer bigger than the fetcher's limit.
+type TooLargeError struct {
+	Limit     int64  // FetchOptions.MaxBytes
+	LimitName string // FetchOptions.LimitName
+}
+
+func (e *TooLargeError) Error() string {
+	if e.LimitName == "" {
+		return fmt.Sprintf("the answer exceeded the limit of %d bytes", e.Limit)
+	}
+	return fmt.Sprintf("the answer exceeded %s (%d bytes)", e.LimitName, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // NewFetcher builds a Fetcher.
 func NewFetcher(opts FetchOptions) (*Fetcher, error) {
@@ -108,6 +129,19 @@ func NewFetcher(opts FetchOptions) (*Fetcher, error) {
 	return f, nil
 }
 
+// WithLimit returns a Fetcher that shares f's connections, timeouts and SSRF
+// guard but accepts answers up to maxBytes, named limitName in errors: the
+// CDR Register's answers grow with the ecosystem and are bounded separately
+// from documents at URLs an ADR controls.
+func (f *Fetcher) WithLimit(maxBytes int64, limitName string) *Fetcher {
+	g := *f
+	g.opts.MaxBytes, g.opts.LimitName = maxBytes, limitName
+	if g.opts.MaxBytes <= 0 {
+		g.opts.MaxBytes = f.opts.MaxBytes
+	}
+	return &g
+}
+
 func (f *Fetcher) checkScheme(u *url.URL) error {
 	switch {
 	case u.Scheme == "https":
@@ -139,33 +173,6 @@ func (f *Fetcher) checkAddress(hostport string) error {
 	return nil
 }
 
-// PublicAddress reports whether addr is a globally routable unicast address: not
-// loopback, private, link-local (cloud metadata lives there), CGNAT, multicast or unspecified.
-func PublicAddress(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	if !addr.IsValid() || addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
-		addr.IsLinkLocalMulticast() || addr.IsInterfaceLocalMulticast() || addr.IsMulticast() ||
-		addr.IsUnspecified() {
-		return false
-	}
-	for _, p := range nonPublicPrefixes {
-		if p.Contains(addr) {
-			return false
-		}
-	}
-	return true
-}
-
-var nonPublicPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 can reach private IPv4
-	netip.MustParsePrefix("2002::/16"),    // 6to4 likewise
-}
-
 // Get fetches rawURL with extra headers. Any status is returned as a Response;
 // errors are transport, policy or size failures.
 func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (*Response, error) {
@@ -189,12 +196,16 @@ func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (*
 		return nil, err
 	}
 	defer resp.Body.Close()
+	tooLarge := &TooLargeError{Limit: f.opts.MaxBytes, LimitName: f.opts.LimitName}
+	if resp.ContentLength > f.opts.MaxBytes { // refused before reading any of it
+		return nil, tooLarge
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, f.opts.MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)
 	}
 	if int64(len(body)) > f.opts.MaxBytes {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.opts.MaxBytes)
+		return nil, tooLarge
 	}
 	return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }

@@ -4,45 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
 )
-
-func TestPublicAddress(t *testing.T) {
-	tests := map[string]bool{
-		"8.8.8.8":            true,
-		"203.0.114.1":        true,
-		"2606:4700::1111":    true,
-		"127.0.0.1":          false,
-		"127.1.2.3":          false,
-		"::1":                false,
-		"10.0.0.1":           false,
-		"172.16.5.4":         false,
-		"192.168.1.1":        false,
-		"169.254.169.254":    false, // cloud metadata
-		"fd00:ec2::254":      false, // AWS IPv6 metadata (ULA)
-		"fe80::1":            false,
-		"100.64.0.1":         false,
-		"0.0.0.0":            false,
-		"::":                 false,
-		"::ffff:127.0.0.1":   false, // IPv4-mapped loopback
-		"::ffff:169.254.1.1": false,
-		"64:ff9b::a9fe:a9fe": false, // NAT64 of 169.254.169.254
-		"2002:a9fe:a9fe::1":  false, // 6to4 of 169.254.169.254
-		"224.0.0.1":          false,
-		"255.255.255.255":    false,
-		"198.18.0.1":         false,
-	}
-	for addr, want := range tests {
-		if got := PublicAddress(netip.MustParseAddr(addr)); got != want {
-			t.Errorf("PublicAddress(%s) = %v, want %v", addr, got, want)
-		}
-	}
-}
 
 func tlsServer(t *testing.T, h http.HandlerFunc) (*httptest.Server, *x509.CertPool) {
 	srv := httptest.NewTLSServer(h)
@@ -76,6 +44,7 @@ func TestFetcherPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
 	tests := []struct {
 		name    string
 		f       *Fetcher
@@ -84,11 +53,15 @@ func TestFetcherPolicy(t *testing.T) {
 	}{
 		{"loopback refused by the SSRF guard", guarded, srv.URL + "/", "not a public address"},
 		{"metadata address refused", guarded, "https://169.254.169.254/latest", "not a public address"},
+		{"IPv4-compatible loopback refused", guarded, "https://[::7f00:1]:" + port + "/", "not a public address"},
+		{"local-use NAT64 refused", guarded, "https://[64:ff9b:1::7f00:1]:" + port + "/", "not a public address"},
+		{"site-local refused", guarded, "https://[fec0::1]:" + port + "/", "not a public address"},
+		{"a name is checked on the address it resolves to", guarded, "https://localhost:" + port + "/", "not a public address"},
 		{"allowed when private networks are allowed", open, srv.URL + "/", ""},
 		{"http refused", open, "http://127.0.0.1/", "https only"},
 		{"file refused", open, "file:///etc/passwd", "https only"},
 		{"user info refused", open, "https://user:pw@127.0.0.1/", "no user info"},
-		{"body too large", open, srv.URL + "/big", "too large"},
+		{"body too large", open, srv.URL + "/big", "the answer exceeded the limit of 4096 bytes"},
 		{"timeout", open, srv.URL + "/slow", "Client.Timeout"},
 		{"redirect to http refused", open, srv.URL + "/to-http", "https only"},
 		{"redirect loop bounded", open, srv.URL + "/loop", "too many redirects"},
@@ -121,5 +94,51 @@ func TestFetcherRejectsUnknownCA(t *testing.T) {
 	}
 	if _, err := f.Get(context.Background(), srv.URL, nil); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("want a certificate error, got %v", err)
+	}
+}
+
+// TestFetcherWithLimit: a Fetcher derived for the Register accepts what the
+// ADR limit refuses, and each names its own key when an answer is too big,
+// whether the size is announced (Content-Length) or only found by reading.
+func TestFetcherWithLimit(t *testing.T) {
+	body := strings.Repeat("x", 5000)
+	srv, pool := tlsServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunked" {
+			w.(http.Flusher).Flush() // no Content-Length: the size is found by reading
+		}
+		_, _ = w.Write([]byte(body))
+	})
+	adr, err := NewFetcher(FetchOptions{RootCAs: pool, AllowPrivateNetworks: true, MaxBytes: 4096, LimitName: "outbound.max_response_bytes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := adr.WithLimit(8192, "register.max_response_bytes")
+	small := adr.WithLimit(1024, "register.max_response_bytes")
+	tests := []struct {
+		name    string
+		f       *Fetcher
+		path    string
+		wantErr string
+	}{
+		{"ADR limit, announced size", adr, "/", "the answer exceeded outbound.max_response_bytes (4096 bytes)"},
+		{"ADR limit, read size", adr, "/chunked", "the answer exceeded outbound.max_response_bytes (4096 bytes)"},
+		{"Register limit accepts it", register, "/", ""},
+		{"Register limit accepts it chunked", register, "/chunked", ""},
+		{"Register limit, announced size", small, "/", "the answer exceeded register.max_response_bytes (1024 bytes)"},
+		{"Register limit, read size", small, "/chunked", "the answer exceeded register.max_response_bytes (1024 bytes)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := tc.f.Get(context.Background(), srv.URL+tc.path, nil)
+			if tc.wantErr == "" {
+				if err != nil || len(resp.Body) != len(body) {
+					t.Fatalf("got %v %v", resp, err)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.wantErr || !errors.Is(err, ErrTooLarge) {
+				t.Fatalf("error %v, want %q (and ErrTooLarge)", err, tc.wantErr)
+			}
+		})
 	}
 }

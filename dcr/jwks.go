@@ -52,6 +52,7 @@ type JWKSCache struct {
 	MaxRSABits int
 
 	fetcher      *Fetcher
+	fetchers     map[string]*Fetcher // per-uri fetchers set by UseFetcher; read-only after first use
 	ttl          time.Duration
 	log          *slog.Logger
 	now          func() time.Time
@@ -370,9 +371,23 @@ func (c *JWKSCache) fetch(ctx context.Context, e *jwksEntry) error {
 	return next.lastErr
 }
 
+// UseFetcher fetches uri with f instead of the cache's own fetcher: the CDR
+// Register's JWKS is bounded by register.max_response_bytes, not by the ADR
+// limit. Call it before first use.
+func (c *JWKSCache) UseFetcher(uri string, f *Fetcher) {
+	if c.fetchers == nil {
+		c.fetchers = map[string]*Fetcher{}
+	}
+	c.fetchers[uri] = f
+}
+
 // download fetches and parses uri; the fetcher bounds the document's size.
 func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, []droppedKey, error) {
-	resp, err := c.fetcher.Get(ctx, uri, http.Header{"Accept": {"application/json, application/jwk-set+json"}})
+	f := c.fetcher
+	if own, ok := c.fetchers[uri]; ok {
+		f = own
+	}
+	resp, err := f.Get(ctx, uri, http.Header{"Accept": {"application/json, application/jwk-set+json"}})
 	if err != nil {
 		return nil, nil, err
 	}

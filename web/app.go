@@ -56,6 +56,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	fetcher, err := dcr.NewFetcher(dcr.FetchOptions{
 		Timeout:              cfg.Outbound.Timeout.Duration,
 		MaxBytes:             cfg.Outbound.MaxResponseBytes,
+		LimitName:            "outbound.max_response_bytes",
 		RootCAs:              opts.RootCAs,
 		ExtraCAPEM:           caPEM,
 		AllowPrivateNetworks: cfg.Outbound.AllowPrivateNetworks,
@@ -63,10 +64,14 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	// The Register is trusted and its answers grow with the ecosystem; URLs an
+	// ADR controls keep the small outbound limit.
+	registerFetcher := fetcher.WithLimit(cfg.Register.MaxResponseBytes, "register.max_response_bytes")
 	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
 	a.JWKS = dcr.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
 	a.JWKS.MaxRSABits = cfg.Outbound.MaxRSAKeyBits
-	a.RegisterData = dcr.NewRegisterData(db, fetcher, dcr.RegisterDataOptions{
+	a.JWKS.UseFetcher(cfg.Register.JWKSURI, registerFetcher)
+	a.RegisterData = dcr.NewRegisterData(db, registerFetcher, dcr.RegisterDataOptions{
 		BaseURI:  cfg.Register.BaseURI,
 		Industry: cfg.Register.Industry,
 		Interval: cfg.Register.RefreshInterval.Duration,
