@@ -102,6 +102,8 @@ type Holder struct {
 	// SigningAlg signs the holder's access tokens: ES256 or PS256.
 	SigningAlg     string   `toml:"signing_alg"`
 	AccessTokenTTL Duration `toml:"access_token_ttl"`
+	// HolderEndpoints (config/holder.go) are the authorisation server endpoints discovery carries.
+	HolderEndpoints
 }
 
 // Database is the SQLite file.
@@ -167,6 +169,7 @@ func Default() Config {
 			ClockSkew:              Duration{30 * time.Second},
 			SigningAlg:             "ES256",
 			AccessTokenTTL:         Duration{300 * time.Second},
+			HolderEndpoints:        defaultHolderEndpoints(),
 		},
 		Database: Database{Path: "dcrconsole.db"},
 		Register: Register{
@@ -275,6 +278,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Holder.AccessTokenTTL.Duration < 2*time.Minute || c.Holder.AccessTokenTTL.Duration > 10*time.Minute {
 		return fmt.Errorf("holder.access_token_ttl: %s is outside 2m..10m", c.Holder.AccessTokenTTL)
+	}
+	if err := c.Holder.validateEndpoints(); err != nil {
+		return err
 	}
 	if strings.TrimSpace(c.Database.Path) == "" {
 		return errors.New("database.path: must not be empty")

@@ -140,7 +140,7 @@ func TestDryRun(t *testing.T) {
 		}, StepSectorIdentifier, DescSectorIdentifier},
 		{"metadata", func(t *testing.T, e *dryRunEnv) string {
 			return e.request(t, nil, func(c map[string]any) { c["token_endpoint_auth_method"] = "client_secret_basic" })
-		}, StepMetadata, "The 'token_endpoint_auth_method' claim value must be set to 'private_key_jwt'."},
+		}, StepMetadata, "The 'token_endpoint_auth_method' claim value must be one of 'private_key_jwt'."},
 		{"redirect URI", func(t *testing.T, e *dryRunEnv) string {
 			return e.request(t, nil, func(c map[string]any) { c["redirect_uris"] = []any{"https://evil.example/cb"} })
 		}, StepRedirectURIs, "ERR-DCR-003: The redirect_uri 'https://evil.example/cb' is not valid as it is not included in the software_statement"},

@@ -46,10 +46,10 @@ type Metadata struct {
 // Allowed value lists, in the order the error descriptions print them.
 var (
 	signingAlgs      = []string{"PS256", "ES256"}
+	authMethods      = []string{"private_key_jwt"}
 	grantTypeValues  = []string{"client_credentials", "authorization_code", "refresh_token"}
 	encAlgs          = []string{"RSA-OAEP", "RSA-OAEP-256"}
-	jarmEncs         = []string{"A128CBC-HS256", "A256GCM"}
-	idTokenEncs      = []string{"A256GCM", "A128CBC-HS256"}
+	encEncs          = []string{"A128CBC-HS256", "A256GCM"} // JARM and ID token alike, as cdr-dcr.md words them
 	responseTypeCode = "code"
 	responseTypeHyb  = "code id_token"
 )
@@ -214,13 +214,8 @@ func (rules metadataRules) apply(c claimSource, softwareID string, requestChecks
 		}
 	}
 	m.TokenEndpointAuthSigningAlg = errs.requireOneOf(c, "token_endpoint_auth_signing_alg", signingAlgs)
-	if v, present, ok := c.str("token_endpoint_auth_method"); !present {
-		errs.missing("token_endpoint_auth_method")
-	} else if !ok || !equalFoldASCII(v, "private_key_jwt") {
-		errs.setTo("token_endpoint_auth_method", "private_key_jwt")
-	} else {
-		m.TokenEndpointAuthMethod = "private_key_jwt"
-	}
+	// The reference words this one as a list ("must be one of"), not "must be set to".
+	m.TokenEndpointAuthMethod = errs.requireOneOf(c, "token_endpoint_auth_method", authMethods)
 	m.IDTokenSignedResponseAlg = errs.requireOneOf(c, "id_token_signed_response_alg", signingAlgs)
 
 	if gts, present, ok := c.strings("grant_types"); !present {
@@ -283,22 +278,16 @@ func (rules metadataRules) apply(c claimSource, softwareID string, requestChecks
 		m.AuthorizationSignedResponseAlg = errs.optionalOneOf(c, "authorization_signed_response_alg", signingAlgs, "")
 	}
 
+	// JARM encryption is validated whether or not the holder offers it, so an
+	// invalid value is refused the same way everywhere; it is kept only when offered.
+	jarmAlg, jarmEnc := rules.jarmEncryptionClaims(&errs, c)
 	if rules.jarmEncryption {
-		_, algPresent, _ := c.str("authorization_encrypted_response_alg")
-		_, encPresent, _ := c.str("authorization_encrypted_response_enc")
-		if encPresent && !algPresent {
-			errs.missing("authorization_encrypted_response_alg")
-		} else {
-			m.AuthorizationEncryptedResponseAlg = errs.optionalOneOf(c, "authorization_encrypted_response_alg", encAlgs, "")
-			if algPresent {
-				m.AuthorizationEncryptedResponseEnc = errs.optionalOneOf(c, "authorization_encrypted_response_enc", jarmEncs, "A128CBC-HS256")
-			}
-		}
+		m.AuthorizationEncryptedResponseAlg, m.AuthorizationEncryptedResponseEnc = jarmAlg, jarmEnc
 	}
 
 	if hasHybrid {
 		m.IDTokenEncryptedResponseAlg = errs.requireOneOf(c, "id_token_encrypted_response_alg", encAlgs)
-		m.IDTokenEncryptedResponseEnc = errs.requireOneOf(c, "id_token_encrypted_response_enc", idTokenEncs)
+		m.IDTokenEncryptedResponseEnc = errs.requireOneOf(c, "id_token_encrypted_response_enc", encEncs)
 	}
 
 	if v, present, ok := c.str("application_type"); !present {
@@ -309,6 +298,24 @@ func (rules metadataRules) apply(c claimSource, softwareID string, requestChecks
 		m.ApplicationType = "web"
 	}
 	return errs
+}
+
+// jarmEncryptionClaims checks authorization_encrypted_response_alg/_enc: both
+// optional, enc needs alg, enc defaults to A128CBC-HS256 when alg is given.
+func (metadataRules) jarmEncryptionClaims(errs *ruleErrors, c claimSource) (alg, enc string) {
+	_, algPresent, _ := c.str("authorization_encrypted_response_alg")
+	_, encPresent, _ := c.str("authorization_encrypted_response_enc")
+	if encPresent && !algPresent {
+		errs.missing("authorization_encrypted_response_alg")
+		// enc is still checked, so every violation reaches the audit detail.
+		errs.optionalOneOf(c, "authorization_encrypted_response_enc", encEncs, "")
+		return "", ""
+	}
+	alg = errs.optionalOneOf(c, "authorization_encrypted_response_alg", encAlgs, "")
+	if algPresent {
+		enc = errs.optionalOneOf(c, "authorization_encrypted_response_enc", encEncs, "A128CBC-HS256")
+	}
+	return alg, enc
 }
 
 // checkRedirectURIs is step 11: every requested redirect URI must be in the SSA's

@@ -50,7 +50,7 @@ func TestMetadataRules(t *testing.T) {
 		{"signing alg number", codeOnly, func(c map[string]any) { c["token_endpoint_auth_signing_alg"] = 256.0 }, "The 'token_endpoint_auth_signing_alg' claim value must be one of 'PS256,ES256'."},
 		{"signing alg lower case ok", codeOnly, func(c map[string]any) { c["token_endpoint_auth_signing_alg"] = "es256" }, ""},
 		{"auth method missing", codeOnly, func(c map[string]any) { delete(c, "token_endpoint_auth_method") }, "The 'token_endpoint_auth_method' claim is missing."},
-		{"auth method secret", codeOnly, func(c map[string]any) { c["token_endpoint_auth_method"] = "client_secret_basic" }, "The 'token_endpoint_auth_method' claim value must be set to 'private_key_jwt'."},
+		{"auth method secret", codeOnly, func(c map[string]any) { c["token_endpoint_auth_method"] = "client_secret_basic" }, "The 'token_endpoint_auth_method' claim value must be one of 'private_key_jwt'."},
 		{"id token alg missing", codeOnly, func(c map[string]any) { delete(c, "id_token_signed_response_alg") }, "The 'id_token_signed_response_alg' claim is missing."},
 		{"id token alg none", codeOnly, func(c map[string]any) { c["id_token_signed_response_alg"] = "none" }, "The 'id_token_signed_response_alg' claim value must be one of 'PS256,ES256'."},
 		{"grant types missing", codeOnly, func(c map[string]any) { delete(c, "grant_types") }, "The 'grant_types' claim is missing."},
@@ -72,13 +72,20 @@ func TestMetadataRules(t *testing.T) {
 			c["authorization_encrypted_response_alg"] = "RSA-OAEP"
 			c["authorization_encrypted_response_enc"] = "A128GCM"
 		}, "The 'authorization_encrypted_response_enc' claim value must be one of 'A128CBC-HS256,A256GCM'."},
-		{"jarm ignored when disabled", codeOnly, func(c map[string]any) { c["authorization_encrypted_response_alg"] = "RSA1_5" }, ""},
+		{"jarm alg bad when disabled", codeOnly, func(c map[string]any) { c["authorization_encrypted_response_alg"] = "RSA1_5" }, "The 'authorization_encrypted_response_alg' claim value must be one of 'RSA-OAEP,RSA-OAEP-256'."},
+		{"jarm enc without alg when disabled", codeOnly, func(c map[string]any) { c["authorization_encrypted_response_enc"] = "A256GCM" }, "The 'authorization_encrypted_response_alg' claim is missing."},
+		{"jarm valid when disabled", codeOnly, func(c map[string]any) { c["authorization_encrypted_response_alg"] = "RSA-OAEP" }, ""},
 		{"hybrid needs id token enc alg", hybrid, func(c map[string]any) { c["response_types"] = []any{"code id_token"} }, "The 'id_token_encrypted_response_alg' claim is missing."},
 		{"hybrid id token enc alg bad", hybrid, func(c map[string]any) {
 			c["response_types"] = []any{"code id_token"}
 			c["id_token_encrypted_response_alg"] = "dir"
 			c["id_token_encrypted_response_enc"] = "A256GCM"
 		}, "The 'id_token_encrypted_response_alg' claim value must be one of 'RSA-OAEP,RSA-OAEP-256'."},
+		{"hybrid id token enc bad", hybrid, func(c map[string]any) {
+			c["response_types"] = []any{"code id_token"}
+			c["id_token_encrypted_response_alg"] = "RSA-OAEP"
+			c["id_token_encrypted_response_enc"] = "A192GCM"
+		}, "The 'id_token_encrypted_response_enc' claim value must be one of 'A128CBC-HS256,A256GCM'."},
 		{"hybrid id token enc missing", hybrid, func(c map[string]any) {
 			c["response_types"] = []any{"code id_token"}
 			c["id_token_encrypted_response_alg"] = "RSA-OAEP"

@@ -197,7 +197,7 @@ func TestAPIBadRequests(t *testing.T) {
 			m["software_statement"] = ssa[:len(ssa)-6] + "AAAAAA"
 		}), "invalid_software_statement", "ERR-DCR-005: SSA validation failed."},
 		{"metadata rule", metadataFor(t, h, h.eco.ADRs[1], h.eco.Products[1], func(m map[string]any) { m["token_endpoint_auth_method"] = "none" }),
-			"invalid_client_metadata", "The 'token_endpoint_auth_method' claim value must be set to 'private_key_jwt'."},
+			"invalid_client_metadata", "The 'token_endpoint_auth_method' claim value must be one of 'private_key_jwt'."},
 		{"redirect uri", metadataFor(t, h, h.eco.ADRs[1], h.eco.Products[1], func(m map[string]any) { m["redirect_uris"] = []any{"https://evil.example/cb"} }),
 			"invalid_redirect_uri", "ERR-DCR-003: The redirect_uri 'https://evil.example/cb' is not valid as it is not included in the software_statement"},
 		{"duplicate", metadataFor(t, h, adr, p, nil), "invalid_client_metadata", "ERR-DCR-001: Duplicate registrations for a given software_id are not valid."},

@@ -372,7 +372,7 @@ func TestRegisterRejections(t *testing.T) {
 		{name: "metadata: iss missing", code: badReq, desc: "The 'iss' claim is missing.", step: "metadata", body: edited(func(c map[string]any) { delete(c, "iss") })},
 		{name: "metadata: signing alg", code: badReq, desc: "The 'token_endpoint_auth_signing_alg' claim value must be one of 'PS256,ES256'.", step: "metadata",
 			body: edited(func(c map[string]any) { c["token_endpoint_auth_signing_alg"] = "RS256" })},
-		{name: "metadata: auth method", code: badReq, desc: "The 'token_endpoint_auth_method' claim value must be set to 'private_key_jwt'.", step: "metadata",
+		{name: "metadata: auth method", code: badReq, desc: "The 'token_endpoint_auth_method' claim value must be one of 'private_key_jwt'.", step: "metadata",
 			body: edited(func(c map[string]any) { c["token_endpoint_auth_method"] = "client_secret_post" })},
 		{name: "metadata: id token alg missing", code: badReq, desc: "The 'id_token_signed_response_alg' claim is missing.", step: "metadata",
 			body: edited(func(c map[string]any) { delete(c, "id_token_signed_response_alg") })},

@@ -15,7 +15,10 @@ func (s *Server) routes(e *gin.Engine) {
 	e.GET("/readyz", s.readyz)
 
 	// CDR DCR API
-	e.GET("/.well-known/openid-configuration", s.openIDConfiguration)
+	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+		e.GET(path, s.discovery)
+		e.HEAD(path, s.discovery)
+	}
 	e.GET("/jwks", s.jwks)
 	e.POST("/token", s.postToken)
 	e.POST("/register", s.postRegister)
