@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -50,7 +48,7 @@ func sampleEvent(i int) *store.AuditEvent {
 // seed appends n events in one transaction: quick, and the same chain as n Records.
 func seed(tb testing.TB, db *store.DB, l *Log, n int) {
 	tb.Helper()
-	err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+	err := db.Tx(context.Background(), func(tx *store.Tx) error {
 		for i := range n {
 			if err := l.Append(tx, sampleEvent(i)); err != nil {
 				return err
@@ -164,7 +162,7 @@ func TestAppendRollsBackWithTheTransaction(t *testing.T) {
 	seed(t, db, l, 3)
 
 	boom := errors.New("boom")
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
+	err := db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.SaveRegisterSyncHealth(tx, &store.RegisterSync{LastError: "x"}); err != nil {
 			return err
 		}

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dcrconsole/dcrconsole/audit"
@@ -459,7 +457,7 @@ func TestSignInLosesARaceWithDisableOrReset(t *testing.T) {
 	if err := f.svc.UpdateUser(t.Context(), "user:other-admin", u.ID, store.RoleViewer, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	err = f.db.Tx(t.Context(), func(tx *gorm.DB) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
+	err = f.db.Tx(t.Context(), func(tx *store.Tx) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the stale sign-in was recorded: %v", err)
 	}
@@ -474,7 +472,7 @@ func TestSignInLosesARaceWithDisableOrReset(t *testing.T) {
 	if err := f.svc.SetPassword(t.Context(), "user:other-admin", u.ID, "a brand new passphrase", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	err = f.db.Tx(t.Context(), func(tx *gorm.DB) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
+	err = f.db.Tx(t.Context(), func(tx *store.Tx) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a sign-in with the old password was recorded after a reset: %v", err)
 	}

@@ -113,7 +113,7 @@ func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (cl
 		// software_id is in no sort index: walking reads a row per entry, which
 		// pays only when most clients match.
 		var total int
-		if err := db.R.WithContext(ctx).Raw(`SELECT count(*) FROM clients`).Row().Scan(&total); err != nil {
+		if err := db.r.WithContext(ctx).Raw(`SELECT count(*) FROM clients`).Row().Scan(&total); err != nil {
 			return p, err
 		}
 		half := total/2 + 1
@@ -129,7 +129,7 @@ func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (cl
 // countUpTo counts the rows of query, stopping at limit.
 func (db *DB) countUpTo(ctx context.Context, query string, limit int, args ...any) (int, error) {
 	var n int
-	err := db.R.WithContext(ctx).Raw(`SELECT count(*) FROM (`+query+` LIMIT ?)`, append(args, limit)...).Row().Scan(&n)
+	err := db.r.WithContext(ctx).Raw(`SELECT count(*) FROM (`+query+` LIMIT ?)`, append(args, limit)...).Row().Scan(&n)
 	return n, err
 }
 
@@ -182,7 +182,7 @@ func jsonList(in []string) string {
 // (from the software_id index: no table row is read).
 func (db *DB) ClientSoftwareIDs(ctx context.Context) ([]string, error) {
 	var ids []string
-	err := db.R.WithContext(ctx).Raw(`SELECT DISTINCT software_id FROM clients`).Scan(&ids).Error
+	err := db.r.WithContext(ctx).Raw(`SELECT DISTINCT software_id FROM clients`).Scan(&ids).Error
 	return ids, err
 }
 
@@ -211,7 +211,7 @@ func (db *DB) ListClients(ctx context.Context, f ClientFilter) ([]ClientSummary,
 	if err != nil {
 		return nil, "", err
 	}
-	q := f.where(db.R.WithContext(ctx).Table("clients").Select(clientSummaryColumns), plan)
+	q := f.where(db.r.WithContext(ctx).Table("clients").Select(clientSummaryColumns), plan)
 	if f.After != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(f.After)
 		var cur clientCursor
@@ -241,7 +241,7 @@ func (db *DB) CountClients(ctx context.Context, f ClientFilter) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err = f.where(db.R.WithContext(ctx).Table("clients"), plan).Count(&n).Error
+	err = f.where(db.r.WithContext(ctx).Table("clients"), plan).Count(&n).Error
 	return n, err
 }
 

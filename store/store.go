@@ -20,10 +20,10 @@ import (
 // DB is the database: one writer connection (SQLite allows one writer at a time,
 // so queuing in Go is cheaper than spinning on SQLITE_BUSY) and a pool of readers.
 type DB struct {
-	// W is the single writer connection; every state change runs in a transaction on it.
-	W *gorm.DB
-	// R is the reader pool, for queries that change nothing.
-	R    *gorm.DB
+	// w is the single writer connection; every state change runs in a transaction on it.
+	w *gorm.DB
+	// r is the reader pool, for queries that change nothing.
+	r    *gorm.DB
 	path string
 
 	writes     chan *writeRequest
@@ -111,7 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	rsql.SetMaxOpenConns(opts.Readers)
 	rsql.SetMaxIdleConns(opts.Readers)
 
-	db := &DB{W: w, R: r, path: path,
+	db := &DB{w: w, r: r, path: path,
 		writes: make(chan *writeRequest, maxBatch), closing: make(chan struct{}), writerDone: make(chan struct{})}
 	go db.writer()
 	if err := db.migrate(ctx); err != nil {
@@ -137,7 +137,7 @@ func (db *DB) Close() error {
 		<-db.writerDone
 	})
 	var errs []error
-	for _, g := range []*gorm.DB{db.R, db.W} {
+	for _, g := range []*gorm.DB{db.r, db.w} {
 		if g == nil {
 			continue
 		}
@@ -151,7 +151,7 @@ func (db *DB) Close() error {
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.R.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+	return db.r.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
 }
 
 func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
@@ -168,7 +168,7 @@ func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	rsql, _ := r.DB()
 	rsql.SetMaxOpenConns(opts.Readers)
-	db := &DB{R: r, path: path}
+	db := &DB{r: r, path: path}
 	var current int
 	if err := r.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
 		db.Close()
