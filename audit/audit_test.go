@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // openDB opens a fresh SQLite database in a temp directory, closed when t ends.
@@ -27,9 +28,9 @@ func openDB(tb testing.TB, opts store.Options) *store.DB {
 // exercised by the hash and by the round trip through SQLite.
 func sampleEvent(i int) *store.AuditEvent {
 	return &store.AuditEvent{
-		Type:           TypeRegistrationCreate,
+		Type:           store.EventRegistrationCreate,
 		Actor:          fmt.Sprintf("software:sw-%d", i),
-		Outcome:        OutcomeRejected,
+		Outcome:        store.OutcomeRejected,
 		ErrorCode:      "invalid_software_statement",
 		Step:           "ssa",
 		Reason:         "SSA signature does not verify | kid abc not in the Register JWKS",
@@ -126,7 +127,7 @@ func TestAppendSetsChainFields(t *testing.T) {
 		// What comes back from SQLite must hash the same, or Verify would report
 		// every event as edited.
 		var got store.AuditEvent
-		if err := db.R.Where("id = ?", c.e.ID).Take(&got).Error; err != nil {
+		if err := storetest.Gorm(t, db).Where("id = ?", c.e.ID).Take(&got).Error; err != nil {
 			t.Fatal(err)
 		}
 		if !got.Time.Equal(c.e.Time) || Hash(&got) != c.e.Hash || got.Hash != c.e.Hash || got.PrevHash != c.e.PrevHash {
@@ -140,9 +141,9 @@ func TestAppendRejectsIncompleteEvents(t *testing.T) {
 	db := openDB(t, store.Options{})
 	l := New(db)
 	for name, e := range map[string]*store.AuditEvent{
-		"no type":         {Outcome: OutcomeSuccess},
-		"no outcome":      {Type: TypeTokenIssue},
-		"unknown outcome": {Type: TypeTokenIssue, Outcome: "ok"},
+		"no type":         {Outcome: store.OutcomeSuccess},
+		"no outcome":      {Type: store.EventTokenIssue},
+		"unknown outcome": {Type: store.EventTokenIssue, Outcome: "ok"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := l.Record(context.Background(), e); !errors.Is(err, ErrInvalidEvent) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 const goodPassword = "correct horse battery staple"
@@ -60,7 +61,7 @@ func (f *fixture) login(t *testing.T, name string) *Session {
 func (f *fixture) events(t *testing.T, typ, outcome string) int64 {
 	t.Helper()
 	var n int64
-	if err := f.db.R.Model(&store.AuditEvent{}).Where("type = ? AND outcome = ?", typ, outcome).Count(&n).Error; err != nil {
+	if err := storetest.Gorm(t, f.db).Model(&store.AuditEvent{}).Where("type = ? AND outcome = ?", typ, outcome).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -161,7 +162,7 @@ func TestLogin(t *testing.T) {
 				t.Fatalf("Login = %v, want ErrInvalidCredentials", err)
 			}
 			var ev store.AuditEvent
-			f.db.R.Order("id DESC").Take(&ev)
+			storetest.Gorm(t, f.db).Order("id DESC").Take(&ev)
 			if ev.Type != "operator.login" || ev.Outcome != "rejected" || ev.Reason != tt.reason {
 				t.Fatalf("audit %+v", ev)
 			}
@@ -171,7 +172,7 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("%d successful logins audited", n)
 	}
 	var stored store.Session
-	if err := f.db.R.Take(&stored).Error; err != nil || stored.UserAgent != "ua" || stored.RemoteAddr != "192.0.2.1" {
+	if err := storetest.Gorm(t, f.db).Take(&stored).Error; err != nil || stored.UserAgent != "ua" || stored.RemoteAddr != "192.0.2.1" {
 		t.Fatalf("stored session %+v %v", stored, err)
 	}
 }
@@ -292,7 +293,7 @@ func TestLogout(t *testing.T) {
 		t.Fatal("logout everywhere left a session")
 	}
 	var ev store.AuditEvent
-	f.db.R.Order("id DESC").Take(&ev)
+	storetest.Gorm(t, f.db).Order("id DESC").Take(&ev)
 	if ev.Type != "operator.logout" || !strings.Contains(ev.Reason, "everywhere (2 sessions)") {
 		t.Fatalf("audit %+v", ev)
 	}
@@ -355,7 +356,7 @@ func TestUpdateUser(t *testing.T) {
 		t.Fatalf("unknown user: %v", err)
 	}
 	var ev store.AuditEvent
-	f.db.R.Where("type = 'operator.user.update'").Order("id DESC").Take(&ev)
+	storetest.Gorm(t, f.db).Where("type = 'operator.user.update'").Order("id DESC").Take(&ev)
 	if ev.Actor != "admin" || ev.Reason != "user alice: role operator disabled false -> role operator disabled true" {
 		t.Fatalf("audit %+v", ev)
 	}
@@ -434,7 +435,7 @@ func TestConcurrentGuessesAreThrottled(t *testing.T) {
 	}
 	wg.Wait()
 	var checked int64
-	f.db.R.Table("audit_events").Where("type = 'operator.login' AND reason = 'wrong password'").Count(&checked)
+	storetest.Gorm(t, f.db).Table("audit_events").Where("type = 'operator.login' AND reason = 'wrong password'").Count(&checked)
 	if checked > 5 {
 		t.Fatalf("%d passwords were checked in a burst; the limit is 5", checked)
 	}

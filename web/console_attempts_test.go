@@ -10,7 +10,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -153,7 +152,10 @@ func TestAttemptDetailDecodesRequestAndSSA(t *testing.T) {
 func TestAttemptsPaginationMergesTypesAndOutcomes(t *testing.T) {
 	h := newHarness(t)
 	viewer := h.operator(t, store.RoleViewer)
-	kinds := []struct{ typ, outcome string }{
+	kinds := []struct {
+		typ     store.EventType
+		outcome store.Outcome
+	}{
 		{store.EventRegistrationCreate, store.OutcomeRejected}, {store.EventRegistrationUpdate, store.OutcomeError},
 		{store.EventRegistrationCreate, store.OutcomeSuccess}, {store.EventRegistrationUpdate, store.OutcomeRejected},
 		{store.EventTokenIssue, store.OutcomeRejected}, {store.EventRegistrationCreate, store.OutcomeError},

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // auditSeed appends events straight to the log (after whatever the harness wrote).
@@ -258,7 +258,7 @@ func TestAuditVerify(t *testing.T) {
 	}
 	body = auditAwaitVerify(t, h, operator)
 	ev := h.lastAudit(t)
-	if ev.Type != audit.TypeOperatorVerify || ev.Actor != "user:operator-user" || ev.Outcome != store.OutcomeSuccess {
+	if ev.Type != store.EventOperatorVerify || ev.Actor != "user:operator-user" || ev.Outcome != store.OutcomeSuccess {
 		t.Fatalf("verification not audited: %+v", ev)
 	}
 	var data struct{ Events int64 }
@@ -268,7 +268,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Fatalf("verify page after a clean run (%d events):\n%s", data.Events, body)
 	}
 
-	if err := h.db.W.Exec("UPDATE audit_events SET reason='x' WHERE id=2").Error; err != nil {
+	if err := storetest.Gorm(t, h.db).Exec("UPDATE audit_events SET reason='x' WHERE id=2").Error; err != nil {
 		t.Fatal(err)
 	}
 	if r := h.console(http.MethodPost, "/console/audit/verify", operator, ""); r.status != http.StatusSeeOther {
@@ -278,7 +278,7 @@ func TestAuditVerify(t *testing.T) {
 	if !strings.Contains(body, `href="/console/audit/2"`) || !strings.Contains(body, "event 2: hash does not match its content") {
 		t.Fatalf("verify page does not name event 2:\n%s", body)
 	}
-	if ev := h.lastAudit(t); ev.Type != audit.TypeOperatorVerify || !strings.Contains(ev.Reason, "broken at event 2") {
+	if ev := h.lastAudit(t); ev.Type != store.EventOperatorVerify || !strings.Contains(ev.Reason, "broken at event 2") {
 		t.Fatalf("broken result not audited: %+v", ev)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // The console benchmarks run against a database seeded with 100,000 clients and
@@ -192,14 +193,14 @@ func BenchmarkConsoleClientsPage(b *testing.B) {
 func BenchmarkConsoleClientDetail(b *testing.B) {
 	h, cookie := benchHarness(b)
 	var ids []string
-	h.db.R.Raw("SELECT id FROM clients ORDER BY random() LIMIT 500").Scan(&ids)
+	storetest.Gorm(b, h.db).Raw("SELECT id FROM clients ORDER BY random() LIMIT 500").Scan(&ids)
 	measurePages(b, h, cookie, func(i int) string { return "/console/clients/" + ids[i%len(ids)] })
 }
 
 func BenchmarkConsoleAuditPage(b *testing.B) {
 	h, cookie := benchHarness(b)
 	var client string
-	h.db.R.Raw("SELECT client_id FROM audit_events WHERE client_id != '' LIMIT 1").Scan(&client)
+	storetest.Gorm(b, h.db).Raw("SELECT client_id FROM audit_events WHERE client_id != '' LIMIT 1").Scan(&client)
 	queries := []string{"", "type=token.issue", "outcome=rejected", "client=" + client, "before=500000", "before=20",
 		"from=" + time.Now().AddDate(0, 0, -3).Format("2006-01-02")}
 	measurePages(b, h, cookie, func(i int) string { return "/console/audit?" + queries[i%len(queries)] })

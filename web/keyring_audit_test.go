@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // TestKeyReloadAnnouncesNewSigner: when a reload finds a key rotated by the CLI,
@@ -43,7 +43,7 @@ func TestKeyReloadAnnouncesNewSigner(t *testing.T) {
 		t.Fatalf("activation event %+v", ev)
 	}
 	var n int64
-	h.db.R.Model(&store.AuditEvent{}).Where("type = ?", store.EventHolderKeyActivate).Count(&n)
+	storetest.Gorm(t, h.db).Model(&store.AuditEvent{}).Where("type = ?", store.EventHolderKeyActivate).Count(&n)
 	if n != 1 {
 		t.Fatalf("%d activation events, want 1", n)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
@@ -148,9 +147,10 @@ func TestProcessingAPIRefusalsAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, path, auth, body         string
-		status                         int
-		evType, actor, code, step, why string
+		name, path, auth, body string
+		status                 int
+		evType                 store.EventType
+		actor, code, step, why string
 	}{
 		{"no API key", apiBase, "", `{"json":"{}"}`, 401, store.EventRegistrationCreate, "anonymous", "invalid_token", "authorization", "no Authorization header"},
 		{"empty bearer", apiBase + "/get", "Bearer ", `{}`, 401, store.EventRegistrationRead, "anonymous", "invalid_token", "authorization", "no API key after Bearer"},
