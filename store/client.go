@@ -213,6 +213,7 @@ func TouchLastToken(tx *Tx, id string, at time.Time) error {
 // reports as Authlete's numeric clientId.
 func (db *DB) ClientRowID(ctx context.Context, id string) (int64, error) {
 	var n int64
+	// sqlite-only: rowid is SQLite's implicit row number; PostgreSQL needs a real identity column for it.
 	err := db.r.WithContext(ctx).Raw(`SELECT rowid FROM clients WHERE id = ?`, id).Scan(&n).Error
 	return n, err
 }

@@ -63,6 +63,7 @@ type clientCursor struct {
 func (f ClientFilter) sortColumn() (expr string, value func(ClientSummary) string) {
 	switch f.Sort {
 	case SortName:
+		// sqlite-only: COLLATE NOCASE matches idx_clients_name; PostgreSQL: lower(col) or a citext/ICU collation, with the same index.
 		return "client_name COLLATE NOCASE", func(c ClientSummary) string { return c.ClientName }
 	case SortOrg:
 		return "org_name COLLATE NOCASE", func(c ClientSummary) string { return c.OrgName }
@@ -117,6 +118,7 @@ func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (cl
 			return p, err
 		}
 		half := total/2 + 1
+		// sqlite-only: json_each, as in where.
 		n, err := db.countUpTo(ctx, `SELECT 1 FROM clients WHERE software_id IN (SELECT value FROM json_each(?))`, half, jsonList(f.SoftwareIDs))
 		if err != nil {
 			return p, err
@@ -137,6 +139,7 @@ func (db *DB) countUpTo(ctx context.Context, query string, limit int, args ...an
 // A unary plus keeps SQLite from driving the query with that column's index,
 // so that it walks the ORDER BY index instead.
 func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
+	// sqlite-only: a leading unary + keeps SQLite's planner off an index (the "walk" plan); PostgreSQL needs another hint or none.
 	plus := ""
 	if p.walk {
 		plus = "+"
@@ -149,6 +152,7 @@ func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
 	}
 	if f.SoftwareIDs != nil {
 		// One JSON parameter however many products: no SQL variable limit.
+		// sqlite-only: json_each expands a JSON array; PostgreSQL: software_id = ANY(?) or jsonb_array_elements_text.
 		q = q.Where(plus+"software_id IN (SELECT value FROM json_each(?))", jsonList(f.SoftwareIDs))
 	}
 	if len(f.NotSoftwareIDs) > 0 {
@@ -163,6 +167,7 @@ func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
 	// key keeps registrations cheap: every index on it is written per registration.
 	q = q.Where(plus+"id IN (SELECT client_id FROM client_search WHERE term >= ? AND term < ?)", p.words[0], p.words[0]+"\U0010FFFF")
 	for _, w := range p.words[1:] {
+		// sqlite-only: instr is SQLite's substring test; PostgreSQL: strpos (or position ... in ...).
 		q = q.Where("(instr(lower(client_name), ?) OR instr(lower(org_name), ?) OR instr(lower(legal_entity_name), ?) OR instr(lower(id), ?) OR instr(lower(software_id), ?))",
 			w, w, w, w, w)
 	}

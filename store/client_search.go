@@ -49,6 +49,7 @@ func indexClient(tx *Tx, c *Client) error {
 		return nil
 	}
 	var b strings.Builder
+	// sqlite-only: INSERT OR IGNORE; PostgreSQL: INSERT ... ON CONFLICT DO NOTHING.
 	b.WriteString(`INSERT OR IGNORE INTO client_search(term, client_id) VALUES `)
 	args := make([]any, 0, 2*len(terms))
 	for i, t := range terms {

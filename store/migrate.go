@@ -14,6 +14,7 @@ type migration struct {
 	sql     []string
 }
 
+// sqlite-only: the schema uses WITHOUT ROWID tables and COLLATE NOCASE columns; a PostgreSQL dialect has its own migration list with the same versions.
 var migrations = []migration{
 	{1, "initial schema", []string{
 		`CREATE TABLE meta (

@@ -47,6 +47,7 @@ func (db *DB) RegistrationsPerDay(ctx context.Context, since, now time.Time) ([]
 		return days, err
 	}
 	var rows []DayCount
+	// sqlite-only: date(time) on a TEXT timestamp, and SUM over a boolean (0/1); PostgreSQL: time::date and COUNT(*) FILTER (WHERE ...).
 	err = db.r.WithContext(ctx).Raw(`SELECT date(time) AS day,
 			SUM(outcome = 'success') AS succeeded, SUM(outcome <> 'success') AS failed
 		FROM audit_events WHERE type = ? AND id >= ?

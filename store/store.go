@@ -1,5 +1,28 @@
 // Package store owns dcrconsole's SQLite database: GORM models (one file per
 // entity), versioned migrations and queries. It knows no HTTP and no protocol rules.
+//
+// Every SQL statement of dcrconsole is in this package (a test at the module
+// root enforces it): no *gorm.DB leaves it, not even inside a transaction,
+// where callers hold a *Tx that only store functions can use. Every write runs
+// through DB.Tx, the single writer's group commit.
+//
+// How statements are written:
+//   - GORM's builder for single-row CRUD and column updates (users, sessions,
+//     API keys, blocks, meta, Register data).
+//   - Hand-written SQL where it was measured hot: the per-registration inserts
+//     (CreateClient, the search terms), ConsumeJTI and the audit insert, which
+//     run once per request on the single writer, where GORM's reflection shows.
+//   - Hand-written SQL where the query planner needs it: the client search and
+//     the dashboard aggregates.
+//   - Hand-written statements are portable SQL where they can be. Each SQLite-only
+//     one (json_each, instr, unary + planner hints, rowid, COLLATE NOCASE,
+//     WITHOUT ROWID, INSERT OR IGNORE, PRAGMA, the DSN, SAVEPOINT error codes) is
+//     marked with a "// sqlite-only: why" comment, so a PostgreSQL dialect is
+//     added by implementing exactly those.
+//
+// The audit vocabulary (EventType, Outcome) lives here, beside the row it
+// types, so every package names events the same way; the audit package owns the
+// hash chain over those rows.
 package store
 
 import (
@@ -63,6 +86,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		}
 	}
 	q := url.Values{}
+	// sqlite-only: the DSN pragmas (busy_timeout, WAL, foreign_keys, synchronous, _txlock=immediate) are mattn/go-sqlite3's; a PostgreSQL dialect opens a pool with its own DSN.
 	q.Set("_busy_timeout", "10000")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_foreign_keys", "on")
@@ -92,6 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// Statement journals (each statement inside a savepoint may need one) live in
 	// memory rather than in temporary files: group commit runs every transaction
 	// in a savepoint. The writer keeps its one connection, so this holds.
+	// sqlite-only: PRAGMA.
 	if err := w.Exec("PRAGMA temp_store = MEMORY").Error; err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("store: temp_store: %w", err)

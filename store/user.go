@@ -75,6 +75,7 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 // Users lists every account by name.
 func (db *DB) Users(ctx context.Context) ([]User, error) {
 	var out []User
+	// sqlite-only: COLLATE NOCASE, as the column is declared; PostgreSQL: lower(username).
 	err := db.r.WithContext(ctx).Order("username COLLATE NOCASE").Find(&out).Error
 	return out, err
 }

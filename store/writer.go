@@ -139,6 +139,7 @@ func (db *DB) commit(batch []*writeRequest) {
 		return
 	}
 	for i, req := range batch {
+		// sqlite-only: group commit runs each member in a SAVEPOINT of one transaction and tells a statement error from one that aborts the whole transaction by SQLite result codes (abortsTransaction); PostgreSQL aborts the transaction on any error, so its dialect needs its own rule.
 		// A nested GORM transaction is a SAVEPOINT: fn's failure undoes only fn.
 		errs[i] = runSafely(func() error { return req.run(tx) })
 		if abortsTransaction(errs[i]) {
