@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -67,7 +66,7 @@ func TestKeysRotateIsAudited(t *testing.T) {
 	}
 	kid := strings.Fields(strings.TrimPrefix(out, "new signing key "))[0]
 	ev := lastAuditEvent(t, cfg.DBPath)
-	if ev.Type != audit.TypeHolderKeyRotate || ev.Actor != "cli" || ev.Outcome != audit.OutcomeSuccess || !strings.Contains(ev.Reason, kid) {
+	if ev.Type != store.EventHolderKeyRotate || ev.Actor != "cli" || ev.Outcome != store.OutcomeSuccess || !strings.Contains(ev.Reason, kid) {
 		t.Fatalf("event %+v", ev)
 	}
 	if code, out, _ := runCLI(t, nil, "audit", "verify", "--config", cfg.Path); code != 0 || !strings.Contains(out, "intact") {

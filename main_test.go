@@ -23,6 +23,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // These tests drive the real binary, built once in TestMain, as an operator
@@ -403,7 +404,7 @@ func lastAuditEvent(t *testing.T, path string) store.AuditEvent {
 	}
 	defer db.Close()
 	var ev store.AuditEvent
-	if err := db.R.Order("id DESC").Take(&ev).Error; err != nil {
+	if err := storetest.Gorm(t, db).Order("id DESC").Take(&ev).Error; err != nil {
 		t.Fatal(err)
 	}
 	return ev
@@ -472,7 +473,7 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := db.W.Exec("UPDATE audit_events SET reason = 'edited' WHERE id = 2")
+	res := storetest.Gorm(t, db).Exec("UPDATE audit_events SET reason = 'edited' WHERE id = 2")
 	if res.Error != nil || res.RowsAffected != 1 {
 		db.Close()
 		t.Fatalf("tampering with event 2: error %v, %d rows changed", res.Error, res.RowsAffected)

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // openDB opens a fresh SQLite database in a temp directory, closed when t ends.
@@ -29,9 +28,9 @@ func openDB(tb testing.TB, opts store.Options) *store.DB {
 // exercised by the hash and by the round trip through SQLite.
 func sampleEvent(i int) *store.AuditEvent {
 	return &store.AuditEvent{
-		Type:           TypeRegistrationCreate,
+		Type:           store.EventRegistrationCreate,
 		Actor:          fmt.Sprintf("software:sw-%d", i),
-		Outcome:        OutcomeRejected,
+		Outcome:        store.OutcomeRejected,
 		ErrorCode:      "invalid_software_statement",
 		Step:           "ssa",
 		Reason:         "SSA signature does not verify | kid abc not in the Register JWKS",
@@ -50,7 +49,7 @@ func sampleEvent(i int) *store.AuditEvent {
 // seed appends n events in one transaction: quick, and the same chain as n Records.
 func seed(tb testing.TB, db *store.DB, l *Log, n int) {
 	tb.Helper()
-	err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+	err := db.Tx(context.Background(), func(tx *store.Tx) error {
 		for i := range n {
 			if err := l.Append(tx, sampleEvent(i)); err != nil {
 				return err
@@ -128,7 +127,7 @@ func TestAppendSetsChainFields(t *testing.T) {
 		// What comes back from SQLite must hash the same, or Verify would report
 		// every event as edited.
 		var got store.AuditEvent
-		if err := db.R.Where("id = ?", c.e.ID).Take(&got).Error; err != nil {
+		if err := storetest.Gorm(t, db).Where("id = ?", c.e.ID).Take(&got).Error; err != nil {
 			t.Fatal(err)
 		}
 		if !got.Time.Equal(c.e.Time) || Hash(&got) != c.e.Hash || got.Hash != c.e.Hash || got.PrevHash != c.e.PrevHash {
@@ -142,9 +141,9 @@ func TestAppendRejectsIncompleteEvents(t *testing.T) {
 	db := openDB(t, store.Options{})
 	l := New(db)
 	for name, e := range map[string]*store.AuditEvent{
-		"no type":         {Outcome: OutcomeSuccess},
-		"no outcome":      {Type: TypeTokenIssue},
-		"unknown outcome": {Type: TypeTokenIssue, Outcome: "ok"},
+		"no type":         {Outcome: store.OutcomeSuccess},
+		"no outcome":      {Type: store.EventTokenIssue},
+		"unknown outcome": {Type: store.EventTokenIssue, Outcome: "ok"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := l.Record(context.Background(), e); !errors.Is(err, ErrInvalidEvent) {
@@ -164,7 +163,7 @@ func TestAppendRollsBackWithTheTransaction(t *testing.T) {
 	seed(t, db, l, 3)
 
 	boom := errors.New("boom")
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
+	err := db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.SaveRegisterSyncHealth(tx, &store.RegisterSync{LastError: "x"}); err != nil {
 			return err
 		}

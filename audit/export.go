@@ -45,7 +45,7 @@ func (l *Log) ExportCSV(ctx context.Context, w io.Writer, f Filter) (int64, erro
 	err := l.Each(ctx, f, func(e *store.AuditEvent) error {
 		rec[0] = strconv.FormatInt(e.ID, 10)
 		rec[1] = e.Time.UTC().Format(time.RFC3339Nano)
-		for i, s := range [...]string{e.Type, e.Actor, e.Outcome, e.ErrorCode, e.Step, e.Reason, e.SoftwareID,
+		for i, s := range [...]string{string(e.Type), e.Actor, string(e.Outcome), e.ErrorCode, e.Step, e.Reason, e.SoftwareID,
 			e.OrgID, e.ClientID, e.JTI, e.RemoteAddr, e.CertThumbprint, e.RequestID} {
 			rec[2+i] = CSVSafe(s)
 		}
@@ -113,8 +113,8 @@ func (l *Log) ExportJSON(ctx context.Context, w io.Writer, f Filter) (int64, err
 		if _, err := bw.WriteString(sep); err != nil {
 			return err
 		}
-		x = exportEvent{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: e.Type, Actor: e.Actor,
-			Outcome: e.Outcome, ErrorCode: e.ErrorCode, Step: e.Step, Reason: e.Reason, SoftwareID: e.SoftwareID,
+		x = exportEvent{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), Actor: e.Actor,
+			Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Step: e.Step, Reason: e.Reason, SoftwareID: e.SoftwareID,
 			OrgID: e.OrgID, ClientID: e.ClientID, JTI: e.JTI, RemoteAddr: e.RemoteAddr, CertThumbprint: e.CertThumbprint,
 			RequestID: e.RequestID, DurationUS: e.DurationUS, Data: e.Data, PrevHash: e.PrevHash, Hash: e.Hash}
 		// Encode ends each element with a newline: one event per line.

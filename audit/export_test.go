@@ -37,7 +37,7 @@ func TestExportCSV(t *testing.T) {
 	l := New(db)
 	seed(t, db, l, 2500) // more than one page of Each, more than one flush
 	evil := sampleEvent(9)
-	evil.Type, evil.Outcome, evil.Reason = TypeOperator+".export", OutcomeSuccess, "=cmd|' /C calc'!A0"
+	evil.Type, evil.Outcome, evil.Reason = store.EventOperatorExport, store.OutcomeSuccess, "=cmd|' /C calc'!A0"
 	if err := l.Record(context.Background(), evil); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestVerifyJobRunsOnce(t *testing.T) {
 		t.Fatalf("Status = running %v, last %+v", running, last)
 	}
 	ev := load(t, db, 6)
-	if ev.Type != TypeOperatorVerify || ev.Actor != "user:alice" || ev.Outcome != OutcomeSuccess ||
+	if ev.Type != store.EventOperatorVerify || ev.Actor != "user:alice" || ev.Outcome != store.OutcomeSuccess ||
 		!strings.HasPrefix(ev.Reason, "chain intact: 5 events") || ev.RemoteAddr != "192.0.2.1" {
 		t.Fatalf("audit event %+v", ev)
 	}

@@ -27,7 +27,7 @@ func TestHashGolden(t *testing.T) {
 		t.Fatalf("Hash = %s, want %s", got, want)
 	}
 	minimal := store.AuditEvent{ID: 1, Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC),
-		Type: TypeOperator + ".login", Outcome: OutcomeSuccess, PrevHash: Genesis}
+		Type: store.EventOperatorLogin, Outcome: store.OutcomeSuccess, PrevHash: Genesis}
 	const wantEncoding = "2:v1,1:1,20:2025-01-02T03:04:05Z,14:operator.login,0:,7:success," +
 		"0:,0:,0:,0:,0:,0:,0:,0:,0:,0:,1:0,0:,64:" + Genesis + ","
 	if got := string(appendCanonical(nil, &minimal)); got != wantEncoding {
@@ -63,9 +63,9 @@ func TestHashChangesWithEveryField(t *testing.T) {
 		"ID":             func(e *store.AuditEvent) { e.ID++ },
 		"Time":           func(e *store.AuditEvent) { e.Time = e.Time.Add(time.Microsecond) },
 		"Time (ns)":      func(e *store.AuditEvent) { e.Time = e.Time.Add(time.Nanosecond) },
-		"Type":           func(e *store.AuditEvent) { e.Type = TypeRegistrationUpdate },
+		"Type":           func(e *store.AuditEvent) { e.Type = store.EventRegistrationUpdate },
 		"Actor":          func(e *store.AuditEvent) { e.Actor += "x" },
-		"Outcome":        func(e *store.AuditEvent) { e.Outcome = OutcomeError },
+		"Outcome":        func(e *store.AuditEvent) { e.Outcome = store.OutcomeError },
 		"ErrorCode":      func(e *store.AuditEvent) { e.ErrorCode = "invalid_redirect_uri" },
 		"Step":           func(e *store.AuditEvent) { e.Step = "request" },
 		"Reason":         func(e *store.AuditEvent) { e.Reason = "" },
@@ -81,7 +81,7 @@ func TestHashChangesWithEveryField(t *testing.T) {
 		"PrevHash":       func(e *store.AuditEvent) { e.PrevHash = Genesis },
 		// Without length prefixes these would encode alike.
 		"a character moved between fields": func(e *store.AuditEvent) {
-			e.Actor, e.Outcome = e.Actor+e.Outcome[:1], e.Outcome[1:]
+			e.Actor, e.Outcome = e.Actor+string(e.Outcome[:1]), e.Outcome[1:]
 		},
 		"a field emptied into the next": func(e *store.AuditEvent) {
 			e.Step, e.Reason = "", e.Step+e.Reason

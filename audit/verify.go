@@ -35,11 +35,6 @@ type Result struct {
 // reader would keep SQLite from checkpointing the WAL).
 const verifyBatch = 1000
 
-const verifyEventsSQL = `SELECT id, time, type, actor, outcome, error_code, step, reason,
-	software_id, org_id, client_id, jti, remote_addr, cert_thumbprint, request_id,
-	duration_us, data, prev_hash, hash
-	FROM audit_events WHERE id > ? ORDER BY id LIMIT ?`
-
 // Verify walks the whole chain in id order, recomputing each event's hash and
 // checking that it links to the previous event and that ids are consecutive from 1.
 // It stops at the first broken event. A non-nil error means the walk could not
@@ -52,8 +47,8 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 	buf := make([]byte, 0, 4096)
 	for {
 		var err error
-		batch, err = l.readBatch(ctx, res.HeadID, batch[:0])
-		var unreadable *unreadableError
+		batch, err = l.db.AuditEventsAfter(ctx, res.HeadID, verifyBatch, batch[:0])
+		var unreadable *store.UnreadableAuditEventError
 		if err != nil && !errors.As(err, &unreadable) {
 			return res, err
 		}
@@ -70,9 +65,9 @@ func (l *Log) Verify(ctx context.Context) (Result, error) {
 			// A row whose columns no longer scan (a NULL, a number in the time
 			// column) was edited outside dcrconsole: report it as a break, not as
 			// a failure of Verify, so the operator sees where the log was touched.
-			res.BrokenID = unreadable.id
-			if res.Problem = gapProblem(unreadable.id, res.HeadID); res.Problem == "" {
-				res.Problem = fmt.Sprintf("event %d: its content cannot be read (edited?): %v", unreadable.id, unreadable.err)
+			res.BrokenID = unreadable.ID
+			if res.Problem = gapProblem(unreadable.ID, res.HeadID); res.Problem == "" {
+				res.Problem = fmt.Sprintf("event %d: its content cannot be read (edited?): %v", unreadable.ID, unreadable.Err)
 			}
 			return res, nil
 		}
@@ -118,50 +113,4 @@ func gapProblem(id, prevID int64) string {
 		return fmt.Sprintf("event %d is the first event: %s", id, missing)
 	}
 	return fmt.Sprintf("event %d follows %d: %s", id, prevID, missing)
-}
-
-// unreadableError is a row that exists but whose columns do not scan into an event.
-type unreadableError struct {
-	id  int64
-	err error
-}
-
-func (e *unreadableError) Error() string {
-	return fmt.Sprintf("audit: event %d cannot be read: %v", e.id, e.err)
-}
-
-// readBatch appends to dst up to verifyBatch events with ids above after, in id
-// order. It scans rows by hand rather than through GORM's reflection, which would
-// dominate the cost of verifying millions of events. A row that does not scan ends
-// the batch with an *unreadableError; dst then holds the events before it.
-func (l *Log) readBatch(ctx context.Context, after int64, dst []store.AuditEvent) ([]store.AuditEvent, error) {
-	rows, err := l.db.R.WithContext(ctx).Raw(verifyEventsSQL, after, verifyBatch).Rows()
-	if err != nil {
-		return dst, fmt.Errorf("audit: read events after %d: %w", after, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		dst = append(dst, store.AuditEvent{})
-		e := &dst[len(dst)-1]
-		if err := rows.Scan(&e.ID, &e.Time, &e.Type, &e.Actor, &e.Outcome, &e.ErrorCode, &e.Step,
-			&e.Reason, &e.SoftwareID, &e.OrgID, &e.ClientID, &e.JTI, &e.RemoteAddr, &e.CertThumbprint,
-			&e.RequestID, &e.DurationUS, &e.Data, &e.PrevHash, &e.Hash); err != nil {
-			dst = dst[:len(dst)-1]
-			// id is the rowid, always an integer, so it scans even when the rest does not.
-			var id int64
-			sink := make([]any, 19)
-			sink[0] = &id
-			for i := 1; i < len(sink); i++ {
-				sink[i] = new(any)
-			}
-			if rerr := rows.Scan(sink...); rerr != nil {
-				return dst, fmt.Errorf("audit: read event after %d: %w", after, err)
-			}
-			return dst, &unreadableError{id: id, err: err}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return dst, fmt.Errorf("audit: read events after %d: %w", after, err)
-	}
-	return dst, nil
 }

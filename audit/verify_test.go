@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 func TestVerifyEmptyLog(t *testing.T) {
@@ -118,7 +119,7 @@ func TestVerifyFindsTampering(t *testing.T) {
 		{
 			name: "edit and rehash",
 			tamper: func(t *testing.T, db *store.DB) {
-				rewrite(t, db, 5, func(e *store.AuditEvent) { e.Outcome, e.ErrorCode = OutcomeSuccess, "" })
+				rewrite(t, db, 5, func(e *store.AuditEvent) { e.Outcome, e.ErrorCode = store.OutcomeSuccess, "" })
 			},
 			wantID:      6,
 			wantProblem: "event 6: prev_hash does not match event 5 (deleted or reordered?)",
@@ -253,7 +254,7 @@ func TestVerifyHonoursContext(t *testing.T) {
 func exec(sql string, args ...any) func(t *testing.T, db *store.DB) {
 	return func(t *testing.T, db *store.DB) {
 		t.Helper()
-		if err := db.W.Exec(sql, args...).Error; err != nil {
+		if err := storetest.Gorm(t, db).Exec(sql, args...).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -262,7 +263,7 @@ func exec(sql string, args ...any) func(t *testing.T, db *store.DB) {
 func load(t *testing.T, db *store.DB, id int64) store.AuditEvent {
 	t.Helper()
 	var e store.AuditEvent
-	if err := db.W.Where("id = ?", id).Take(&e).Error; err != nil {
+	if err := storetest.Gorm(t, db).Where("id = ?", id).Take(&e).Error; err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -270,7 +271,7 @@ func load(t *testing.T, db *store.DB, id int64) store.AuditEvent {
 
 func save(t *testing.T, db *store.DB, e *store.AuditEvent) {
 	t.Helper()
-	if err := db.W.Save(e).Error; err != nil {
+	if err := storetest.Gorm(t, db).Save(e).Error; err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,9 +10,6 @@ import (
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// TypeOperatorVerify is a chain verification started from the console.
-const TypeOperatorVerify = TypeOperator + ".verify"
-
 // VerifyRun is one run of Verify started by an operator.
 type VerifyRun struct {
 	By       string    // the actor who started it
@@ -49,7 +46,7 @@ func NewVerifyJob(l *Log, timeout time.Duration) *VerifyJob {
 
 // Start begins a run in the background unless one is going. who carries the
 // Actor, RemoteAddr and RequestID of the operator who asked; the run is audited
-// as TypeOperatorVerify with its result when it finishes. Start returns the run
+// as store.EventOperatorVerify with its result when it finishes. Start returns the run
 // that is going now and whether this call started it.
 func (j *VerifyJob) Start(who store.AuditEvent) (VerifyRun, bool) {
 	j.mu.Lock()
@@ -126,16 +123,44 @@ func (r VerifyRun) Summary() string {
 }
 
 func verifyEvent(run VerifyRun, who store.AuditEvent) *store.AuditEvent {
-	outcome := OutcomeSuccess
+	outcome := store.OutcomeSuccess
 	if run.Err != "" {
-		outcome = OutcomeError
+		outcome = store.OutcomeError
 	}
 	data, _ := json.Marshal(map[string]any{
 		"ok": run.Result.OK, "events": run.Result.Events, "broken_id": run.Result.BrokenID,
 		"problem": run.Result.Problem, "head_id": run.Result.HeadID, "head_hash": run.Result.HeadHash,
 		"started": run.Started.Format(time.RFC3339Nano), "duration_ms": run.Finished.Sub(run.Started).Milliseconds(),
 	})
-	return &store.AuditEvent{Type: TypeOperatorVerify, Actor: who.Actor, Outcome: outcome, Reason: run.Summary(),
+	return &store.AuditEvent{Type: store.EventOperatorVerify, Actor: who.Actor, Outcome: outcome, Reason: run.Summary(),
 		RemoteAddr: who.RemoteAddr, RequestID: who.RequestID, DurationUS: run.Finished.Sub(run.Started).Microseconds(),
 		Data: string(data)}
+}
+
+// Verification is what the audit log says of the latest chain verification.
+type Verification struct {
+	Time    time.Time
+	By      string // the actor who started it
+	Summary string // VerifyRun.Summary at the time
+	// Finished reports that the walk reached its end (or a break); false when it
+	// could not finish (the database failed).
+	Finished bool
+	// OK reports that the walk found the chain intact.
+	OK bool
+}
+
+// LastVerification reads the audit record of the latest chain verification (one
+// seek in the (type, id) index); nil when there has been none.
+func (l *Log) LastVerification(ctx context.Context) (*Verification, error) {
+	rows, _, err := l.List(ctx, Filter{Type: string(store.EventOperatorVerify), Limit: 1})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	e := rows[0]
+	var data struct {
+		OK bool `json:"ok"`
+	}
+	_ = json.Unmarshal([]byte(e.Data), &data)
+	finished := e.Outcome == store.OutcomeSuccess
+	return &Verification{Time: e.Time, By: e.Actor, Summary: e.Reason, Finished: finished, OK: finished && data.OK}, nil
 }

@@ -8,8 +8,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -66,7 +64,7 @@ func (s *Service) ChangeUser(ctx context.Context, by *store.User, userID int64, 
 		return nil, fmt.Errorf("%w: choose the role viewer, operator or admin", ErrInvalidAccount)
 	}
 	if u.ID == by.ID && (role != u.Role || disabled) {
-		s.refuse(ctx, "user.update", by, "refused to demote or disable own account", remote)
+		s.refuse(ctx, store.EventOperatorUserUpdate, by, "refused to demote or disable own account", remote)
 		return nil, fmt.Errorf("%w: you cannot demote or disable your own account; ask another administrator", ErrSelfChange)
 	}
 	if err := s.UpdateUser(ctx, "user:"+by.Username, u.ID, role, disabled, remote); err != nil {
@@ -86,7 +84,7 @@ func (s *Service) ResetPassword(ctx context.Context, by *store.User, userID int6
 		return nil, "", err
 	}
 	if u.ID == by.ID {
-		s.refuse(ctx, "user.password", by, "refused to reset own password", remote)
+		s.refuse(ctx, store.EventOperatorUserPassword, by, "refused to reset own password", remote)
 		return nil, "", fmt.Errorf("%w: change your own password on your account page", ErrSelfChange)
 	}
 	password := RandomPassword()
@@ -98,7 +96,7 @@ func (s *Service) ResetPassword(ctx context.Context, by *store.User, userID int6
 
 // refuse audits an account change that was refused; the audit write has its
 // own transaction because nothing else changes.
-func (s *Service) refuse(ctx context.Context, action string, by *store.User, reason, remote string) {
-	ev := operatorEvent(action, "user:"+by.Username, "rejected", reason, remote)
-	_ = s.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return s.audit.Append(tx, ev) })
+func (s *Service) refuse(ctx context.Context, action store.EventType, by *store.User, reason, remote string) {
+	ev := operatorEvent(action, "user:"+by.Username, store.OutcomeRejected, reason, remote)
+	_ = s.audit.Record(context.WithoutCancel(ctx), ev)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 func TestCheckAccount(t *testing.T) {
@@ -53,7 +54,7 @@ func TestAddUserIssuesOneTimePassword(t *testing.T) {
 		t.Fatalf("bad role: %v", err)
 	}
 	var ev store.AuditEvent
-	f.db.R.Where("type = 'operator.user.create'").Take(&ev)
+	storetest.Gorm(t, f.db).Where("type = 'operator.user.create'").Take(&ev)
 	if ev.Actor != "user:root" || ev.RemoteAddr != "192.0.2.1" || strings.Contains(ev.Reason, password) {
 		t.Fatalf("audit %+v", ev)
 	}
@@ -112,7 +113,7 @@ func TestResetPassword(t *testing.T) {
 		t.Fatalf("reset password: %v", err)
 	}
 	var ev store.AuditEvent
-	f.db.R.Where("type = 'operator.user.password' AND outcome = 'success'").Take(&ev)
+	storetest.Gorm(t, f.db).Where("type = 'operator.user.password' AND outcome = 'success'").Take(&ev)
 	if ev.Actor != "user:root" {
 		t.Fatalf("audit %+v", ev)
 	}

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -54,11 +52,11 @@ func (s *Service) NewAPIKey(ctx context.Context, actor, name, remote string) (st
 	_, _ = rand.Read(raw[:])
 	key := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	k := &store.APIKey{Name: name, KeyHash: hashAPIKey(key), CreatedBy: actor, CreatedAt: s.Now().UTC()}
-	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.CreateAPIKey(tx, k); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent("apikey.create", actor, "success", "created API key "+name, remote))
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorAPIKeyCreate, actor, store.OutcomeSuccess, "created API key "+name, remote))
 	})
 	if errors.Is(err, store.ErrDuplicate) {
 		return "", ErrAPIKeyExists
@@ -68,11 +66,11 @@ func (s *Service) NewAPIKey(ctx context.Context, actor, name, remote string) (st
 
 // RevokeAPIKey revokes the key name at once.
 func (s *Service) RevokeAPIKey(ctx context.Context, actor, name, remote string) error {
-	err := s.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.RevokeAPIKey(tx, name, s.Now().UTC()); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent("apikey.revoke", actor, "success", "revoked API key "+name, remote))
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorAPIKeyRevoke, actor, store.OutcomeSuccess, "revoked API key "+name, remote))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNoSuchAPIKey
@@ -96,7 +94,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (string, e
 	}
 	now := s.Now().UTC()
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
-		_ = s.db.Tx(ctx, func(tx *gorm.DB) error { return store.TouchAPIKey(tx, k.Name, now) })
+		_ = s.db.Tx(ctx, func(tx *store.Tx) error { return store.TouchAPIKey(tx, k.Name, now) })
 	}
 	return k.Name, nil
 }

@@ -16,14 +16,15 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
-	"gorm.io/gorm"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// Auditor appends an audit event inside the caller's transaction.
+// Auditor appends an audit event inside the caller's transaction (Append), or in
+// a transaction of its own when nothing else changes (Record). *audit.Log implements it.
 type Auditor interface {
-	Append(tx *gorm.DB, e *store.AuditEvent) error
+	Append(tx *store.Tx, e *store.AuditEvent) error
+	Record(ctx context.Context, e *store.AuditEvent, before ...func(tx *store.Tx) error) error
 }
 
 // Errors callers map to messages.
@@ -110,8 +111,8 @@ func (s *Service) hash(password string) (string, error) {
 	return string(h), err
 }
 
-func operatorEvent(action, actor, outcome, reason, remote string) *store.AuditEvent {
-	return &store.AuditEvent{Type: "operator." + action, Actor: actor, Outcome: outcome, Reason: reason, RemoteAddr: remote}
+func operatorEvent(action store.EventType, actor string, outcome store.Outcome, reason, remote string) *store.AuditEvent {
+	return &store.AuditEvent{Type: action, Actor: actor, Outcome: outcome, Reason: reason, RemoteAddr: remote}
 }
 
 // EnsureAdmin creates the account "admin" with a random one-time password when
@@ -147,11 +148,11 @@ func (s *Service) CreateUser(ctx context.Context, actor, username, password, rol
 	}
 	now := s.Now().UTC()
 	u := &store.User{Username: username, PasswordHash: h, Role: role, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.CreateUser(tx, u); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent("user.create", actor, "success", fmt.Sprintf("created user %s with role %s", username, role), remote))
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorUserCreate, actor, store.OutcomeSuccess, fmt.Sprintf("created user %s with role %s", username, role), remote))
 	})
 	return u, err
 }
@@ -173,14 +174,14 @@ func (s *Service) SetPassword(ctx context.Context, actor string, userID int64, p
 	if err != nil {
 		return err
 	}
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.SetUserPassword(tx, u.ID, h, mustChange, s.Now().UTC()); err != nil {
 			return err
 		}
 		if _, err := store.DeleteUserSessions(tx, u.ID); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent("user.password", actor, "success", "password changed for "+u.Username, remote))
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorUserPassword, actor, store.OutcomeSuccess, "password changed for "+u.Username, remote))
 	})
 }
 
@@ -195,11 +196,11 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, userID int64, ro
 	}
 	before := fmt.Sprintf("role %s disabled %v", u.Role, u.Disabled)
 	losesAdmin := u.Role == store.RoleAdmin && !u.Disabled && (role != store.RoleAdmin || disabled)
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		if losesAdmin {
 			// Checked inside the transaction: two concurrent demotions cannot both pass.
-			var admins int64
-			if err := tx.Model(&store.User{}).Where("role = ? AND NOT disabled AND id != ?", store.RoleAdmin, u.ID).Count(&admins).Error; err != nil {
+			admins, err := store.CountEnabledAdmins(tx, u.ID)
+			if err != nil {
 				return err
 			}
 			if admins == 0 {
@@ -214,7 +215,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, userID int64, ro
 				return err
 			}
 		}
-		return s.audit.Append(tx, operatorEvent("user.update", actor, "success",
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorUserUpdate, actor, store.OutcomeSuccess,
 			fmt.Sprintf("user %s: %s -> role %s disabled %v", u.Username, before, role, disabled), remote))
 	})
 }
@@ -241,7 +242,7 @@ func (s *Service) Verify(ctx context.Context, username, password, remote string)
 	// concurrent guesses counts against the limit as it arrives.
 	wait := s.throttle.begin(username, remote, now)
 	if wait > 0 {
-		s.recordLogin(ctx, username, "rejected", fmt.Sprintf("throttled for %s", wait.Round(time.Second)), remote)
+		s.recordLogin(ctx, username, store.OutcomeRejected, fmt.Sprintf("throttled for %s", wait.Round(time.Second)), remote)
 		return nil, ErrThrottled
 	}
 	ok := false
@@ -252,16 +253,16 @@ func (s *Service) Verify(ctx context.Context, username, password, remote string)
 	}
 	if u == nil {
 		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
-		s.recordLogin(ctx, username, "rejected", "unknown user", remote)
+		s.recordLogin(ctx, username, store.OutcomeRejected, "unknown user", remote)
 		return nil, ErrInvalidCredentials
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		s.recordLogin(ctx, username, "rejected", "wrong password", remote)
+		s.recordLogin(ctx, username, store.OutcomeRejected, "wrong password", remote)
 		return nil, ErrInvalidCredentials
 	}
 	ok = true
 	if u.Disabled {
-		s.recordLogin(ctx, username, "rejected", "account disabled", remote)
+		s.recordLogin(ctx, username, store.OutcomeRejected, "account disabled", remote)
 		return nil, ErrInvalidCredentials
 	}
 	return u, nil
@@ -280,7 +281,7 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 	sess := &store.Session{IDHash: hashToken(token), UserID: u.ID, CreatedAt: at, LastSeenAt: at,
 		ExpiresAt: at.Add(s.opts.AbsoluteTimeout), RemoteAddr: remote, UserAgent: truncate(userAgent, 200)}
 	u.LastLoginAt = &at
-	err = s.db.Tx(ctx, func(tx *gorm.DB) error {
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		// Guarded: if the account was disabled or its password changed since it
 		// was checked, the sign-in fails and no session is made.
 		if err := store.RecordLogin(tx, u.ID, u.PasswordHash, at); err != nil {
@@ -289,10 +290,10 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 		if err := store.CreateSession(tx, sess); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent("login", "user:"+u.Username, "success", "logged in", remote))
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorLogin, "user:"+u.Username, store.OutcomeSuccess, "logged in", remote))
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		s.recordLogin(ctx, u.Username, "rejected", "account changed during sign-in", remote)
+		s.recordLogin(ctx, u.Username, store.OutcomeRejected, "account changed during sign-in", remote)
 		return nil, ErrInvalidCredentials
 	}
 	if err != nil {
@@ -301,9 +302,9 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 	return &Session{Token: token, User: *u, IDHash: sess.IDHash}, nil
 }
 
-func (s *Service) recordLogin(ctx context.Context, username, outcome, reason, remote string) {
-	ev := operatorEvent("login", "user:"+truncate(username, 64), outcome, reason, remote)
-	_ = s.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return s.audit.Append(tx, ev) })
+func (s *Service) recordLogin(ctx context.Context, username string, outcome store.Outcome, reason, remote string) {
+	ev := operatorEvent(store.EventOperatorLogin, "user:"+truncate(username, 64), outcome, reason, remote)
+	_ = s.audit.Record(context.WithoutCancel(ctx), ev)
 }
 
 func truncate(s string, n int) string {
@@ -329,19 +330,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Session, err
 	}
 	now := s.Now().UTC()
 	if sw.User.Disabled || now.After(sw.Session.ExpiresAt) || now.Sub(sw.Session.LastSeenAt) > s.opts.IdleTimeout {
-		_ = s.db.Tx(ctx, func(tx *gorm.DB) error { return store.DeleteSession(tx, idHash) })
+		_ = s.db.Tx(ctx, func(tx *store.Tx) error { return store.DeleteSession(tx, idHash) })
 		return nil, ErrNoSession
 	}
 	// Record activity at most once a minute: a page view should not cost a write.
 	if now.Sub(sw.Session.LastSeenAt) > time.Minute {
-		_ = s.db.Tx(ctx, func(tx *gorm.DB) error { return store.TouchSession(tx, idHash, now) })
+		_ = s.db.Tx(ctx, func(tx *store.Tx) error { return store.TouchSession(tx, idHash, now) })
 	}
 	return &Session{Token: token, User: sw.User, IDHash: idHash}, nil
 }
 
 // Logout ends one session, or with everywhere every session of its user.
 func (s *Service) Logout(ctx context.Context, sess *Session, everywhere bool, remote string) error {
-	return s.db.Tx(ctx, func(tx *gorm.DB) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		reason := "logged out"
 		if everywhere {
 			n, err := store.DeleteUserSessions(tx, sess.User.ID)
@@ -352,7 +353,7 @@ func (s *Service) Logout(ctx context.Context, sess *Session, everywhere bool, re
 		} else if err := store.DeleteSession(tx, sess.IDHash); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent("logout", "user:"+sess.User.Username, "success", reason, remote))
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorLogout, "user:"+sess.User.Username, store.OutcomeSuccess, reason, remote))
 	})
 }
 

@@ -10,12 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 const goodPassword = "correct horse battery staple"
@@ -62,7 +61,7 @@ func (f *fixture) login(t *testing.T, name string) *Session {
 func (f *fixture) events(t *testing.T, typ, outcome string) int64 {
 	t.Helper()
 	var n int64
-	if err := f.db.R.Model(&store.AuditEvent{}).Where("type = ? AND outcome = ?", typ, outcome).Count(&n).Error; err != nil {
+	if err := storetest.Gorm(t, f.db).Model(&store.AuditEvent{}).Where("type = ? AND outcome = ?", typ, outcome).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -163,7 +162,7 @@ func TestLogin(t *testing.T) {
 				t.Fatalf("Login = %v, want ErrInvalidCredentials", err)
 			}
 			var ev store.AuditEvent
-			f.db.R.Order("id DESC").Take(&ev)
+			storetest.Gorm(t, f.db).Order("id DESC").Take(&ev)
 			if ev.Type != "operator.login" || ev.Outcome != "rejected" || ev.Reason != tt.reason {
 				t.Fatalf("audit %+v", ev)
 			}
@@ -173,7 +172,7 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("%d successful logins audited", n)
 	}
 	var stored store.Session
-	if err := f.db.R.Take(&stored).Error; err != nil || stored.UserAgent != "ua" || stored.RemoteAddr != "192.0.2.1" {
+	if err := storetest.Gorm(t, f.db).Take(&stored).Error; err != nil || stored.UserAgent != "ua" || stored.RemoteAddr != "192.0.2.1" {
 		t.Fatalf("stored session %+v %v", stored, err)
 	}
 }
@@ -294,7 +293,7 @@ func TestLogout(t *testing.T) {
 		t.Fatal("logout everywhere left a session")
 	}
 	var ev store.AuditEvent
-	f.db.R.Order("id DESC").Take(&ev)
+	storetest.Gorm(t, f.db).Order("id DESC").Take(&ev)
 	if ev.Type != "operator.logout" || !strings.Contains(ev.Reason, "everywhere (2 sessions)") {
 		t.Fatalf("audit %+v", ev)
 	}
@@ -357,7 +356,7 @@ func TestUpdateUser(t *testing.T) {
 		t.Fatalf("unknown user: %v", err)
 	}
 	var ev store.AuditEvent
-	f.db.R.Where("type = 'operator.user.update'").Order("id DESC").Take(&ev)
+	storetest.Gorm(t, f.db).Where("type = 'operator.user.update'").Order("id DESC").Take(&ev)
 	if ev.Actor != "admin" || ev.Reason != "user alice: role operator disabled false -> role operator disabled true" {
 		t.Fatalf("audit %+v", ev)
 	}
@@ -436,7 +435,7 @@ func TestConcurrentGuessesAreThrottled(t *testing.T) {
 	}
 	wg.Wait()
 	var checked int64
-	f.db.R.Table("audit_events").Where("type = 'operator.login' AND reason = 'wrong password'").Count(&checked)
+	storetest.Gorm(t, f.db).Table("audit_events").Where("type = 'operator.login' AND reason = 'wrong password'").Count(&checked)
 	if checked > 5 {
 		t.Fatalf("%d passwords were checked in a burst; the limit is 5", checked)
 	}
@@ -459,7 +458,7 @@ func TestSignInLosesARaceWithDisableOrReset(t *testing.T) {
 	if err := f.svc.UpdateUser(t.Context(), "user:other-admin", u.ID, store.RoleViewer, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	err = f.db.Tx(t.Context(), func(tx *gorm.DB) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
+	err = f.db.Tx(t.Context(), func(tx *store.Tx) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the stale sign-in was recorded: %v", err)
 	}
@@ -474,7 +473,7 @@ func TestSignInLosesARaceWithDisableOrReset(t *testing.T) {
 	if err := f.svc.SetPassword(t.Context(), "user:other-admin", u.ID, "a brand new passphrase", true, ""); err != nil {
 		t.Fatal(err)
 	}
-	err = f.db.Tx(t.Context(), func(tx *gorm.DB) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
+	err = f.db.Tx(t.Context(), func(tx *store.Tx) error { return store.RecordLogin(tx, u.ID, checked.PasswordHash, f.now) })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a sign-in with the old password was recorded after a reset: %v", err)
 	}

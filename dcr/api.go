@@ -106,13 +106,20 @@ func (r APIRequest) caller() Caller {
 // POST /register.
 type APIService struct {
 	registrar *Registrar
+	clients   APIClients
 	publicURL string
 	rotate    bool
 }
 
+// APIClients is what the processing API reads of stored clients; *store.DB implements it.
+type APIClients interface {
+	GetClient(ctx context.Context, id string) (*store.Client, error)
+	ClientRowID(ctx context.Context, id string) (int64, error)
+}
+
 // NewAPIService wires the API; rotate issues a new registration access token on update.
 func NewAPIService(r *Registrar, publicURL string, rotate bool) *APIService {
-	return &APIService{registrar: r, publicURL: strings.TrimRight(publicURL, "/"), rotate: rotate}
+	return &APIService{registrar: r, clients: r.db, publicURL: strings.TrimRight(publicURL, "/"), rotate: rotate}
 }
 
 func newRAT() (token, hash string) {
@@ -148,7 +155,7 @@ func (s *APIService) Register(ctx context.Context, r APIRequest) APIResponse {
 	if derr != nil {
 		return errorResponse(derr)
 	}
-	c, err := s.registrar.db.GetClient(ctx, m.ClientID)
+	c, err := s.clients.GetClient(ctx, m.ClientID)
 	if err != nil {
 		return serverError(err)
 	}
@@ -157,8 +164,8 @@ func (s *APIService) Register(ctx context.Context, r APIRequest) APIResponse {
 
 // authorize checks the registration access token of clientID; an unknown
 // client, an inactive one and a wrong token get the same UNAUTHORIZED.
-func (s *APIService) authorize(ctx context.Context, r APIRequest, eventType string) (*store.Client, *APIResponse) {
-	c, err := s.registrar.db.GetClient(ctx, r.ClientID)
+func (s *APIService) authorize(ctx context.Context, r APIRequest, eventType store.EventType) (*store.Client, *APIResponse) {
+	c, err := s.clients.GetClient(ctx, r.ClientID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		resp := serverError(err)
 		return nil, &resp
@@ -186,7 +193,7 @@ func (s *APIService) authorize(ctx context.Context, r APIRequest, eventType stri
 
 // Get is POST /api/{serviceId}/client/registration/get.
 func (s *APIService) Get(ctx context.Context, r APIRequest) APIResponse {
-	c, refusal := s.authorize(ctx, r, eventRegistrationRead)
+	c, refusal := s.authorize(ctx, r, store.EventRegistrationRead)
 	if refusal != nil {
 		return *refusal
 	}
@@ -202,7 +209,7 @@ func (s *APIService) Get(ctx context.Context, r APIRequest) APIResponse {
 
 // Update is POST /api/{serviceId}/client/registration/update (full replacement).
 func (s *APIService) Update(ctx context.Context, r APIRequest) APIResponse {
-	c, refusal := s.authorize(ctx, r, eventRegistrationUpdate)
+	c, refusal := s.authorize(ctx, r, store.EventRegistrationUpdate)
 	if refusal != nil {
 		return *refusal
 	}
@@ -215,7 +222,7 @@ func (s *APIService) Update(ctx context.Context, r APIRequest) APIResponse {
 	if derr != nil {
 		return errorResponse(derr)
 	}
-	updated, err := s.registrar.db.GetClient(ctx, c.ID)
+	updated, err := s.clients.GetClient(ctx, c.ID)
 	if err != nil {
 		return serverError(err)
 	}
@@ -224,14 +231,14 @@ func (s *APIService) Update(ctx context.Context, r APIRequest) APIResponse {
 
 // Delete is POST /api/{serviceId}/client/registration/delete.
 func (s *APIService) Delete(ctx context.Context, r APIRequest) APIResponse {
-	c, refusal := s.authorize(ctx, r, eventRegistrationDelete)
+	c, refusal := s.authorize(ctx, r, store.EventRegistrationDelete)
 	if refusal != nil {
 		return *refusal
 	}
 	if derr := s.registrar.Delete(ctx, c, r.caller()); derr != nil {
 		return errorResponse(derr)
 	}
-	deleted, err := s.registrar.db.GetClient(ctx, c.ID)
+	deleted, err := s.clients.GetClient(ctx, c.ID)
 	if err != nil {
 		return serverError(err)
 	}
@@ -288,7 +295,7 @@ func serverError(err error) APIResponse {
 func (s *APIService) client(ctx context.Context, c *store.Client) *APIClient {
 	var m Metadata
 	_ = json.Unmarshal([]byte(c.Registration), &m)
-	rowID, _ := s.registrar.db.ClientRowID(ctx, c.ID)
+	rowID, _ := s.clients.ClientRowID(ctx, c.ID)
 	return &APIClient{
 		ClientID: rowID, ClientIDAlias: c.ID, ClientIDAliasEnabled: true,
 		ClientName: m.ClientName, Description: m.ClientDescription, ClientType: "CONFIDENTIAL",

@@ -20,7 +20,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
-	"gorm.io/gorm"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -118,10 +117,10 @@ func (k *KeyRing) announce(ctx context.Context, previousKID string, signer *hold
 	if k.audit == nil {
 		return
 	}
-	ev := &store.AuditEvent{Type: eventHolderKeyActivate, Actor: "server", Outcome: outcomeSuccess,
+	ev := &store.AuditEvent{Type: store.EventHolderKeyActivate, Actor: "server", Outcome: store.OutcomeSuccess,
 		Reason: fmt.Sprintf("this server now signs with key %s (%s); it replaced %s", signer.kid, signer.alg, previousKID),
 		Data:   fmt.Sprintf(`{"kid":%q,"alg":%q,"previous_kid":%q}`, signer.kid, signer.alg.String(), previousKID)}
-	if err := k.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return k.audit.Append(tx, ev) }); err != nil {
+	if err := k.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
 		k.log.Error("audit: holder key activation not recorded", "kid", signer.kid, "error", err)
 	}
 }
@@ -167,12 +166,6 @@ func (k *KeyRing) Key(kid string) (jwk.Key, bool) {
 	return hk.pub, true
 }
 
-// Holder key event types (the audit package documents the full set).
-const (
-	eventHolderKeyRotate   = "holder_key.rotate"
-	eventHolderKeyActivate = "holder_key.activate"
-)
-
 // RotateHolderKey generates a new signing key; the previous ones are retired and
 // stay published for publishFor (longer than any token they signed can live).
 // With a non-nil Auditor the rotation is audited, by actor, in the same
@@ -207,11 +200,11 @@ func RotateHolderKey(ctx context.Context, db *store.DB, a Auditor, actor, alg st
 	now := time.Now().UTC()
 	row := &store.HolderKey{KID: kid, Alg: alg, CreatedAt: now,
 		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}
-	err = db.Tx(ctx, func(tx *gorm.DB) error {
+	err = db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.AddHolderKey(tx, row, now.Add(publishFor)); err != nil || a == nil {
 			return err
 		}
-		return a.Append(tx, &store.AuditEvent{Type: eventHolderKeyRotate, Actor: actor, Outcome: outcomeSuccess,
+		return a.Append(tx, &store.AuditEvent{Type: store.EventHolderKeyRotate, Actor: actor, Outcome: store.OutcomeSuccess,
 			Reason: fmt.Sprintf("new signing key %s (%s); previous keys published until %s", kid, alg, now.Add(publishFor).Format(time.RFC3339)),
 			Data:   fmt.Sprintf(`{"kid":%q,"alg":%q}`, kid, alg)})
 	})

@@ -8,17 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/store"
-)
-
-// Management event types.
-const (
-	eventRegistrationRead   = "registration.read"
-	eventRegistrationUpdate = "registration.update"
-	eventRegistrationDelete = "registration.delete"
-	eventClientStatus       = "client.status"
 )
 
 // StepAuthorization is the audit step of a refused management call.
@@ -33,10 +23,12 @@ type Caller struct {
 }
 
 // RecordRefusal audits a management call refused by authorization.
-func (r *Registrar) RecordRefusal(ctx context.Context, eventType string, c Caller, pathClientID, tokenClient string, aerr *AuthError) {
-	ev := &store.AuditEvent{Type: eventType, Actor: c.Actor, Outcome: outcomeRejected, ErrorCode: aerr.Code,
-		Step: string(StepAuthorization), Reason: fmt.Sprintf("%d %s | %s", aerr.Status, aerr.Description, aerr.Detail),
+func (r *Registrar) RecordRefusal(ctx context.Context, eventType store.EventType, c Caller, pathClientID, tokenClient string, aerr *AuthError) {
+	ev := &store.AuditEvent{Type: eventType, Actor: c.Actor,
 		ClientID: pathClientID, RemoteAddr: c.RemoteAddr, CertThumbprint: c.CertThumbprint, RequestID: c.RequestID}
+	// This refusal's public reason has always carried the HTTP status first
+	// ("401 description | detail"); store.AuditEvent.PublicReason reads it as is.
+	ev.Refused(store.OutcomeRejected, aerr.Code, string(StepAuthorization), fmt.Sprintf("%d %s", aerr.Status, aerr.Description), aerr.Detail)
 	if ev.Actor == "" && tokenClient != "" {
 		ev.Actor = "client:" + tokenClient
 	}
@@ -46,25 +38,28 @@ func (r *Registrar) RecordRefusal(ctx context.Context, eventType string, c Calle
 	r.record(ctx, ev)
 }
 
-func (r *Registrar) record(ctx context.Context, ev *store.AuditEvent) {
-	if err := r.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return r.audit.Append(tx, ev) }); err != nil {
+// record writes a stand-alone audit event (one that accompanies no state
+// change), running before first in its transaction; a failure is logged, since
+// the caller has already answered.
+func (r *Registrar) record(ctx context.Context, ev *store.AuditEvent, before ...func(tx *store.Tx) error) {
+	if err := r.audit.Record(context.WithoutCancel(ctx), ev, before...); err != nil {
 		r.log.Error("audit: event not recorded", "type", ev.Type, "request_id", ev.RequestID, "error", err)
 	}
 }
 
-func clientEvent(eventType string, c *store.Client, caller Caller) *store.AuditEvent {
+func clientEvent(eventType store.EventType, c *store.Client, caller Caller) *store.AuditEvent {
 	actor := caller.Actor
 	if actor == "" {
 		actor = "client:" + c.ID
 	}
-	return &store.AuditEvent{Type: eventType, Actor: actor, Outcome: outcomeSuccess, ClientID: c.ID, SoftwareID: c.SoftwareID,
+	return &store.AuditEvent{Type: eventType, Actor: actor, Outcome: store.OutcomeSuccess, ClientID: c.ID, SoftwareID: c.SoftwareID,
 		OrgID: c.OrgID, RemoteAddr: caller.RemoteAddr, CertThumbprint: caller.CertThumbprint, RequestID: caller.RequestID}
 }
 
 // Read returns the stored registration of an authorized client (GET /register/{id}).
 func (r *Registrar) Read(ctx context.Context, c *store.Client, caller Caller) (json.RawMessage, *Error) {
-	ev := clientEvent(eventRegistrationRead, c, caller)
-	if err := r.db.Tx(ctx, func(tx *gorm.DB) error { return r.audit.Append(tx, ev) }); err != nil {
+	ev := clientEvent(store.EventRegistrationRead, c, caller)
+	if err := r.db.Tx(ctx, func(tx *store.Tx) error { return r.audit.Append(tx, ev) }); err != nil {
 		return nil, internalError("audit read: %v", err)
 	}
 	return json.RawMessage(c.Registration), nil
@@ -82,7 +77,7 @@ func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Me
 	}
 	if derr != nil {
 		ev := r.event(a, reg, derr, start, c.ID)
-		ev.Type = eventRegistrationUpdate
+		ev.Type = store.EventRegistrationUpdate
 		r.recordWithJTI(ctx, ev, reg)
 		return nil, derr
 	}
@@ -94,9 +89,9 @@ func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Me
 		return nil, internalError("encode client: %v", err)
 	}
 	ev := r.event(a, reg, nil, start, c.ID)
-	ev.Type = eventRegistrationUpdate
+	ev.Type = store.EventRegistrationUpdate
 	ev.Data = changeSummary(c, updated)
-	err = r.commit(ctx, reg, func(tx *gorm.DB) error { return store.UpdateClientRegistration(tx, updated) }, ev)
+	err = r.commit(ctx, reg, func(tx *store.Tx) error { return store.UpdateClientRegistration(tx, updated) }, ev)
 	switch {
 	case err == nil:
 		return &m, nil
@@ -108,24 +103,21 @@ func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Me
 		derr = internalError("store update: %v", err)
 	}
 	ev = r.event(a, reg, derr, start, c.ID)
-	ev.Type = eventRegistrationUpdate
+	ev.Type = store.EventRegistrationUpdate
 	r.recordWithJTI(ctx, ev, reg)
 	return nil, derr
 }
 
 // recordWithJTI writes a rejection event, consuming the request's jti if its signature verified.
 func (r *Registrar) recordWithJTI(ctx context.Context, ev *store.AuditEvent, reg *Registration) {
-	err := r.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error {
+	r.record(ctx, ev, func(tx *store.Tx) error {
 		if reg != nil && reg.JTI != "" {
 			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil && !errors.Is(err, store.ErrReplay) {
 				return err
 			}
 		}
-		return r.audit.Append(tx, ev)
+		return nil
 	})
-	if err != nil {
-		r.log.Error("audit: event not recorded", "type", ev.Type, "request_id", ev.RequestID, "error", err)
-	}
 }
 
 // changeSummary names what a PUT changed, for the audit log. A changed
@@ -155,9 +147,9 @@ func changeSummary(old, updated *store.Client) string {
 // Delete marks an authorized client deleted (DELETE /register/{id}): it is kept
 // for the audit trail, its tokens stop working, and its software_id is free again.
 func (r *Registrar) Delete(ctx context.Context, c *store.Client, caller Caller) *Error {
-	ev := clientEvent(eventRegistrationDelete, c, caller)
+	ev := clientEvent(store.EventRegistrationDelete, c, caller)
 	now := r.pipeline.Now().UTC()
-	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := r.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.SetClientStatus(tx, c.ID, store.StatusActive, store.StatusDeleted, "deleted by the client", now, r.allowDuplicate); err != nil {
 			return err
 		}
@@ -188,7 +180,7 @@ func (r *Registrar) ReconcileRegister(ctx context.Context, products []ProductSta
 		if reason == "" {
 			continue
 		}
-		ids, err := store.ActiveClientIDsForSoftware(r.db.R.WithContext(ctx), p.SoftwareProductID)
+		ids, err := r.db.ActiveClientIDsForSoftware(ctx, p.SoftwareProductID)
 		if err != nil {
 			r.log.Error("register reconcile: listing registrations", "software_id", p.SoftwareProductID, "error", err)
 			continue
@@ -198,7 +190,7 @@ func (r *Registrar) ReconcileRegister(ctx context.Context, products []ProductSta
 		}
 		now := time.Now().UTC()
 		var removed []string
-		err = r.db.Tx(ctx, func(tx *gorm.DB) error {
+		err = r.db.Tx(ctx, func(tx *store.Tx) error {
 			removed = removed[:0]
 			for _, id := range ids {
 				err := store.SetClientStatus(tx, id, store.StatusActive, store.StatusRemoved, reason, now, r.allowDuplicate)
@@ -208,7 +200,7 @@ func (r *Registrar) ReconcileRegister(ctx context.Context, products []ProductSta
 				if err != nil {
 					return err
 				}
-				ev := &store.AuditEvent{Type: eventClientStatus, Actor: "cdr-register", Outcome: outcomeSuccess,
+				ev := &store.AuditEvent{Type: store.EventClientStatus, Actor: "cdr-register", Outcome: store.OutcomeSuccess,
 					ClientID: id, SoftwareID: p.SoftwareProductID, OrgID: p.BrandID, Reason: "removed: " + reason,
 					Data: fmt.Sprintf(`{"from":%q,"to":%q}`, store.StatusActive, store.StatusRemoved)}
 				if err := r.audit.Append(tx, ev); err != nil {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -45,11 +43,11 @@ func (r *Registrar) statusChange(ctx context.Context, clientID, from, to string,
 		return err
 	}
 	now := time.Now().UTC()
-	err = r.db.Tx(ctx, func(tx *gorm.DB) error {
+	err = r.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.SetClientStatus(tx, clientID, from, to, act.Reason, now, r.allowDuplicate); err != nil {
 			return err
 		}
-		return r.audit.Append(tx, &store.AuditEvent{Type: eventClientStatus, Actor: act.Actor, Outcome: outcomeSuccess,
+		return r.audit.Append(tx, &store.AuditEvent{Type: store.EventClientStatus, Actor: act.Actor, Outcome: store.OutcomeSuccess,
 			ClientID: c.ID, SoftwareID: c.SoftwareID, OrgID: c.OrgID, RemoteAddr: act.RemoteAddr, RequestID: act.RequestID,
 			Reason: fmt.Sprintf("%s -> %s: %s", from, to, act.Reason), Data: fmt.Sprintf(`{"from":%q,"to":%q}`, from, to)})
 	})
@@ -96,11 +94,11 @@ func (r *Registrar) Block(ctx context.Context, softwareID string, act OperatorAc
 	if strings.TrimSpace(act.Reason) == "" {
 		return ErrReasonRequired
 	}
-	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := r.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.BlockSoftware(tx, &store.BlockedSoftware{SoftwareID: softwareID, Reason: act.Reason, BlockedBy: act.Actor, CreatedAt: time.Now().UTC()}); err != nil {
 			return err
 		}
-		return r.audit.Append(tx, &store.AuditEvent{Type: "operator.block", Actor: act.Actor, Outcome: outcomeSuccess, SoftwareID: softwareID,
+		return r.audit.Append(tx, &store.AuditEvent{Type: store.EventOperatorBlock, Actor: act.Actor, Outcome: store.OutcomeSuccess, SoftwareID: softwareID,
 			RemoteAddr: act.RemoteAddr, RequestID: act.RequestID, Reason: "blocked: " + act.Reason})
 	})
 	if errors.Is(err, store.ErrDuplicate) {
@@ -114,11 +112,11 @@ func (r *Registrar) Unblock(ctx context.Context, softwareID string, act Operator
 	if strings.TrimSpace(act.Reason) == "" {
 		return ErrReasonRequired
 	}
-	err := r.db.Tx(ctx, func(tx *gorm.DB) error {
+	err := r.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.UnblockSoftware(tx, softwareID); err != nil {
 			return err
 		}
-		return r.audit.Append(tx, &store.AuditEvent{Type: "operator.unblock", Actor: act.Actor, Outcome: outcomeSuccess, SoftwareID: softwareID,
+		return r.audit.Append(tx, &store.AuditEvent{Type: store.EventOperatorUnblock, Actor: act.Actor, Outcome: store.OutcomeSuccess, SoftwareID: softwareID,
 			RemoteAddr: act.RemoteAddr, RequestID: act.RequestID, Reason: "unblocked: " + act.Reason})
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -15,7 +13,7 @@ import (
 // "apikey:NAME"). eventType is the event the call would have made. body is what
 // the caller sent, kept bounded (see attemptData); nil when it was never read, as
 // for a refused key: nothing an anonymous caller sends is stored.
-func (r *Registrar) RecordAPIRefusal(ctx context.Context, eventType string, c Caller, body []byte, derr *Error) {
+func (r *Registrar) RecordAPIRefusal(ctx context.Context, eventType store.EventType, c Caller, body []byte, derr *Error) {
 	a := Attempt{Body: body, RemoteAddr: c.RemoteAddr, CertThumbprint: c.CertThumbprint, RequestID: c.RequestID,
 		Source: store.SourceAPI, Actor: c.Actor}
 	ev := r.event(a, nil, derr, time.Now(), "")
@@ -30,10 +28,10 @@ func (r *Registrar) RecordAPIRefusal(ctx context.Context, eventType string, c Ca
 // the client certificate, the Content-Type, a body that is not a form, a
 // repeated parameter. r carries what could be read of the form.
 func (s *TokenService) Refuse(ctx context.Context, r TokenRequest, derr *Error) {
-	ev := &store.AuditEvent{Type: eventTokenIssue, Outcome: outcomeRejected, ErrorCode: derr.Code, Step: string(derr.Step),
-		Reason: derr.Description + " | " + derr.Detail, RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint,
+	ev := &store.AuditEvent{Type: store.EventTokenIssue, RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint,
 		RequestID: r.RequestID, Data: tokenData(r)}
-	if err := s.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return s.audit.Append(tx, ev) }); err != nil {
+	auditRefusal(ev, derr)
+	if err := s.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
 		s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
 	}
 }
@@ -60,4 +58,15 @@ func tokenData(r TokenRequest) string {
 		return ""
 	}
 	return encodeData(map[string]any{"params": params})
+}
+
+// auditRefusal records derr on ev: outcome "rejected" for a refusal of the
+// caller, "error" for a failure on our side (5xx), with its code, step and the
+// reason "description | detail" (see store.AuditEvent.Refused).
+func auditRefusal(ev *store.AuditEvent, derr *Error) {
+	outcome := store.OutcomeRejected
+	if derr.HTTPStatus() >= 500 {
+		outcome = store.OutcomeError
+	}
+	ev.Refused(outcome, derr.Code, string(derr.Step), derr.Description, derr.Detail)
 }

@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
-	"gorm.io/gorm"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -269,7 +268,7 @@ func (r *RegisterData) sync(ctx context.Context) ([]ProductChange, error) {
 	next.LastAttemptAt = &attempt
 	if err == nil {
 		next.LastSuccessAt, next.ConsecutiveFails = &attempt, 0
-		err = r.db.Tx(ctx, func(tx *gorm.DB) error {
+		err = r.db.Tx(ctx, func(tx *store.Tx) error {
 			for i := range got {
 				if got[i].changed {
 					if err := store.SaveRegisterSnapshot(tx, &got[i].snap); err != nil {
@@ -303,7 +302,7 @@ func (r *RegisterData) recordFailure(ctx context.Context, at time.Time, cause er
 	next.ConsecutiveFails++
 	r.health.Store(&next)
 	r.log.Warn("register sync failed; keeping the last good data", "err", cause, "consecutive_fails", next.ConsecutiveFails)
-	if err := r.db.Tx(ctx, func(tx *gorm.DB) error { return store.SaveRegisterSyncHealth(tx, &next) }); err != nil {
+	if err := r.db.Tx(ctx, func(tx *store.Tx) error { return store.SaveRegisterSyncHealth(tx, &next) }); err != nil {
 		r.log.Error("register sync: saving health", "err", err)
 	}
 }

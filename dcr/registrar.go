@@ -11,24 +11,18 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// Auditor appends an event to the audit log inside the caller's transaction.
+// Auditor appends an event to the audit log inside the caller's transaction
+// (Append), or in a transaction of its own for an event that accompanies no
+// state change (Record, after running before in that transaction).
 // *audit.Log implements it.
 type Auditor interface {
-	Append(tx *gorm.DB, e *store.AuditEvent) error
+	Append(tx *store.Tx, e *store.AuditEvent) error
+	Record(ctx context.Context, e *store.AuditEvent, before ...func(tx *store.Tx) error) error
 }
-
-// Audit event vocabulary used by the registrar (the audit package documents the full set).
-const (
-	eventRegistrationCreate = "registration.create"
-	outcomeSuccess          = "success"
-	outcomeRejected         = "rejected"
-	outcomeError            = "error"
-)
 
 // Attempt is one call of a registration endpoint, with what the transport knows.
 type Attempt struct {
@@ -99,7 +93,7 @@ func (r *Registrar) Register(ctx context.Context, a Attempt) (*Metadata, *Error)
 		r.recordRejection(ctx, a, reg, derr, start)
 		return nil, derr
 	}
-	err = r.commit(ctx, reg, func(tx *gorm.DB) error { return store.CreateClient(tx, client) }, r.event(a, reg, nil, start, m.ClientID))
+	err = r.commit(ctx, reg, func(tx *store.Tx) error { return store.CreateClient(tx, client) }, r.event(a, reg, nil, start, m.ClientID))
 	switch {
 	case err == nil:
 		return &m, nil
@@ -133,16 +127,14 @@ func (r *Registrar) Reject(ctx context.Context, a Attempt, derr *Error) {
 // as an update of that client.
 func (r *Registrar) RejectUpdate(ctx context.Context, c *store.Client, a Attempt, derr *Error) {
 	ev := r.event(a, nil, derr, time.Now(), c.ID)
-	ev.Type, ev.SoftwareID, ev.OrgID = eventRegistrationUpdate, c.SoftwareID, c.OrgID
+	ev.Type, ev.SoftwareID, ev.OrgID = store.EventRegistrationUpdate, c.SoftwareID, c.OrgID
 	r.record(ctx, ev)
 }
 
-// recordRejection writes the audit event of a failed attempt and, when the
-// request's signature had verified, consumes its jti so it cannot be replayed.
 // commit writes a validated registration (write), consumes its request's jti
 // and appends its audit event, all in one transaction.
-func (r *Registrar) commit(ctx context.Context, reg *Registration, write func(tx *gorm.DB) error, ev *store.AuditEvent) error {
-	return r.db.Tx(ctx, func(tx *gorm.DB) error {
+func (r *Registrar) commit(ctx context.Context, reg *Registration, write func(tx *store.Tx) error, ev *store.AuditEvent) error {
+	return r.db.Tx(ctx, func(tx *store.Tx) error {
 		if reg.JTI != "" {
 			if err := store.ConsumeJTI(tx, store.JTIRegistrationRequest, reg.JTI, reg.JTIExpires); err != nil {
 				return err
@@ -155,15 +147,17 @@ func (r *Registrar) commit(ctx context.Context, reg *Registration, write func(tx
 	})
 }
 
+// recordRejection writes the audit event of a failed attempt and, when the
+// request's signature had verified, consumes its jti so it cannot be replayed.
 func (r *Registrar) recordRejection(ctx context.Context, a Attempt, reg *Registration, derr *Error, start time.Time) {
 	r.recordWithJTI(ctx, r.event(a, reg, derr, start, ""), reg)
 }
 
 func (r *Registrar) event(a Attempt, reg *Registration, derr *Error, start time.Time, clientID string) *store.AuditEvent {
 	ev := &store.AuditEvent{
-		Type:           eventRegistrationCreate,
+		Type:           store.EventRegistrationCreate,
 		Actor:          a.Actor,
-		Outcome:        outcomeSuccess,
+		Outcome:        store.OutcomeSuccess,
 		ClientID:       clientID,
 		RemoteAddr:     a.RemoteAddr,
 		CertThumbprint: a.CertThumbprint,
@@ -180,15 +174,7 @@ func (r *Registrar) event(a Attempt, reg *Registration, derr *Error, start time.
 		ev.Actor = "software:" + ev.SoftwareID
 	}
 	if derr != nil {
-		ev.Outcome = outcomeRejected
-		if derr.HTTPStatus() >= 500 {
-			ev.Outcome = outcomeError
-		}
-		ev.ErrorCode, ev.Step = derr.Code, string(derr.Step)
-		ev.Reason = derr.Description
-		if derr.Detail != "" {
-			ev.Reason += " | " + derr.Detail
-		}
+		auditRefusal(ev, derr)
 		ev.Data = attemptData(a.Body, reg)
 	}
 	return ev

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -26,8 +25,6 @@ const (
 	CodeInvalidScope         = "invalid_scope"
 	CodeUnsupportedGrantType = "unsupported_grant_type"
 	CodeAdrStatusNotActive   = "urn:au-cds:error:cds-all:Authorisation/AdrStatusNotActive"
-
-	eventTokenIssue = "token.issue"
 )
 
 // StepToken is the audit step of token endpoint failures.
@@ -112,7 +109,7 @@ func tokenError(status int, code, desc, detail string, args ...any) *Error {
 // Issue authenticates the client by its assertion and issues an access token.
 func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenResponse, *Error) {
 	start := time.Now()
-	ev := &store.AuditEvent{Type: eventTokenIssue, RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint, RequestID: r.RequestID}
+	ev := &store.AuditEvent{Type: store.EventTokenIssue, RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint, RequestID: r.RequestID}
 	resp, client, jti, exp, derr := s.issue(ctx, r, ev)
 	ev.DurationUS = time.Since(start).Microseconds()
 	if client != nil {
@@ -124,17 +121,13 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 	}
 	now := s.Now().UTC()
 	if derr != nil {
-		ev.Outcome, ev.ErrorCode, ev.Step = outcomeRejected, derr.Code, string(derr.Step)
-		if derr.HTTPStatus() >= 500 {
-			ev.Outcome = outcomeError
-		}
-		ev.Reason = derr.Description + " | " + derr.Detail
+		auditRefusal(ev, derr)
 		ev.Data = tokenData(r)
 	} else {
-		ev.Outcome = outcomeSuccess
+		ev.Outcome = store.OutcomeSuccess
 		ev.Data = fmt.Sprintf(`{"scope":%q,"expires_in":%d}`, resp.Scope, resp.ExpiresIn)
 	}
-	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error {
+	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if jti != "" && client != nil {
 			err := store.ConsumeJTI(tx, store.JTIClientAssertion, client.ID+"\x00"+jti, exp)
 			if errors.Is(err, store.ErrReplay) && derr == nil {
@@ -153,8 +146,9 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 	if errors.Is(err, store.ErrReplay) {
 		// A concurrent request used the same assertion first.
 		derr = tokenError(http.StatusBadRequest, CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed concurrently", jti)
-		ev.Outcome, ev.ErrorCode, ev.Step, ev.Reason, ev.Data = outcomeRejected, derr.Code, string(derr.Step), derr.Description+" | "+derr.Detail, tokenData(r)
-		if err := s.db.Tx(context.WithoutCancel(ctx), func(tx *gorm.DB) error { return s.audit.Append(tx, ev) }); err != nil {
+		auditRefusal(ev, derr)
+		ev.Data = tokenData(r)
+		if err := s.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
 			s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
 		}
 		return nil, derr

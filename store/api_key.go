@@ -23,8 +23,8 @@ type APIKey struct {
 func (APIKey) TableName() string { return "api_keys" }
 
 // CreateAPIKey stores k (ErrDuplicate when the name is taken).
-func CreateAPIKey(tx *gorm.DB, k *APIKey) error {
-	if err := tx.Create(k).Error; err != nil {
+func CreateAPIKey(tx *Tx, k *APIKey) error {
+	if err := tx.g.Create(k).Error; err != nil {
 		if IsUniqueViolation(err) {
 			return ErrDuplicate
 		}
@@ -36,7 +36,7 @@ func CreateAPIKey(tx *gorm.DB, k *APIKey) error {
 // APIKeyByHash returns the unrevoked key with keyHash.
 func (db *DB) APIKeyByHash(ctx context.Context, keyHash string) (*APIKey, error) {
 	var k APIKey
-	err := db.R.WithContext(ctx).Where("key_hash = ? AND revoked_at IS NULL", keyHash).Take(&k).Error
+	err := db.r.WithContext(ctx).Where("key_hash = ? AND revoked_at IS NULL", keyHash).Take(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound
 	}
@@ -46,13 +46,13 @@ func (db *DB) APIKeyByHash(ctx context.Context, keyHash string) (*APIKey, error)
 // APIKeys lists every key, newest first.
 func (db *DB) APIKeys(ctx context.Context) ([]APIKey, error) {
 	var out []APIKey
-	err := db.R.WithContext(ctx).Order("created_at DESC").Find(&out).Error
+	err := db.r.WithContext(ctx).Order("created_at DESC").Find(&out).Error
 	return out, err
 }
 
 // RevokeAPIKey revokes the key name (ErrNotFound when there is no such active key).
-func RevokeAPIKey(tx *gorm.DB, name string, at time.Time) error {
-	res := tx.Model(&APIKey{}).Where("name = ? AND revoked_at IS NULL", name).Update("revoked_at", at)
+func RevokeAPIKey(tx *Tx, name string, at time.Time) error {
+	res := tx.g.Model(&APIKey{}).Where("name = ? AND revoked_at IS NULL", name).Update("revoked_at", at)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -63,7 +63,7 @@ func RevokeAPIKey(tx *gorm.DB, name string, at time.Time) error {
 }
 
 // TouchAPIKey records a use of the key, at most once a minute.
-func TouchAPIKey(tx *gorm.DB, name string, at time.Time) error {
-	return tx.Model(&APIKey{}).Where("name = ? AND (last_used_at IS NULL OR last_used_at < ?)", name, at.Add(-time.Minute)).
+func TouchAPIKey(tx *Tx, name string, at time.Time) error {
+	return tx.g.Model(&APIKey{}).Where("name = ? AND (last_used_at IS NULL OR last_used_at < ?)", name, at.Add(-time.Minute)).
 		UpdateColumn("last_used_at", at).Error
 }

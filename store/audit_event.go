@@ -14,9 +14,9 @@ import (
 type AuditEvent struct {
 	ID             int64 `gorm:"primaryKey"`
 	Time           time.Time
-	Type           string
+	Type           EventType
 	Actor          string
-	Outcome        string
+	Outcome        Outcome
 	ErrorCode      string
 	Step           string
 	Reason         string
@@ -37,6 +37,42 @@ type AuditEvent struct {
 
 // TableName is the audit_events table.
 func (AuditEvent) TableName() string { return "audit_events" }
+
+// reasonSeparator parts the public description of a refusal from its internal
+// detail in AuditEvent.Reason.
+const reasonSeparator = " | "
+
+// Refused records a refusal on e: its outcome, error code, pipeline step, and the
+// reason "description | detail" (the description alone when there is no detail).
+// The description is what the caller was told; the detail is for operators only.
+func (e *AuditEvent) Refused(outcome Outcome, code, step, description, detail string) {
+	e.Outcome, e.ErrorCode, e.Step = outcome, code, step
+	e.Reason = description
+	if detail != "" {
+		e.Reason += reasonSeparator + detail
+	}
+}
+
+// PublicReason is the part of Reason the caller was told: the text before the
+// first " | ", or all of it when there is none (operator actions). It reads every
+// variant ever written, and never changes them (they are hashed):
+//   - "description | detail" (registrations, tokens, the processing API);
+//   - "description" (an operator action, a refusal without detail);
+//   - "401 description | detail", the management endpoints' refusals (Step
+//     "authorization"), with the HTTP status first; the status stays part of the
+//     public reason, as the console has always shown it;
+//   - "description | " (a token refusal written with an empty detail).
+func (e AuditEvent) PublicReason() string {
+	description, _ := e.ReasonParts()
+	return description
+}
+
+// ReasonParts splits Reason into PublicReason and the internal detail after the
+// first " | " ("" when there is none).
+func (e AuditEvent) ReasonParts() (description, detail string) {
+	description, detail, _ = strings.Cut(e.Reason, reasonSeparator)
+	return description, detail
+}
 
 // MaxPayloadPrefix bounds what the audit log keeps of any untrusted input (a
 // rejected request body, a long form value): its first 8 KiB, with the SHA-256

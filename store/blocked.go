@@ -20,8 +20,8 @@ type BlockedSoftware struct {
 func (BlockedSoftware) TableName() string { return "blocked_software" }
 
 // BlockSoftware blocks a software product (ErrDuplicate when it already is).
-func BlockSoftware(tx *gorm.DB, b *BlockedSoftware) error {
-	if err := tx.Create(b).Error; err != nil {
+func BlockSoftware(tx *Tx, b *BlockedSoftware) error {
+	if err := tx.g.Create(b).Error; err != nil {
 		if IsUniqueViolation(err) {
 			return ErrDuplicate
 		}
@@ -31,8 +31,8 @@ func BlockSoftware(tx *gorm.DB, b *BlockedSoftware) error {
 }
 
 // UnblockSoftware lifts a block (ErrNotFound when there is none).
-func UnblockSoftware(tx *gorm.DB, softwareID string) error {
-	res := tx.Where("software_id = ?", softwareID).Delete(&BlockedSoftware{})
+func UnblockSoftware(tx *Tx, softwareID string) error {
+	res := tx.g.Where("software_id = ?", softwareID).Delete(&BlockedSoftware{})
 	if res.Error != nil {
 		return res.Error
 	}
@@ -45,7 +45,7 @@ func UnblockSoftware(tx *gorm.DB, softwareID string) error {
 // SoftwareBlock returns the block of softwareID, or nil.
 func (db *DB) SoftwareBlock(ctx context.Context, softwareID string) (*BlockedSoftware, error) {
 	var b BlockedSoftware
-	err := db.R.WithContext(ctx).Where("software_id = ?", softwareID).Take(&b).Error
+	err := db.r.WithContext(ctx).Where("software_id = ?", softwareID).Take(&b).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
@@ -55,6 +55,6 @@ func (db *DB) SoftwareBlock(ctx context.Context, softwareID string) (*BlockedSof
 // BlockedSoftwareList lists every block, newest first.
 func (db *DB) BlockedSoftwareList(ctx context.Context) ([]BlockedSoftware, error) {
 	var out []BlockedSoftware
-	err := db.R.WithContext(ctx).Order("created_at DESC").Find(&out).Error
+	err := db.r.WithContext(ctx).Order("created_at DESC").Find(&out).Error
 	return out, err
 }

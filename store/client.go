@@ -80,10 +80,10 @@ const insertClientSQL = `INSERT INTO clients (id, software_id, active_software_i
 
 // CreateClient inserts c inside tx. It returns ErrDuplicate when the duplicate rule
 // (the UNIQUE index on active_software_id) refuses it.
-func CreateClient(tx *gorm.DB, c *Client) error {
+func CreateClient(tx *Tx, c *Client) error {
 	// Plain SQL rather than tx.Create: this runs on the single writer for every
 	// registration, and GORM's reflection over 30 fields is measurable there.
-	err := tx.Exec(insertClientSQL, c.ID, c.SoftwareID, c.ActiveSoftwareID, c.Status, c.Source, c.ClientName, c.OrgID, c.OrgName,
+	err := tx.g.Exec(insertClientSQL, c.ID, c.SoftwareID, c.ActiveSoftwareID, c.Status, c.Source, c.ClientName, c.OrgID, c.OrgName,
 		c.LegalEntityID, c.LegalEntityName, c.IssuedAt, c.Registration, c.SoftwareStatement, c.RequestJWT, c.SSAHeader, c.SSAClaims,
 		c.SSAKeyID, c.RequestHeader, c.RequestClaims, c.CertThumbprint, c.StatusReason, c.StatusChangedAt, c.CreatedAt, c.UpdatedAt,
 		c.JWKSURI, c.Scope, c.LastTokenAt, c.APIKeyName, c.RATHash).Error
@@ -100,7 +100,7 @@ func CreateClient(tx *gorm.DB, c *Client) error {
 // slot of softwareID (compared case-insensitively, like the UNIQUE index it reads).
 func (db *DB) HasActiveClient(ctx context.Context, softwareID string) (bool, error) {
 	var n int64
-	err := db.R.WithContext(ctx).Model(&Client{}).
+	err := db.r.WithContext(ctx).Model(&Client{}).
 		Where("active_software_id = ?", strings.ToLower(softwareID)).Limit(1).Count(&n).Error
 	return n > 0, err
 }
@@ -108,7 +108,7 @@ func (db *DB) HasActiveClient(ctx context.Context, softwareID string) (bool, err
 // GetClient returns the client with id, whatever its status.
 func (db *DB) GetClient(ctx context.Context, id string) (*Client, error) {
 	var c Client
-	err := db.R.WithContext(ctx).Where("id = ?", id).Take(&c).Error
+	err := db.r.WithContext(ctx).Where("id = ?", id).Take(&c).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound
 	}
@@ -124,13 +124,13 @@ type ClientCount struct {
 // CountClientsByStatus returns how many clients there are in each status.
 func (db *DB) CountClientsByStatus(ctx context.Context) ([]ClientCount, error) {
 	var out []ClientCount
-	err := db.R.WithContext(ctx).Model(&Client{}).Select("status, COUNT(*) AS n").Group("status").Order("status").Scan(&out).Error
+	err := db.r.WithContext(ctx).Model(&Client{}).Select("status, COUNT(*) AS n").Group("status").Order("status").Scan(&out).Error
 	return out, err
 }
 
 // UpdateClientRegistration replaces what a PUT may change: the registration and
 // everything it was built from. Identity, status and creation time stay.
-func UpdateClientRegistration(tx *gorm.DB, c *Client) error {
+func UpdateClientRegistration(tx *Tx, c *Client) error {
 	fields := map[string]any{
 		"client_name": c.ClientName, "org_id": c.OrgID, "org_name": c.OrgName,
 		"legal_entity_id": c.LegalEntityID, "legal_entity_name": c.LegalEntityName,
@@ -143,13 +143,13 @@ func UpdateClientRegistration(tx *gorm.DB, c *Client) error {
 		fields["rat_hash"] = c.RATHash
 	}
 	var old Client
-	if err := tx.Select("id, software_id, client_name, org_name, legal_entity_name").Where("id = ?", c.ID).Take(&old).Error; err != nil {
+	if err := tx.g.Select("id, software_id, client_name, org_name, legal_entity_name").Where("id = ?", c.ID).Take(&old).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return ErrNotFound
 		}
 		return err
 	}
-	res := tx.Model(&Client{}).Where("id = ? AND status = ?", c.ID, StatusActive).Updates(fields)
+	res := tx.g.Model(&Client{}).Where("id = ? AND status = ?", c.ID, StatusActive).Updates(fields)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -170,7 +170,7 @@ func searchTermsEqual(a, b *Client) bool {
 // reason. Leaving active frees the duplicate-rule slot; returning to active takes
 // it again (ErrDuplicate when another active registration holds it). ErrNotFound
 // when the client is not in status from.
-func SetClientStatus(tx *gorm.DB, id, from, to, reason string, at time.Time, allowDuplicate bool) error {
+func SetClientStatus(tx *Tx, id, from, to, reason string, at time.Time, allowDuplicate bool) error {
 	updates := map[string]any{"status": to, "status_reason": reason, "status_changed_at": at, "updated_at": at}
 	if to == StatusActive {
 		if allowDuplicate {
@@ -181,7 +181,7 @@ func SetClientStatus(tx *gorm.DB, id, from, to, reason string, at time.Time, all
 	} else {
 		updates["active_software_id"] = nil
 	}
-	res := tx.Model(&Client{}).Where("id = ? AND status = ?", id, from).Updates(updates)
+	res := tx.g.Model(&Client{}).Where("id = ? AND status = ?", id, from).Updates(updates)
 	if res.Error != nil {
 		if IsUniqueViolation(res.Error) {
 			return ErrDuplicate
@@ -195,24 +195,25 @@ func SetClientStatus(tx *gorm.DB, id, from, to, reason string, at time.Time, all
 }
 
 // ActiveClientIDsForSoftware lists the active clients of a software product.
-func ActiveClientIDsForSoftware(tx *gorm.DB, softwareID string) ([]string, error) {
+func (db *DB) ActiveClientIDsForSoftware(ctx context.Context, softwareID string) ([]string, error) {
 	var ids []string
 	// IN over the spellings keeps to the software_id index (ids are UUIDs, whose
 	// case the Register and SSAs agree on in practice).
-	err := tx.Model(&Client{}).Where("software_id IN (?, ?, ?) AND status = ?", softwareID, strings.ToLower(softwareID), strings.ToUpper(softwareID), StatusActive).
+	err := db.r.WithContext(ctx).Model(&Client{}).Where("software_id IN (?, ?, ?) AND status = ?", softwareID, strings.ToLower(softwareID), strings.ToUpper(softwareID), StatusActive).
 		Order("id").Pluck("id", &ids).Error
 	return ids, err
 }
 
 // TouchLastToken records that a token was issued to the client.
-func TouchLastToken(tx *gorm.DB, id string, at time.Time) error {
-	return tx.Model(&Client{}).Where("id = ?", id).UpdateColumn("last_token_at", at).Error
+func TouchLastToken(tx *Tx, id string, at time.Time) error {
+	return tx.g.Model(&Client{}).Where("id = ?", id).UpdateColumn("last_token_at", at).Error
 }
 
 // ClientRowID is the client's SQLite rowid: the stable number the processing API
 // reports as Authlete's numeric clientId.
 func (db *DB) ClientRowID(ctx context.Context, id string) (int64, error) {
 	var n int64
-	err := db.R.WithContext(ctx).Raw(`SELECT rowid FROM clients WHERE id = ?`, id).Scan(&n).Error
+	// sqlite-only: rowid is SQLite's implicit row number; PostgreSQL needs a real identity column for it.
+	err := db.r.WithContext(ctx).Raw(`SELECT rowid FROM clients WHERE id = ?`, id).Scan(&n).Error
 	return n, err
 }

@@ -63,6 +63,7 @@ type clientCursor struct {
 func (f ClientFilter) sortColumn() (expr string, value func(ClientSummary) string) {
 	switch f.Sort {
 	case SortName:
+		// sqlite-only: COLLATE NOCASE matches idx_clients_name; PostgreSQL: lower(col) or a citext/ICU collation, with the same index.
 		return "client_name COLLATE NOCASE", func(c ClientSummary) string { return c.ClientName }
 	case SortOrg:
 		return "org_name COLLATE NOCASE", func(c ClientSummary) string { return c.OrgName }
@@ -113,10 +114,11 @@ func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (cl
 		// software_id is in no sort index: walking reads a row per entry, which
 		// pays only when most clients match.
 		var total int
-		if err := db.R.WithContext(ctx).Raw(`SELECT count(*) FROM clients`).Row().Scan(&total); err != nil {
+		if err := db.r.WithContext(ctx).Raw(`SELECT count(*) FROM clients`).Row().Scan(&total); err != nil {
 			return p, err
 		}
 		half := total/2 + 1
+		// sqlite-only: json_each, as in where.
 		n, err := db.countUpTo(ctx, `SELECT 1 FROM clients WHERE software_id IN (SELECT value FROM json_each(?))`, half, jsonList(f.SoftwareIDs))
 		if err != nil {
 			return p, err
@@ -129,7 +131,7 @@ func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (cl
 // countUpTo counts the rows of query, stopping at limit.
 func (db *DB) countUpTo(ctx context.Context, query string, limit int, args ...any) (int, error) {
 	var n int
-	err := db.R.WithContext(ctx).Raw(`SELECT count(*) FROM (`+query+` LIMIT ?)`, append(args, limit)...).Row().Scan(&n)
+	err := db.r.WithContext(ctx).Raw(`SELECT count(*) FROM (`+query+` LIMIT ?)`, append(args, limit)...).Row().Scan(&n)
 	return n, err
 }
 
@@ -137,6 +139,7 @@ func (db *DB) countUpTo(ctx context.Context, query string, limit int, args ...an
 // A unary plus keeps SQLite from driving the query with that column's index,
 // so that it walks the ORDER BY index instead.
 func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
+	// sqlite-only: a leading unary + keeps SQLite's planner off an index (the "walk" plan); PostgreSQL needs another hint or none.
 	plus := ""
 	if p.walk {
 		plus = "+"
@@ -149,6 +152,7 @@ func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
 	}
 	if f.SoftwareIDs != nil {
 		// One JSON parameter however many products: no SQL variable limit.
+		// sqlite-only: json_each expands a JSON array; PostgreSQL: software_id = ANY(?) or jsonb_array_elements_text.
 		q = q.Where(plus+"software_id IN (SELECT value FROM json_each(?))", jsonList(f.SoftwareIDs))
 	}
 	if len(f.NotSoftwareIDs) > 0 {
@@ -163,6 +167,7 @@ func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
 	// key keeps registrations cheap: every index on it is written per registration.
 	q = q.Where(plus+"id IN (SELECT client_id FROM client_search WHERE term >= ? AND term < ?)", p.words[0], p.words[0]+"\U0010FFFF")
 	for _, w := range p.words[1:] {
+		// sqlite-only: instr is SQLite's substring test; PostgreSQL: strpos (or position ... in ...).
 		q = q.Where("(instr(lower(client_name), ?) OR instr(lower(org_name), ?) OR instr(lower(legal_entity_name), ?) OR instr(lower(id), ?) OR instr(lower(software_id), ?))",
 			w, w, w, w, w)
 	}
@@ -182,7 +187,7 @@ func jsonList(in []string) string {
 // (from the software_id index: no table row is read).
 func (db *DB) ClientSoftwareIDs(ctx context.Context) ([]string, error) {
 	var ids []string
-	err := db.R.WithContext(ctx).Raw(`SELECT DISTINCT software_id FROM clients`).Scan(&ids).Error
+	err := db.r.WithContext(ctx).Raw(`SELECT DISTINCT software_id FROM clients`).Scan(&ids).Error
 	return ids, err
 }
 
@@ -211,7 +216,7 @@ func (db *DB) ListClients(ctx context.Context, f ClientFilter) ([]ClientSummary,
 	if err != nil {
 		return nil, "", err
 	}
-	q := f.where(db.R.WithContext(ctx).Table("clients").Select(clientSummaryColumns), plan)
+	q := f.where(db.r.WithContext(ctx).Table("clients").Select(clientSummaryColumns), plan)
 	if f.After != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(f.After)
 		var cur clientCursor
@@ -241,7 +246,7 @@ func (db *DB) CountClients(ctx context.Context, f ClientFilter) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err = f.where(db.R.WithContext(ctx).Table("clients"), plan).Count(&n).Error
+	err = f.where(db.r.WithContext(ctx).Table("clients"), plan).Count(&n).Error
 	return n, err
 }
 

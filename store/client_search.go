@@ -3,8 +3,6 @@ package store
 import (
 	"strings"
 	"unicode"
-
-	"gorm.io/gorm"
 )
 
 // The console searches clients by words of their names and by their ids. Each
@@ -45,12 +43,13 @@ func SearchWords(text string) []string {
 
 // indexClient adds the search terms of a new client c inside tx. Each term is a
 // row written at a random place of the index: keep them few.
-func indexClient(tx *gorm.DB, c *Client) error {
+func indexClient(tx *Tx, c *Client) error {
 	terms := searchTerms(c)
 	if len(terms) == 0 {
 		return nil
 	}
 	var b strings.Builder
+	// sqlite-only: INSERT OR IGNORE; PostgreSQL: INSERT ... ON CONFLICT DO NOTHING.
 	b.WriteString(`INSERT OR IGNORE INTO client_search(term, client_id) VALUES `)
 	args := make([]any, 0, 2*len(terms))
 	for i, t := range terms {
@@ -60,13 +59,13 @@ func indexClient(tx *gorm.DB, c *Client) error {
 		b.WriteString("(?,?)")
 		args = append(args, t, c.ID)
 	}
-	return tx.Exec(b.String(), args...).Error
+	return tx.g.Exec(b.String(), args...).Error
 }
 
 // reindexClient replaces the terms of a client whose names changed from old to c.
-func reindexClient(tx *gorm.DB, old, c *Client) error {
+func reindexClient(tx *Tx, old, c *Client) error {
 	for _, t := range searchTerms(old) {
-		if err := tx.Exec(`DELETE FROM client_search WHERE term = ? AND client_id = ?`, t, old.ID).Error; err != nil {
+		if err := tx.g.Exec(`DELETE FROM client_search WHERE term = ? AND client_id = ?`, t, old.ID).Error; err != nil {
 			return err
 		}
 	}

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // HolderKey is one of the Data Holder's own signing keys (for access tokens).
@@ -25,17 +23,17 @@ func (HolderKey) TableName() string { return "holder_keys" }
 // HolderKeys returns every key still to be published at now, newest first.
 func (db *DB) HolderKeys(ctx context.Context, now time.Time) ([]HolderKey, error) {
 	var out []HolderKey
-	err := db.W.WithContext(ctx).Where("publish_until IS NULL OR publish_until > ?", now).
+	err := db.w.WithContext(ctx).Where("publish_until IS NULL OR publish_until > ?", now).
 		Order("created_at DESC, kid").Find(&out).Error
 	return out, err
 }
 
 // AddHolderKey stores a new signing key and retires the previous signing keys,
 // which stay published until publishUntil.
-func AddHolderKey(tx *gorm.DB, k *HolderKey, publishUntil time.Time) error {
-	if err := tx.Model(&HolderKey{}).Where("retired_at IS NULL").
+func AddHolderKey(tx *Tx, k *HolderKey, publishUntil time.Time) error {
+	if err := tx.g.Model(&HolderKey{}).Where("retired_at IS NULL").
 		Updates(map[string]any{"retired_at": k.CreatedAt, "publish_until": publishUntil}).Error; err != nil {
 		return err
 	}
-	return tx.Create(k).Error
+	return tx.g.Create(k).Error
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // JTI kinds: a jti is single use within its kind.
@@ -30,13 +28,13 @@ func (UsedJTI) TableName() string { return "used_jtis" }
 // JTIUsed reports whether jti of kind has been used and has not yet expired.
 func (db *DB) JTIUsed(ctx context.Context, kind, jti string) (bool, error) {
 	var n int64
-	err := db.R.WithContext(ctx).Model(&UsedJTI{}).Where("kind = ? AND jti = ?", kind, jti).Limit(1).Count(&n).Error
+	err := db.r.WithContext(ctx).Model(&UsedJTI{}).Where("kind = ? AND jti = ?", kind, jti).Limit(1).Count(&n).Error
 	return n > 0, err
 }
 
 // ConsumeJTI records jti inside tx; ErrReplay if it was already recorded.
-func ConsumeJTI(tx *gorm.DB, kind, jti string, expires time.Time) error {
-	err := tx.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, ?, ?)`, kind, jti, expires.Unix()).Error
+func ConsumeJTI(tx *Tx, kind, jti string, expires time.Time) error {
+	err := tx.g.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, ?, ?)`, kind, jti, expires.Unix()).Error
 	if err != nil && IsUniqueViolation(err) {
 		return ErrReplay
 	}
@@ -45,6 +43,11 @@ func ConsumeJTI(tx *gorm.DB, kind, jti string, expires time.Time) error {
 
 // PruneJTIs deletes jtis that expired before now; a replay of them fails on exp anyway.
 func (db *DB) PruneJTIs(ctx context.Context, now time.Time) (int64, error) {
-	res := db.W.WithContext(ctx).Where("expires_at < ?", now.Unix()).Delete(&UsedJTI{})
-	return res.RowsAffected, res.Error
+	var n int64
+	err := db.Tx(ctx, func(tx *Tx) error {
+		res := tx.g.Where("expires_at < ?", now.Unix()).Delete(&UsedJTI{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, err
 }

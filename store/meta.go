@@ -23,7 +23,7 @@ const MetaDemo = "demo"
 // GetMeta returns the value for key, or "" when unset.
 func (db *DB) GetMeta(ctx context.Context, key string) (string, error) {
 	var m Meta
-	err := db.W.WithContext(ctx).Where("key = ?", key).Take(&m).Error
+	err := db.w.WithContext(ctx).Where("key = ?", key).Take(&m).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return "", nil
 	}
@@ -32,5 +32,7 @@ func (db *DB) GetMeta(ctx context.Context, key string) (string, error) {
 
 // SetMeta sets key to value.
 func (db *DB) SetMeta(ctx context.Context, key, value string) error {
-	return db.W.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&Meta{Key: key, Value: value}).Error
+	return db.Tx(ctx, func(tx *Tx) error {
+		return tx.g.Clauses(clause.OnConflict{UpdateAll: true}).Create(&Meta{Key: key, Value: value}).Error
+	})
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // migration is one versioned schema step. Migrations are append-only: a released
@@ -16,6 +14,7 @@ type migration struct {
 	sql     []string
 }
 
+// sqlite-only: the schema uses WITHOUT ROWID tables and COLLATE NOCASE columns; a PostgreSQL dialect has its own migration list with the same versions.
 var migrations = []migration{
 	{1, "initial schema", []string{
 		`CREATE TABLE meta (
@@ -184,7 +183,7 @@ var migrations = []migration{
 func SchemaVersion() int { return migrations[len(migrations)-1].version }
 
 func (db *DB) migrate(ctx context.Context) error {
-	if err := db.W.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+	if err := db.w.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at DATETIME NOT NULL
@@ -192,7 +191,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
 	var current int
-	if err := db.W.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
+	if err := db.w.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
 		return fmt.Errorf("store: read schema version: %w", err)
 	}
 	if current > SchemaVersion() {
@@ -202,13 +201,13 @@ func (db *DB) migrate(ctx context.Context) error {
 		if m.version <= current {
 			continue
 		}
-		err := db.Tx(ctx, func(tx *gorm.DB) error {
+		err := db.Tx(ctx, func(tx *Tx) error {
 			for _, stmt := range m.sql {
-				if err := tx.Exec(stmt).Error; err != nil {
+				if err := tx.g.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%w\n%s", err, stmt)
 				}
 			}
-			return tx.Exec(`INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
+			return tx.g.Exec(`INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)`,
 				m.version, m.name, time.Now().UTC()).Error
 		})
 		if err != nil {

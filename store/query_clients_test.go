@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // TestListClientsPlansAgree checks every plan ListClients may choose (terms or
@@ -22,7 +20,7 @@ func TestListClientsPlansAgree(t *testing.T) {
 	words := []string{"Alpha", "Bravo", "Charlie", "Delta"}
 	base := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	var all []*Client
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
+	err := db.Tx(ctx, func(tx *Tx) error {
 		for i := range n {
 			c := testClient(fmt.Sprintf("c-%05d", i), fmt.Sprintf("SW-%03d", i%300))
 			c.ActiveSoftwareID = nil
@@ -160,7 +158,7 @@ func firstDiff(a, b []string) int {
 func TestClientSoftwareIDs(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
+	err := db.Tx(ctx, func(tx *Tx) error {
 		for i, sid := range []string{"SW-A", "SW-B", "SW-A"} {
 			c := testClient(fmt.Sprintf("c%d", i), sid)
 			c.ActiveSoftwareID = nil

@@ -37,19 +37,19 @@ func (RegisterSync) TableName() string { return "register_syncs" }
 // RegisterSnapshots returns every stored snapshot.
 func (db *DB) RegisterSnapshots(ctx context.Context) ([]RegisterSnapshot, error) {
 	var out []RegisterSnapshot
-	err := db.R.WithContext(ctx).Order("endpoint").Find(&out).Error
+	err := db.r.WithContext(ctx).Order("endpoint").Find(&out).Error
 	return out, err
 }
 
 // SaveRegisterSnapshot stores s, replacing the previous snapshot of its endpoint.
-func SaveRegisterSnapshot(tx *gorm.DB, s *RegisterSnapshot) error {
-	return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(s).Error
+func SaveRegisterSnapshot(tx *Tx, s *RegisterSnapshot) error {
+	return tx.g.Clauses(clause.OnConflict{UpdateAll: true}).Create(s).Error
 }
 
 // RegisterSyncHealth returns the sync health row (zero value before the first sync).
 func (db *DB) RegisterSyncHealth(ctx context.Context) (RegisterSync, error) {
 	var s RegisterSync
-	err := db.R.WithContext(ctx).Where("id = 1").Take(&s).Error
+	err := db.r.WithContext(ctx).Where("id = 1").Take(&s).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return RegisterSync{ID: 1}, nil
 	}
@@ -57,7 +57,7 @@ func (db *DB) RegisterSyncHealth(ctx context.Context) (RegisterSync, error) {
 }
 
 // SaveRegisterSyncHealth stores s as the sync health row.
-func SaveRegisterSyncHealth(tx *gorm.DB, s *RegisterSync) error {
+func SaveRegisterSyncHealth(tx *Tx, s *RegisterSync) error {
 	s.ID = 1
-	return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(s).Error
+	return tx.g.Clauses(clause.OnConflict{UpdateAll: true}).Create(s).Error
 }

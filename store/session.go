@@ -30,12 +30,12 @@ type SessionWithUser struct {
 }
 
 // CreateSession stores s inside tx.
-func CreateSession(tx *gorm.DB, s *Session) error { return tx.Create(s).Error }
+func CreateSession(tx *Tx, s *Session) error { return tx.g.Create(s).Error }
 
 // SessionByHash returns the session and its user.
 func (db *DB) SessionByHash(ctx context.Context, idHash string) (*SessionWithUser, error) {
 	var s Session
-	err := db.R.WithContext(ctx).Where("id_hash = ?", idHash).Take(&s).Error
+	err := db.r.WithContext(ctx).Where("id_hash = ?", idHash).Take(&s).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound
 	}
@@ -50,27 +50,27 @@ func (db *DB) SessionByHash(ctx context.Context, idHash string) (*SessionWithUse
 }
 
 // TouchSession records activity on a session.
-func TouchSession(tx *gorm.DB, idHash string, at time.Time) error {
-	return tx.Model(&Session{}).Where("id_hash = ?", idHash).UpdateColumn("last_seen_at", at).Error
+func TouchSession(tx *Tx, idHash string, at time.Time) error {
+	return tx.g.Model(&Session{}).Where("id_hash = ?", idHash).UpdateColumn("last_seen_at", at).Error
 }
 
 // DeleteSession ends one session.
-func DeleteSession(tx *gorm.DB, idHash string) error {
-	return tx.Where("id_hash = ?", idHash).Delete(&Session{}).Error
+func DeleteSession(tx *Tx, idHash string) error {
+	return tx.g.Where("id_hash = ?", idHash).Delete(&Session{}).Error
 }
 
 // DeleteUserSessions ends every session of a user (logout everywhere, password
 // change, disable); it returns how many ended.
-func DeleteUserSessions(tx *gorm.DB, userID int64) (int64, error) {
-	res := tx.Where("user_id = ?", userID).Delete(&Session{})
+func DeleteUserSessions(tx *Tx, userID int64) (int64, error) {
+	res := tx.g.Where("user_id = ?", userID).Delete(&Session{})
 	return res.RowsAffected, res.Error
 }
 
 // PruneSessions deletes sessions past their absolute expiry or idle since before idleBefore.
 func (db *DB) PruneSessions(ctx context.Context, now, idleBefore time.Time) (int64, error) {
 	var n int64
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("expires_at < ? OR last_seen_at < ?", now, idleBefore).Delete(&Session{})
+	err := db.Tx(ctx, func(tx *Tx) error {
+		res := tx.g.Where("expires_at < ? OR last_seen_at < ?", now, idleBefore).Delete(&Session{})
 		n = res.RowsAffected
 		return res.Error
 	})
@@ -81,6 +81,6 @@ func (db *DB) PruneSessions(ctx context.Context, now, idleBefore time.Time) (int
 // (expired ones included until they are pruned; the caller filters).
 func (db *DB) SessionsForUser(ctx context.Context, userID int64) ([]Session, error) {
 	var out []Session
-	err := db.R.WithContext(ctx).Where("user_id = ?", userID).Order("last_seen_at DESC").Find(&out).Error
+	err := db.r.WithContext(ctx).Where("user_id = ?", userID).Order("last_seen_at DESC").Find(&out).Error
 	return out, err
 }

@@ -16,6 +16,7 @@ import (
 
 // IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
 func IsUniqueViolation(err error) bool {
+	// sqlite-only: SQLite extended result codes; a PostgreSQL dialect maps SQLSTATE 23505 instead.
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey

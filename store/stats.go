@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -12,10 +11,6 @@ import (
 // events. Each query is bounded below by an event id found through the time
 // index (FirstAuditIDSince), so it walks only the window it reports on, through
 // the (type, id) index, however long the log is.
-
-// eventRegistrationCreate is the audit type of POST /register (audit.TypeRegistrationCreate;
-// the store cannot import audit).
-const eventRegistrationCreate = "registration.create"
 
 // FirstAuditIDSince returns the id of the first audit event at or after since,
 // and false when there is none.
@@ -27,7 +22,7 @@ const eventRegistrationCreate = "registration.create"
 // growing with the log), while this is one seek in the time index (0.1 ms).
 func (db *DB) FirstAuditIDSince(ctx context.Context, since time.Time) (int64, bool, error) {
 	var id int64
-	err := db.R.WithContext(ctx).Raw(`SELECT id FROM audit_events WHERE time >= ? ORDER BY time, id LIMIT 1`, since.UTC()).Row().Scan(&id)
+	err := db.r.WithContext(ctx).Raw(`SELECT id FROM audit_events WHERE time >= ? ORDER BY time, id LIMIT 1`, since.UTC()).Row().Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -52,10 +47,11 @@ func (db *DB) RegistrationsPerDay(ctx context.Context, since, now time.Time) ([]
 		return days, err
 	}
 	var rows []DayCount
-	err = db.R.WithContext(ctx).Raw(`SELECT date(time) AS day,
+	// sqlite-only: date(time) on a TEXT timestamp, and SUM over a boolean (0/1); PostgreSQL: time::date and COUNT(*) FILTER (WHERE ...).
+	err = db.r.WithContext(ctx).Raw(`SELECT date(time) AS day,
 			SUM(outcome = 'success') AS succeeded, SUM(outcome <> 'success') AS failed
 		FROM audit_events WHERE type = ? AND id >= ?
-		GROUP BY day`, eventRegistrationCreate, fromID).Scan(&rows).Error
+		GROUP BY day`, EventRegistrationCreate, fromID).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -93,16 +89,16 @@ func (db *DB) TopRejectionReasons(ctx context.Context, since time.Time, limit in
 		N, LastID               int64
 	}
 	// SQLite fills a bare column (reason) from the row that holds MAX(id): the latest.
-	err = db.R.WithContext(ctx).Raw(`SELECT error_code, step, COUNT(*) AS n, MAX(id) AS last_id, reason
+	err = db.r.WithContext(ctx).Raw(`SELECT error_code, step, COUNT(*) AS n, MAX(id) AS last_id, reason
 		FROM audit_events WHERE type = ? AND id >= ? AND outcome <> 'success'
 		GROUP BY error_code, step ORDER BY n DESC, last_id DESC LIMIT ?`,
-		eventRegistrationCreate, fromID, limit).Scan(&rows).Error
+		EventRegistrationCreate, fromID, limit).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
 	out := make([]RejectionReason, len(rows))
 	for i, r := range rows {
-		desc, _, _ := strings.Cut(r.Reason, " | ")
+		desc := AuditEvent{Reason: r.Reason}.PublicReason()
 		out[i] = RejectionReason{ErrorCode: r.ErrorCode, Step: r.Step, Description: desc, N: r.N, LastID: r.LastID}
 	}
 	return out, nil
@@ -116,8 +112,8 @@ func (db *DB) RecentFailedRegistrations(ctx context.Context, since time.Time, li
 		return nil, err
 	}
 	var rows []AuditEvent
-	err = db.R.WithContext(ctx).
-		Where("type = ? AND id >= ? AND outcome <> 'success'", eventRegistrationCreate, fromID).
+	err = db.r.WithContext(ctx).
+		Where("type = ? AND id >= ? AND outcome <> 'success'", EventRegistrationCreate, fromID).
 		Order("id DESC").Limit(limit).Find(&rows).Error
 	return rows, err
 }
@@ -129,7 +125,7 @@ func (db *DB) ActiveClientsBySoftware(ctx context.Context) (map[string]int64, er
 		SoftwareID string
 		N          int64
 	}
-	err := db.R.WithContext(ctx).Raw(`SELECT lower(software_id) AS software_id, COUNT(*) AS n
+	err := db.r.WithContext(ctx).Raw(`SELECT lower(software_id) AS software_id, COUNT(*) AS n
 		FROM clients WHERE status = ? GROUP BY lower(software_id)`, StatusActive).Scan(&rows).Error
 	if err != nil {
 		return nil, err

@@ -6,18 +6,16 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // insertEvents writes audit events directly (the audit package, which owns the
 // hash chain, imports store): only the columns the aggregates read matter here.
 func insertEvents(t testing.TB, db *DB, events ...AuditEvent) {
 	t.Helper()
-	err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+	err := db.Tx(context.Background(), func(tx *Tx) error {
 		for _, e := range events {
 			e.PrevHash, e.Hash = "x", "x"
-			if err := tx.Create(&e).Error; err != nil {
+			if err := tx.g.Create(&e).Error; err != nil {
 				return err
 			}
 		}
@@ -28,8 +26,8 @@ func insertEvents(t testing.TB, db *DB, events ...AuditEvent) {
 	}
 }
 
-func attempt(at time.Time, outcome, code, step, reason string) AuditEvent {
-	return AuditEvent{Time: at, Type: eventRegistrationCreate, Outcome: outcome, ErrorCode: code, Step: step, Reason: reason}
+func attempt(at time.Time, outcome Outcome, code, step, reason string) AuditEvent {
+	return AuditEvent{Time: at, Type: EventRegistrationCreate, Outcome: outcome, ErrorCode: code, Step: step, Reason: reason}
 }
 
 func TestDashboardAggregates(t *testing.T) {
@@ -111,7 +109,7 @@ func TestActiveClientsBySoftware(t *testing.T) {
 	ctx := context.Background()
 	revoked := testClient("c3", "sw-1")
 	revoked.Status, revoked.ActiveSoftwareID = StatusRevoked, nil
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
+	err := db.Tx(ctx, func(tx *Tx) error {
 		for _, c := range []*Client{testClient("c1", "SW-1"), testClient("c2", "sw-2"), revoked} {
 			if err := CreateClient(tx, c); err != nil {
 				return err
@@ -142,7 +140,7 @@ func TestDashboardQueriesUseIndexes(t *testing.T) {
 		"recent":     `SELECT * FROM audit_events WHERE type = 'registration.create' AND id >= 5 AND outcome <> 'success' ORDER BY id DESC LIMIT 10`,
 		"by product": `SELECT lower(software_id), COUNT(*) FROM clients WHERE status = 'active' GROUP BY 1`,
 	} {
-		rows, err := db.R.Raw("EXPLAIN QUERY PLAN " + q).Rows()
+		rows, err := db.r.Raw("EXPLAIN QUERY PLAN " + q).Rows()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,8 +174,8 @@ func BenchmarkDashboardAggregates(b *testing.B) {
 	start := now.Add(-60 * 24 * time.Hour)
 	const n = 1_000_000
 	step := (60 * 24 * time.Hour) / n
-	err := db.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Exec(fmt.Sprintf(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < %d)
+	err := db.Tx(ctx, func(tx *Tx) error {
+		return tx.g.Exec(fmt.Sprintf(`WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < %d)
 			INSERT INTO audit_events (id, time, type, outcome, error_code, step, reason, prev_hash, hash)
 			SELECT i, strftime('%%Y-%%m-%%d %%H:%%M:%%f+00:00', ?, '+' || (i * ?) || ' seconds'),
 				CASE WHEN i %% 3 = 0 THEN 'registration.create' ELSE 'token.issue' END,

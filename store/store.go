@@ -1,5 +1,28 @@
 // Package store owns dcrconsole's SQLite database: GORM models (one file per
 // entity), versioned migrations and queries. It knows no HTTP and no protocol rules.
+//
+// Every SQL statement of dcrconsole is in this package (a test at the module
+// root enforces it): no *gorm.DB leaves it, not even inside a transaction,
+// where callers hold a *Tx that only store functions can use. Every write runs
+// through DB.Tx, the single writer's group commit.
+//
+// How statements are written:
+//   - GORM's builder for single-row CRUD and column updates (users, sessions,
+//     API keys, blocks, meta, Register data).
+//   - Hand-written SQL where it was measured hot: the per-registration inserts
+//     (CreateClient, the search terms), ConsumeJTI and the audit insert, which
+//     run once per request on the single writer, where GORM's reflection shows.
+//   - Hand-written SQL where the query planner needs it: the client search and
+//     the dashboard aggregates.
+//   - Hand-written statements are portable SQL where they can be. Each SQLite-only
+//     one (json_each, instr, unary + planner hints, rowid, COLLATE NOCASE,
+//     WITHOUT ROWID, INSERT OR IGNORE, PRAGMA, the DSN, SAVEPOINT error codes) is
+//     marked with a "// sqlite-only: why" comment, so a PostgreSQL dialect is
+//     added by implementing exactly those.
+//
+// The audit vocabulary (EventType, Outcome) lives here, beside the row it
+// types, so every package names events the same way; the audit package owns the
+// hash chain over those rows.
 package store
 
 import (
@@ -20,10 +43,10 @@ import (
 // DB is the database: one writer connection (SQLite allows one writer at a time,
 // so queuing in Go is cheaper than spinning on SQLITE_BUSY) and a pool of readers.
 type DB struct {
-	// W is the single writer connection; every state change runs in a transaction on it.
-	W *gorm.DB
-	// R is the reader pool, for queries that change nothing.
-	R    *gorm.DB
+	// w is the single writer connection; every state change runs in a transaction on it.
+	w *gorm.DB
+	// r is the reader pool, for queries that change nothing.
+	r    *gorm.DB
 	path string
 
 	writes     chan *writeRequest
@@ -63,6 +86,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		}
 	}
 	q := url.Values{}
+	// sqlite-only: the DSN pragmas (busy_timeout, WAL, foreign_keys, synchronous, _txlock=immediate) are mattn/go-sqlite3's; a PostgreSQL dialect opens a pool with its own DSN.
 	q.Set("_busy_timeout", "10000")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_foreign_keys", "on")
@@ -92,6 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// Statement journals (each statement inside a savepoint may need one) live in
 	// memory rather than in temporary files: group commit runs every transaction
 	// in a savepoint. The writer keeps its one connection, so this holds.
+	// sqlite-only: PRAGMA.
 	if err := w.Exec("PRAGMA temp_store = MEMORY").Error; err != nil {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("store: temp_store: %w", err)
@@ -111,7 +136,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	rsql.SetMaxOpenConns(opts.Readers)
 	rsql.SetMaxIdleConns(opts.Readers)
 
-	db := &DB{W: w, R: r, path: path,
+	db := &DB{w: w, r: r, path: path,
 		writes: make(chan *writeRequest, maxBatch), closing: make(chan struct{}), writerDone: make(chan struct{})}
 	go db.writer()
 	if err := db.migrate(ctx); err != nil {
@@ -137,7 +162,7 @@ func (db *DB) Close() error {
 		<-db.writerDone
 	})
 	var errs []error
-	for _, g := range []*gorm.DB{db.R, db.W} {
+	for _, g := range []*gorm.DB{db.r, db.w} {
 		if g == nil {
 			continue
 		}
@@ -151,7 +176,7 @@ func (db *DB) Close() error {
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.R.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+	return db.r.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
 }
 
 func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
@@ -168,7 +193,7 @@ func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	rsql, _ := r.DB()
 	rsql.SetMaxOpenConns(opts.Readers)
-	db := &DB{R: r, path: path}
+	db := &DB{r: r, path: path}
 	var current int
 	if err := r.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
 		db.Close()

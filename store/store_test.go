@@ -9,8 +9,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 func openTest(t testing.TB) *DB {
@@ -34,14 +32,14 @@ func TestOpenAppliesPragmasAndMigrations(t *testing.T) {
 	db := openTest(t)
 	var mode, sync string
 	var fk int
-	db.W.Raw("PRAGMA journal_mode").Scan(&mode)
-	db.W.Raw("PRAGMA synchronous").Scan(&sync)
-	db.W.Raw("PRAGMA foreign_keys").Scan(&fk)
+	db.w.Raw("PRAGMA journal_mode").Scan(&mode)
+	db.w.Raw("PRAGMA synchronous").Scan(&sync)
+	db.w.Raw("PRAGMA foreign_keys").Scan(&fk)
 	if mode != "wal" || sync != "2" || fk != 1 {
 		t.Fatalf("journal_mode=%s synchronous=%s foreign_keys=%d", mode, sync, fk)
 	}
 	var v int
-	db.W.Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v)
+	db.w.Raw("SELECT MAX(version) FROM schema_migrations").Scan(&v)
 	if v != SchemaVersion() {
 		t.Fatalf("schema version %d", v)
 	}
@@ -57,7 +55,7 @@ func TestOpenAppliesPragmasAndMigrations(t *testing.T) {
 
 func TestRefusesNewerSchema(t *testing.T) {
 	db := openTest(t)
-	db.W.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (999, 'future', datetime('now'))")
+	db.w.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (999, 'future', datetime('now'))")
 	path := db.Path()
 	db.Close()
 	if _, err := Open(context.Background(), path, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
@@ -75,7 +73,7 @@ func TestDuplicateRuleIsEnforcedByTheDatabase(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = db.Tx(ctx, func(tx *gorm.DB) error {
+			errs[i] = db.Tx(ctx, func(tx *Tx) error {
 				return CreateClient(tx, testClient(fmt.Sprintf("c%d", i), "SW-1"))
 			})
 		}(i)
@@ -97,10 +95,10 @@ func TestDuplicateRuleIsEnforcedByTheDatabase(t *testing.T) {
 		t.Fatal("HasActiveClient is not case-insensitive")
 	}
 	// A non-active client frees the slot.
-	if err := db.W.Exec("UPDATE clients SET status = 'revoked', active_software_id = NULL").Error; err != nil {
+	if err := db.w.Exec("UPDATE clients SET status = 'revoked', active_software_id = NULL").Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Tx(ctx, func(tx *gorm.DB) error { return CreateClient(tx, testClient("again", "SW-1")) }); err != nil {
+	if err := db.Tx(ctx, func(tx *Tx) error { return CreateClient(tx, testClient("again", "SW-1")) }); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -117,7 +115,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = db.Tx(ctx, func(tx *gorm.DB) error {
+			errs[i] = db.Tx(ctx, func(tx *Tx) error {
 				if err := ConsumeJTI(tx, JTIRegistrationRequest, fmt.Sprintf("j%d", i), time.Now().Add(time.Hour)); err != nil {
 					return err
 				}
@@ -151,15 +149,15 @@ func TestJTIReplayAndPrune(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	exp := time.Now().Add(-time.Minute)
-	if err := db.Tx(ctx, func(tx *gorm.DB) error { return ConsumeJTI(tx, JTIClientAssertion, "a", exp) }); err != nil {
+	if err := db.Tx(ctx, func(tx *Tx) error { return ConsumeJTI(tx, JTIClientAssertion, "a", exp) }); err != nil {
 		t.Fatal(err)
 	}
-	err := db.Tx(ctx, func(tx *gorm.DB) error { return ConsumeJTI(tx, JTIClientAssertion, "a", exp) })
+	err := db.Tx(ctx, func(tx *Tx) error { return ConsumeJTI(tx, JTIClientAssertion, "a", exp) })
 	if !errors.Is(err, ErrReplay) {
 		t.Fatalf("replay: %v", err)
 	}
 	// Same jti, other kind: independent.
-	if err := db.Tx(ctx, func(tx *gorm.DB) error { return ConsumeJTI(tx, JTIRegistrationRequest, "a", exp) }); err != nil {
+	if err := db.Tx(ctx, func(tx *Tx) error { return ConsumeJTI(tx, JTIRegistrationRequest, "a", exp) }); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := db.PruneJTIs(ctx, time.Now()); err != nil || n != 2 {
@@ -173,7 +171,7 @@ func TestTxAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if err := db.Tx(context.Background(), func(*gorm.DB) error { return nil }); !errors.Is(err, ErrClosed) {
+	if err := db.Tx(context.Background(), func(*Tx) error { return nil }); !errors.Is(err, ErrClosed) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -204,7 +202,7 @@ func TestCloseWhileWriting(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+			err := db.Tx(context.Background(), func(tx *Tx) error {
 				return ConsumeJTI(tx, JTIClientAssertion, fmt.Sprint(i), time.Now())
 			})
 			if err != nil && !errors.Is(err, ErrClosed) {
@@ -229,12 +227,12 @@ func TestGroupCommitNeverAcknowledgesLostWork(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			errs[i] = db.Tx(ctx, func(tx *gorm.DB) error {
+			errs[i] = db.Tx(ctx, func(tx *Tx) error {
 				if err := ConsumeJTI(tx, JTIClientAssertion, fmt.Sprintf("g%d", i), time.Now().Add(time.Hour)); err != nil {
 					return err
 				}
 				if i%17 == 5 { // a database error, not an application one
-					return tx.Exec("INSERT INTO no_such_table VALUES (1)").Error
+					return tx.g.Exec("INSERT INTO no_such_table VALUES (1)").Error
 				}
 				return nil
 			})
@@ -260,7 +258,7 @@ func TestGroupCommitNeverAcknowledgesLostWork(t *testing.T) {
 func TestBlockIgnoresCase(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	if err := db.Tx(ctx, func(tx *gorm.DB) error {
+	if err := db.Tx(ctx, func(tx *Tx) error {
 		return BlockSoftware(tx, &BlockedSoftware{SoftwareID: "ABC-123", Reason: "r", BlockedBy: "t", CreatedAt: time.Now()})
 	}); err != nil {
 		t.Fatal(err)
@@ -268,7 +266,7 @@ func TestBlockIgnoresCase(t *testing.T) {
 	if b, err := db.SoftwareBlock(ctx, "abc-123"); err != nil || b == nil {
 		t.Fatalf("lower-case lookup: %v %v", b, err)
 	}
-	if err := db.Tx(ctx, func(tx *gorm.DB) error { return UnblockSoftware(tx, "Abc-123") }); err != nil {
+	if err := db.Tx(ctx, func(tx *Tx) error { return UnblockSoftware(tx, "Abc-123") }); err != nil {
 		t.Fatalf("mixed-case unblock: %v", err)
 	}
 }

@@ -37,13 +37,13 @@ func (User) TableName() string { return "users" }
 // CountUsers returns how many accounts exist.
 func (db *DB) CountUsers(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.R.WithContext(ctx).Model(&User{}).Count(&n).Error
+	err := db.r.WithContext(ctx).Model(&User{}).Count(&n).Error
 	return n, err
 }
 
 // CreateUser inserts u inside tx.
-func CreateUser(tx *gorm.DB, u *User) error {
-	if err := tx.Create(u).Error; err != nil {
+func CreateUser(tx *Tx, u *User) error {
+	if err := tx.g.Create(u).Error; err != nil {
 		if IsUniqueViolation(err) {
 			return ErrUsernameTaken
 		}
@@ -55,7 +55,7 @@ func CreateUser(tx *gorm.DB, u *User) error {
 // UserByName returns the account named username (case-insensitive).
 func (db *DB) UserByName(ctx context.Context, username string) (*User, error) {
 	var u User
-	err := db.R.WithContext(ctx).Where("username = ?", username).Take(&u).Error
+	err := db.r.WithContext(ctx).Where("username = ?", username).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound
 	}
@@ -65,7 +65,7 @@ func (db *DB) UserByName(ctx context.Context, username string) (*User, error) {
 // UserByID returns the account with id.
 func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 	var u User
-	err := db.R.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	err := db.r.WithContext(ctx).Where("id = ?", id).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, ErrNotFound
 	}
@@ -75,7 +75,8 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 // Users lists every account by name.
 func (db *DB) Users(ctx context.Context) ([]User, error) {
 	var out []User
-	err := db.R.WithContext(ctx).Order("username COLLATE NOCASE").Find(&out).Error
+	// sqlite-only: COLLATE NOCASE, as the column is declared; PostgreSQL: lower(username).
+	err := db.r.WithContext(ctx).Order("username COLLATE NOCASE").Find(&out).Error
 	return out, err
 }
 
@@ -83,8 +84,8 @@ func (db *DB) Users(ctx context.Context) ([]User, error) {
 // password change and an administrator's role change can race, and none may
 // write back another's stale values.
 
-func updateUserColumns(tx *gorm.DB, where string, args []any, cols map[string]any) error {
-	res := tx.Model(&User{}).Where(where, args...).Updates(cols)
+func updateUserColumns(tx *Tx, where string, args []any, cols map[string]any) error {
+	res := tx.g.Model(&User{}).Where(where, args...).Updates(cols)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -95,20 +96,29 @@ func updateUserColumns(tx *gorm.DB, where string, args []any, cols map[string]an
 }
 
 // SetUserPassword replaces the password hash and the must-change flag.
-func SetUserPassword(tx *gorm.DB, id int64, hash string, mustChange bool, at time.Time) error {
+func SetUserPassword(tx *Tx, id int64, hash string, mustChange bool, at time.Time) error {
 	return updateUserColumns(tx, "id = ?", []any{id},
 		map[string]any{"password_hash": hash, "must_change_password": mustChange, "updated_at": at})
 }
 
 // SetUserRole sets the role and the disabled flag.
-func SetUserRole(tx *gorm.DB, id int64, role string, disabled bool, at time.Time) error {
+func SetUserRole(tx *Tx, id int64, role string, disabled bool, at time.Time) error {
 	return updateUserColumns(tx, "id = ?", []any{id}, map[string]any{"role": role, "disabled": disabled, "updated_at": at})
 }
 
 // RecordLogin sets the last sign-in time, only while the account is enabled and
 // its password is still the one that was checked (ErrNotFound otherwise): a
 // sign-in racing a disable or a password reset loses.
-func RecordLogin(tx *gorm.DB, id int64, checkedHash string, at time.Time) error {
+func RecordLogin(tx *Tx, id int64, checkedHash string, at time.Time) error {
 	return updateUserColumns(tx, "id = ? AND NOT disabled AND password_hash = ?", []any{id, checkedHash},
 		map[string]any{"last_login_at": at})
+}
+
+// CountEnabledAdmins counts the enabled admins other than exceptID, inside tx:
+// a check made there holds until the transaction commits (two concurrent
+// demotions of the last two admins cannot both pass).
+func CountEnabledAdmins(tx *Tx, exceptID int64) (int64, error) {
+	var n int64
+	err := tx.g.Model(&User{}).Where("role = ? AND NOT disabled AND id != ?", RoleAdmin, exceptID).Count(&n).Error
+	return n, err
 }

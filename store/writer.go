@@ -14,8 +14,20 @@ const maxBatch = 128
 
 // writeRequest is one transaction waiting for the writer.
 type writeRequest struct {
-	fn   func(tx *gorm.DB) error
+	fn   func(tx *Tx) error
 	done chan error
+}
+
+// Tx is a write transaction handed to the function given to DB.Tx. Only store
+// functions use what is inside it: every statement on the database is in this
+// package. It must not be kept after that function returns.
+type Tx struct {
+	g *gorm.DB
+}
+
+// run runs req.fn as a GORM transaction on g: a SAVEPOINT when g is already one.
+func (req *writeRequest) run(g *gorm.DB) error {
+	return g.Transaction(func(g *gorm.DB) error { return req.fn(&Tx{g: g}) })
 }
 
 // ErrClosed is returned by Tx after Close.
@@ -33,7 +45,7 @@ var ErrClosed = errors.New("store: closed")
 //
 // fn must not keep tx, and must not depend on ctx being live: once queued, the
 // transaction runs (cancelling ctx only stops waiting for a place in the queue).
-func (db *DB) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	req := &writeRequest{fn: fn, done: make(chan error, 1)}
 	// The read lock keeps Close from starting while a request is being queued, so
 	// every queued request is seen by the writer before it stops.
@@ -115,11 +127,11 @@ func (db *DB) drain(batch []*writeRequest) {
 func (db *DB) commit(batch []*writeRequest) {
 	if len(batch) == 1 {
 		req := batch[0]
-		req.done <- runSafely(func() error { return db.W.Transaction(req.fn) })
+		req.done <- runSafely(func() error { return req.run(db.w) })
 		return
 	}
 	errs := make([]error, len(batch))
-	tx := db.W.Begin()
+	tx := db.w.Begin()
 	if tx.Error != nil {
 		for _, req := range batch {
 			req.done <- tx.Error
@@ -127,9 +139,9 @@ func (db *DB) commit(batch []*writeRequest) {
 		return
 	}
 	for i, req := range batch {
-		fn := req.fn
+		// sqlite-only: group commit runs each member in a SAVEPOINT of one transaction and tells a statement error from one that aborts the whole transaction by SQLite result codes (abortsTransaction); PostgreSQL aborts the transaction on any error, so its dialect needs its own rule.
 		// A nested GORM transaction is a SAVEPOINT: fn's failure undoes only fn.
-		errs[i] = runSafely(func() error { return tx.Transaction(fn) })
+		errs[i] = runSafely(func() error { return req.run(tx) })
 		if abortsTransaction(errs[i]) {
 			// SQLite may have rolled back the whole transaction (disk full, I/O
 			// error): the work of the members before this one may be gone, so

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store"
 )
 
 // apiError is the body of a processing-API call refused before it was
@@ -78,16 +78,16 @@ func (s *Server) refuseAPICall(c *gin.Context, actor string, body []byte, derr *
 }
 
 // apiEventType is the audit event type of a processing-API route.
-func apiEventType(route string) string {
+func apiEventType(route string) store.EventType {
 	switch {
 	case strings.HasSuffix(route, "/get"):
-		return audit.TypeRegistrationRead
+		return store.EventRegistrationRead
 	case strings.HasSuffix(route, "/update"):
-		return audit.TypeRegistrationUpdate
+		return store.EventRegistrationUpdate
 	case strings.HasSuffix(route, "/delete"):
-		return audit.TypeRegistrationDelete
+		return store.EventRegistrationDelete
 	}
-	return audit.TypeRegistrationCreate
+	return store.EventRegistrationCreate
 }
 
 // presentedKeyPrefix is how much of a refused API key the audit log names: enough

@@ -15,6 +15,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 const apiBase = "/api/svc-1/client/registration"
@@ -154,7 +155,7 @@ func TestAPILifecycle(t *testing.T) {
 		t.Fatalf("get after delete: %d %+v", status, resp)
 	}
 	var events int64
-	h.db.R.Model(&store.AuditEvent{}).Where("actor = 'apikey:as-1'").Count(&events)
+	storetest.Gorm(t, h.db).Model(&store.AuditEvent{}).Where("actor = 'apikey:as-1'").Count(&events)
 	if events < 5 {
 		t.Fatalf("only %d API events audited", events)
 	}

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -63,8 +62,8 @@ var attemptCodes = []string{dcr.CodeInvalidClientMetadata, dcr.CodeInvalidSoftwa
 
 // attemptTypes and attemptOutcomes select rejected registration attempts.
 var (
-	attemptTypes    = []string{audit.TypeRegistrationCreate, audit.TypeRegistrationUpdate}
-	attemptOutcomes = []string{audit.OutcomeRejected, audit.OutcomeError}
+	attemptTypes    = []store.EventType{store.EventRegistrationCreate, store.EventRegistrationUpdate}
+	attemptOutcomes = []store.Outcome{store.OutcomeRejected, store.OutcomeError}
 )
 
 func isAttempt(e *store.AuditEvent) bool {
@@ -80,7 +79,7 @@ func (s *Server) listAttempts(ctx context.Context, base audit.Filter, limit int)
 	for _, t := range attemptTypes {
 		for _, o := range attemptOutcomes {
 			f := base
-			f.Type, f.Outcome, f.Limit = t, o, limit
+			f.Type, f.Outcome, f.Limit = string(t), string(o), limit
 			rows, next, err := s.audit.List(ctx, f)
 			if err != nil {
 				return nil, 0, err
@@ -132,8 +131,8 @@ func (s *Server) attemptsPage(c *gin.Context) {
 		return
 	}
 	for _, e := range events {
-		desc, detail := splitReason(e.Reason)
-		v.Rows = append(v.Rows, views.AttemptRow{ID: e.ID, Time: views.When(e.Time), Kind: attemptKind(e.Type), Outcome: e.Outcome,
+		desc, detail := e.ReasonParts()
+		v.Rows = append(v.Rows, views.AttemptRow{ID: e.ID, Time: views.When(e.Time), Kind: attemptKind(e.Type), Outcome: string(e.Outcome),
 			SoftwareID: e.SoftwareID, Code: e.ErrorCode, Step: e.Step, StepText: stepText(e.Step),
 			Description: shorten(desc, 200), Detail: shorten(detail, 300)})
 	}
@@ -165,18 +164,11 @@ func stepOptions(current string) []views.AuditOption {
 	return opts
 }
 
-func attemptKind(eventType string) string {
-	if eventType == audit.TypeRegistrationUpdate {
+func attemptKind(eventType store.EventType) string {
+	if eventType == store.EventRegistrationUpdate {
 		return "PUT (update)"
 	}
 	return "POST (registration)"
-}
-
-// splitReason separates what the ADR was told from the internal detail
-// (the registrar records "description | detail").
-func splitReason(reason string) (description, detail string) {
-	description, detail, _ = strings.Cut(reason, " | ")
-	return description, detail
 }
 
 // attemptPage: GET /console/attempts/:id (an audit event id)
@@ -202,11 +194,11 @@ func (s *Server) attemptPage(c *gin.Context) {
 }
 
 func attemptView(e *store.AuditEvent) views.AttemptView {
-	desc, detail := splitReason(e.Reason)
+	desc, detail := e.ReasonParts()
 	id := strconv.FormatInt(e.ID, 10)
 	v := views.AttemptView{ID: e.ID, Kind: attemptKind(e.Type), Code: e.ErrorCode, StepText: stepText(e.Step),
 		Description: desc, Detail: detail,
-		Fields: []views.KV{{Key: "When", Value: views.When(e.Time)}, {Key: "Outcome", Value: e.Outcome},
+		Fields: []views.KV{{Key: "When", Value: views.When(e.Time)}, {Key: "Outcome", Value: string(e.Outcome)},
 			{Key: "software_id", Value: e.SoftwareID, Mono: true}, {Key: "org_id", Value: e.OrgID, Mono: true},
 			{Key: "client_id", Value: e.ClientID, Mono: true}, {Key: "Request jti", Value: e.JTI, Mono: true},
 			{Key: "Step", Value: e.Step, Mono: true}, {Key: "Remote address", Value: e.RemoteAddr, Mono: true},

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -36,7 +35,7 @@ func attemptsRejectRedirect(t *testing.T, h *harness) store.AuditEvent {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 	ev := h.lastAudit(t)
-	if ev.Outcome != audit.OutcomeRejected || ev.Step != "redirect_uris" {
+	if ev.Outcome != store.OutcomeRejected || ev.Step != "redirect_uris" {
 		t.Fatalf("audit %+v", ev)
 	}
 	return ev
@@ -153,10 +152,13 @@ func TestAttemptDetailDecodesRequestAndSSA(t *testing.T) {
 func TestAttemptsPaginationMergesTypesAndOutcomes(t *testing.T) {
 	h := newHarness(t)
 	viewer := h.operator(t, store.RoleViewer)
-	kinds := []struct{ typ, outcome string }{
-		{audit.TypeRegistrationCreate, audit.OutcomeRejected}, {audit.TypeRegistrationUpdate, audit.OutcomeError},
-		{audit.TypeRegistrationCreate, audit.OutcomeSuccess}, {audit.TypeRegistrationUpdate, audit.OutcomeRejected},
-		{audit.TypeTokenIssue, audit.OutcomeRejected}, {audit.TypeRegistrationCreate, audit.OutcomeError},
+	kinds := []struct {
+		typ     store.EventType
+		outcome store.Outcome
+	}{
+		{store.EventRegistrationCreate, store.OutcomeRejected}, {store.EventRegistrationUpdate, store.OutcomeError},
+		{store.EventRegistrationCreate, store.OutcomeSuccess}, {store.EventRegistrationUpdate, store.OutcomeRejected},
+		{store.EventTokenIssue, store.OutcomeRejected}, {store.EventRegistrationCreate, store.OutcomeError},
 	}
 	var want []string
 	for i := range 120 {

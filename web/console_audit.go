@@ -26,24 +26,20 @@ const (
 	exportWriteDeadline = 30 * time.Minute
 	// verifyTimeout bounds one background verification.
 	verifyTimeout = 30 * time.Minute
-	// typeExport is an export of the audit log, itself audited.
-	typeExport = audit.TypeOperator + ".export"
 )
 
-// auditTypes are the type filter's choices: the known event types, and every
-// console action by prefix.
-var auditTypes = []views.AuditOption{
-	{Value: "", Label: "Any type"},
-	{Value: audit.TypeRegistrationCreate, Label: audit.TypeRegistrationCreate},
-	{Value: audit.TypeRegistrationRead, Label: audit.TypeRegistrationRead},
-	{Value: audit.TypeRegistrationUpdate, Label: audit.TypeRegistrationUpdate},
-	{Value: audit.TypeRegistrationDelete, Label: audit.TypeRegistrationDelete},
-	{Value: audit.TypeTokenIssue, Label: audit.TypeTokenIssue},
-	{Value: audit.TypeClientStatus, Label: audit.TypeClientStatus},
-	{Value: audit.TypeRegisterSync, Label: audit.TypeRegisterSync},
-	{Value: audit.TypeHolderKeyRotate, Label: audit.TypeHolderKeyRotate},
-	{Value: audit.TypeHolderKeyActivate, Label: audit.TypeHolderKeyActivate},
-	{Value: audit.TypeOperator + ".*", Label: audit.TypeOperator + ".* (every console action)"},
+// auditTypes are the type filter's choices: every event type outside the
+// console, and every console action by prefix.
+var auditTypes = auditTypeOptions()
+
+func auditTypeOptions() []views.AuditOption {
+	opts := []views.AuditOption{{Value: "", Label: "Any type"}}
+	for _, t := range store.EventTypes() {
+		if !t.IsOperator() {
+			opts = append(opts, views.AuditOption{Value: string(t), Label: string(t)})
+		}
+	}
+	return append(opts, views.AuditOption{Value: store.EventOperatorPrefix + "*", Label: store.EventOperatorPrefix + "* (every console action)"})
 }
 
 // auditFilter binds and bounds the audit page's query (shared by the exports).
@@ -55,9 +51,7 @@ func auditFilter(c *gin.Context) (audit.Filter, views.AuditFilter, error) {
 			return audit.Filter{}, vf, errors.New(name + " is too long")
 		}
 	}
-	switch vf.Outcome {
-	case "", audit.OutcomeSuccess, audit.OutcomeRejected, audit.OutcomeError:
-	default:
+	if o := store.Outcome(vf.Outcome); o != "" && !o.Valid() {
 		return audit.Filter{}, vf, errors.New("outcome must be success, rejected or error")
 	}
 	f := audit.Filter{Type: vf.Type, Outcome: vf.Outcome, Actor: vf.Actor, ClientID: vf.ClientID, SoftwareID: vf.SoftwareID}
@@ -135,8 +129,8 @@ func (s *Server) auditPage(c *gin.Context) {
 		return
 	}
 	for _, e := range events {
-		v.Rows = append(v.Rows, views.AuditRow{ID: e.ID, Time: views.When(e.Time), Type: e.Type, Actor: e.Actor,
-			Outcome: e.Outcome, ErrorCode: e.ErrorCode, Reason: shorten(e.Reason, 200), SoftwareID: e.SoftwareID, ClientID: e.ClientID})
+		v.Rows = append(v.Rows, views.AuditRow{ID: e.ID, Time: views.When(e.Time), Type: string(e.Type), Actor: e.Actor,
+			Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Reason: shorten(e.Reason, 200), SoftwareID: e.SoftwareID, ClientID: e.ClientID})
 	}
 	v.FirstHref, v.NextHref = pageLinks("/console/audit", q, f.BeforeID, next)
 	s.render(c, http.StatusOK, views.AuditList(v, s.nav(c, "audit")))
@@ -179,7 +173,7 @@ func (s *Server) auditExport(c *gin.Context, format string) {
 		scope = "filter " + filterText(q)
 	}
 	ctx := c.Request.Context()
-	ev := &store.AuditEvent{Type: typeExport, Actor: actor(c), Outcome: audit.OutcomeSuccess,
+	ev := &store.AuditEvent{Type: store.EventOperatorExport, Actor: actor(c), Outcome: store.OutcomeSuccess,
 		Reason: "audit log exported as " + format + ": " + scope, RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
 	if err := s.audit.Record(ctx, ev); err != nil {
 		s.log.Error("console: audit export not recorded", "error", err, "request_id", c.GetString(requestIDKey))
@@ -233,9 +227,9 @@ func (s *Server) auditEventPage(c *gin.Context) {
 
 func auditEventView(e *store.AuditEvent, headID int64) views.AuditEventView {
 	id := strconv.FormatInt(e.ID, 10)
-	v := views.AuditEventView{ID: e.ID, Title: "Event " + id + ": " + e.Type, Data: prettyJSON([]byte(e.Data)), Fields: []views.KV{
-		{Key: "ID", Value: id}, {Key: "Time", Value: e.Time.UTC().Format(time.RFC3339Nano)}, {Key: "Type", Value: e.Type, Mono: true},
-		{Key: "Outcome", Value: e.Outcome}, {Key: "Actor", Value: e.Actor, Mono: true}, {Key: "Error code", Value: e.ErrorCode, Mono: true},
+	v := views.AuditEventView{ID: e.ID, Title: "Event " + id + ": " + string(e.Type), Data: prettyJSON([]byte(e.Data)), Fields: []views.KV{
+		{Key: "ID", Value: id}, {Key: "Time", Value: e.Time.UTC().Format(time.RFC3339Nano)}, {Key: "Type", Value: string(e.Type), Mono: true},
+		{Key: "Outcome", Value: string(e.Outcome)}, {Key: "Actor", Value: e.Actor, Mono: true}, {Key: "Error code", Value: e.ErrorCode, Mono: true},
 		{Key: "Step", Value: stepValue(e.Step)}, {Key: "Reason", Value: e.Reason}, {Key: "software_id", Value: e.SoftwareID, Mono: true},
 		{Key: "org_id", Value: e.OrgID, Mono: true}, {Key: "client_id", Value: e.ClientID, Mono: true}, {Key: "jti", Value: e.JTI, Mono: true},
 		{Key: "Remote address", Value: e.RemoteAddr, Mono: true}, {Key: "Certificate thumbprint", Value: e.CertThumbprint, Mono: true},
@@ -360,7 +354,7 @@ func (s *Server) verifier() *audit.VerifyJob { return s.verify }
 func (s *Server) auditVerify(c *gin.Context) {
 	// The request itself is recorded before anything runs, so a run that never
 	// finishes (a restart) still left its trace in the chain.
-	ev := &store.AuditEvent{Type: audit.TypeOperator + ".verify_start", Actor: actor(c), Outcome: audit.OutcomeSuccess,
+	ev := &store.AuditEvent{Type: store.EventOperatorVerifyStart, Actor: actor(c), Outcome: store.OutcomeSuccess,
 		Reason: "chain verification requested", RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
 	if err := s.audit.Record(c.Request.Context(), ev); err != nil {
 		s.log.Error("console: audit verify start", "error", err, "request_id", c.GetString(requestIDKey))

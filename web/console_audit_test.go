@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // auditSeed appends events straight to the log (after whatever the harness wrote).
@@ -53,13 +53,13 @@ func auditDay(d, hour int) time.Time { return time.Date(2024, 3, d, hour, 0, 0, 
 // auditFixture seeds one event per filter dimension, each with a marker reason.
 func auditFixture(t *testing.T, h *harness) {
 	auditSeed(t, h,
-		&store.AuditEvent{Time: auditDay(1, 10), Type: audit.TypeRegistrationCreate, Outcome: audit.OutcomeRejected, ErrorCode: "invalid_redirect_uri",
+		&store.AuditEvent{Time: auditDay(1, 10), Type: store.EventRegistrationCreate, Outcome: store.OutcomeRejected, ErrorCode: "invalid_redirect_uri",
 			Actor: "software:sw-a", SoftwareID: "sw-a", Reason: "marker-create"},
-		&store.AuditEvent{Time: auditDay(2, 10), Type: audit.TypeTokenIssue, Outcome: audit.OutcomeSuccess, Actor: "client:c-1", ClientID: "c-1",
+		&store.AuditEvent{Time: auditDay(2, 10), Type: store.EventTokenIssue, Outcome: store.OutcomeSuccess, Actor: "client:c-1", ClientID: "c-1",
 			SoftwareID: "sw-b", Reason: "marker-token"},
-		&store.AuditEvent{Time: auditDay(3, 10), Type: "operator.block", Outcome: audit.OutcomeSuccess, Actor: "user:alice", SoftwareID: "sw-c",
+		&store.AuditEvent{Time: auditDay(3, 10), Type: "operator.block", Outcome: store.OutcomeSuccess, Actor: "user:alice", SoftwareID: "sw-c",
 			Reason: "marker-block"},
-		&store.AuditEvent{Time: auditDay(4, 10), Type: audit.TypeRegisterSync, Outcome: audit.OutcomeError, Actor: "cdr-register", Reason: "marker-sync"},
+		&store.AuditEvent{Time: auditDay(4, 10), Type: store.EventRegisterSync, Outcome: store.OutcomeError, Actor: "cdr-register", Reason: "marker-sync"},
 	)
 }
 
@@ -123,7 +123,7 @@ func TestAuditPagination(t *testing.T) {
 	h := newHarness(t)
 	cookie := h.operator(t, store.RoleViewer)
 	for i := range 57 {
-		auditSeed(t, h, &store.AuditEvent{Type: audit.TypeTokenIssue, Outcome: audit.OutcomeSuccess, Reason: fmt.Sprintf("page-%d", i)})
+		auditSeed(t, h, &store.AuditEvent{Type: store.EventTokenIssue, Outcome: store.OutcomeSuccess, Reason: fmt.Sprintf("page-%d", i)})
 	}
 	seen := map[string]bool{}
 	path, pages := "/console/audit?type=token.issue", 0
@@ -152,7 +152,7 @@ func TestAuditPagination(t *testing.T) {
 func TestAuditEventPage(t *testing.T) {
 	h := newHarness(t)
 	cookie := h.operator(t, store.RoleViewer)
-	e := &store.AuditEvent{Type: audit.TypeRegistrationCreate, Outcome: audit.OutcomeRejected, ErrorCode: "invalid_client_metadata",
+	e := &store.AuditEvent{Type: store.EventRegistrationCreate, Outcome: store.OutcomeRejected, ErrorCode: "invalid_client_metadata",
 		Step: "metadata", Reason: "desc | <script>alert(1)</script>", ClientID: "c-9", SoftwareID: "sw-9", Data: `{"source_bytes":3,"body_prefix":"abc"}`}
 	auditSeed(t, h, e)
 	r := h.console(http.MethodGet, fmt.Sprintf("/console/audit/%d", e.ID), cookie, "")
@@ -174,7 +174,7 @@ func TestAuditExports(t *testing.T) {
 	h := newHarness(t)
 	cookie := h.operator(t, store.RoleViewer)
 	auditFixture(t, h)
-	auditSeed(t, h, &store.AuditEvent{Type: audit.TypeTokenIssue, Outcome: audit.OutcomeRejected, Reason: "=cmd|' /C calc'!A0", ErrorCode: "@x"})
+	auditSeed(t, h, &store.AuditEvent{Type: store.EventTokenIssue, Outcome: store.OutcomeRejected, Reason: "=cmd|' /C calc'!A0", ErrorCode: "@x"})
 
 	r := h.console(http.MethodGet, "/console/audit.csv?type=token.issue", cookie, "")
 	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") ||
@@ -258,7 +258,7 @@ func TestAuditVerify(t *testing.T) {
 	}
 	body = auditAwaitVerify(t, h, operator)
 	ev := h.lastAudit(t)
-	if ev.Type != audit.TypeOperatorVerify || ev.Actor != "user:operator-user" || ev.Outcome != audit.OutcomeSuccess {
+	if ev.Type != store.EventOperatorVerify || ev.Actor != "user:operator-user" || ev.Outcome != store.OutcomeSuccess {
 		t.Fatalf("verification not audited: %+v", ev)
 	}
 	var data struct{ Events int64 }
@@ -268,7 +268,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Fatalf("verify page after a clean run (%d events):\n%s", data.Events, body)
 	}
 
-	if err := h.db.W.Exec("UPDATE audit_events SET reason='x' WHERE id=2").Error; err != nil {
+	if err := storetest.Gorm(t, h.db).Exec("UPDATE audit_events SET reason='x' WHERE id=2").Error; err != nil {
 		t.Fatal(err)
 	}
 	if r := h.console(http.MethodPost, "/console/audit/verify", operator, ""); r.status != http.StatusSeeOther {
@@ -278,7 +278,7 @@ func TestAuditVerify(t *testing.T) {
 	if !strings.Contains(body, `href="/console/audit/2"`) || !strings.Contains(body, "event 2: hash does not match its content") {
 		t.Fatalf("verify page does not name event 2:\n%s", body)
 	}
-	if ev := h.lastAudit(t); ev.Type != audit.TypeOperatorVerify || !strings.Contains(ev.Reason, "broken at event 2") {
+	if ev := h.lastAudit(t); ev.Type != store.EventOperatorVerify || !strings.Contains(ev.Reason, "broken at event 2") {
 		t.Fatalf("broken result not audited: %+v", ev)
 	}
 }

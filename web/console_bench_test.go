@@ -16,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // The console benchmarks run against a database seeded with 100,000 clients and
@@ -79,7 +78,7 @@ func seedClientRows(b *testing.B, db *store.DB, template *store.Client) []string
 	rng := rand.New(rand.NewPCG(1, 2))
 	ids := make([]string, seedClients)
 	base := time.Now().UTC().Add(-60 * 24 * time.Hour)
-	err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+	err := db.Tx(context.Background(), func(tx *store.Tx) error {
 		for i := range seedClients {
 			c := *template
 			c.ID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, rng.Uint64()&0xffffffffffff)
@@ -120,20 +119,20 @@ func seedAuditEvents(b *testing.B, db *store.DB, ids []string) {
 	step := 60 * 24 * time.Hour / seedEvents
 	const chunk = 100_000
 	for from := 0; from < seedEvents; from += chunk {
-		err := db.Tx(context.Background(), func(tx *gorm.DB) error {
+		err := db.Tx(context.Background(), func(tx *store.Tx) error {
 			for i := from; i < from+chunk; i++ {
 				id := ids[rng.IntN(len(ids))]
-				e := &store.AuditEvent{Time: base.Add(time.Duration(i) * step), ClientID: id, Outcome: audit.OutcomeSuccess,
+				e := &store.AuditEvent{Time: base.Add(time.Duration(i) * step), ClientID: id, Outcome: store.OutcomeSuccess,
 					Actor: "client:" + id, RemoteAddr: "203.0.113." + strconv.Itoa(rng.IntN(250)), RequestID: strconv.Itoa(i), DurationUS: int64(rng.IntN(5000))}
 				switch r := rng.IntN(10); {
 				case r < 4:
-					e.Type = audit.TypeTokenIssue
+					e.Type = store.EventTokenIssue
 				case r < 7:
-					e.Type = audit.TypeRegistrationRead
+					e.Type = store.EventRegistrationRead
 				case r < 9:
-					e.Type = audit.TypeRegistrationCreate
+					e.Type = store.EventRegistrationCreate
 				default:
-					e.Type, e.Outcome, e.ClientID = audit.TypeRegistrationCreate, audit.OutcomeRejected, ""
+					e.Type, e.Outcome, e.ClientID = store.EventRegistrationCreate, store.OutcomeRejected, ""
 					e.ErrorCode, e.Step = "invalid_client_metadata", "request_signature"
 					e.Reason = "ERR-DCR-004: Client Registration Request validation failed. | request expired"
 					e.Data = `{"source_bytes":12,"body_prefix":"seeded"}`
@@ -194,14 +193,14 @@ func BenchmarkConsoleClientsPage(b *testing.B) {
 func BenchmarkConsoleClientDetail(b *testing.B) {
 	h, cookie := benchHarness(b)
 	var ids []string
-	h.db.R.Raw("SELECT id FROM clients ORDER BY random() LIMIT 500").Scan(&ids)
+	storetest.Gorm(b, h.db).Raw("SELECT id FROM clients ORDER BY random() LIMIT 500").Scan(&ids)
 	measurePages(b, h, cookie, func(i int) string { return "/console/clients/" + ids[i%len(ids)] })
 }
 
 func BenchmarkConsoleAuditPage(b *testing.B) {
 	h, cookie := benchHarness(b)
 	var client string
-	h.db.R.Raw("SELECT client_id FROM audit_events WHERE client_id != '' LIMIT 1").Scan(&client)
+	storetest.Gorm(b, h.db).Raw("SELECT client_id FROM audit_events WHERE client_id != '' LIMIT 1").Scan(&client)
 	queries := []string{"", "type=token.issue", "outcome=rejected", "client=" + client, "before=500000", "before=20",
 		"from=" + time.Now().AddDate(0, 0, -3).Format("2006-01-02")}
 	measurePages(b, h, cookie, func(i int) string { return "/console/audit?" + queries[i%len(queries)] })

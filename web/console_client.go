@@ -47,7 +47,7 @@ func (s *Server) clientPage(c *gin.Context) {
 		v.Block = &views.SoftwareBlockView{Reason: block.Reason, By: block.BlockedBy, At: views.When(block.CreatedAt)}
 	}
 	for _, e := range events {
-		v.Audit = append(v.Audit, views.ClientAuditRow{ID: e.ID, Time: views.When(e.Time), Type: e.Type, Actor: e.Actor, Outcome: e.Outcome, Reason: e.Reason})
+		v.Audit = append(v.Audit, views.ClientAuditRow{ID: e.ID, Time: views.When(e.Time), Type: string(e.Type), Actor: e.Actor, Outcome: string(e.Outcome), Reason: e.Reason})
 	}
 	v.AuditMore = more != 0
 	s.render(c, http.StatusOK, views.Client(v, s.nav(c, "clients")))

@@ -11,6 +11,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // clientsFollow follows a POST's redirect with its flash cookie and returns the page.
@@ -30,7 +31,7 @@ func clientsFollow(t *testing.T, h *harness, r response, cookie string) string {
 func clientStatus(t *testing.T, h *harness, id string) string {
 	t.Helper()
 	var c store.Client
-	if err := h.db.R.Where("id = ?", id).Take(&c).Error; err != nil {
+	if err := storetest.Gorm(t, h.db).Where("id = ?", id).Take(&c).Error; err != nil {
 		t.Fatal(err)
 	}
 	return c.Status

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
@@ -194,7 +193,7 @@ func (s *Server) clientsCSV(c *gin.Context) {
 		filter = "all clients"
 	}
 	// The export is audited before it starts: no data leaves unrecorded.
-	ev := &store.AuditEvent{Type: audit.TypeOperator + ".export", Actor: actor(c), Outcome: audit.OutcomeSuccess,
+	ev := &store.AuditEvent{Type: store.EventOperatorExport, Actor: actor(c), Outcome: store.OutcomeSuccess,
 		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey), Reason: "clients.csv: " + filter}
 	if err := s.audit.Record(ctx, ev); err != nil {
 		s.clientsServerError(c, "audit export", err)
@@ -298,7 +297,7 @@ func (s *Server) refreshClientKeys(c *gin.Context) {
 		return
 	}
 	// Recorded first: a refresh whose audit record cannot be written does not happen.
-	ev := &store.AuditEvent{Type: audit.TypeOperator + ".refresh_keys", Actor: actor(c), Outcome: audit.OutcomeSuccess,
+	ev := &store.AuditEvent{Type: store.EventOperatorRefreshKeys, Actor: actor(c), Outcome: store.OutcomeSuccess,
 		ClientID: cl.ID, SoftwareID: cl.SoftwareID, OrgID: cl.OrgID, RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey),
 		Reason: "refresh keys from " + cl.JWKSURI}
 	if err := s.audit.Record(ctx, ev); err != nil {

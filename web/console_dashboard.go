@@ -1,15 +1,12 @@
 package web
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
@@ -19,10 +16,6 @@ const (
 	dashboardReasons = 5
 	dashboardRecent  = 10
 )
-
-// dashboardAuditTypeVerify is the audit type of a chain verification started from the
-// console (audit.TypeOperatorVerify); event types never change once released.
-const dashboardAuditTypeVerify = "operator.verify"
 
 // dashboardPage is GET /console/: clients by status, registration attempts per
 // day, frequent rejection reasons, recent failures, Register and audit health.
@@ -74,7 +67,7 @@ func (s *Server) dashboardPage(c *gin.Context) {
 		return
 	}
 	for _, e := range recent {
-		desc, _, _ := strings.Cut(e.Reason, " | ")
+		desc := e.PublicReason()
 		v.Recent = append(v.Recent, views.FailureRow{Href: dashboardAttemptHref(e.ID), Time: e.Time, SoftwareID: e.SoftwareID,
 			ErrorCode: e.ErrorCode, Step: e.Step, Description: desc})
 	}
@@ -91,24 +84,19 @@ func (s *Server) dashboardPage(c *gin.Context) {
 
 func dashboardAttemptHref(id int64) string { return "/console/attempts/" + strconv.FormatInt(id, 10) }
 
-// lastAuditVerification reads the audit record of the latest chain verification
-// (one seek in the (type, id) index); nil when there has been none.
+// lastAuditVerification summarises the latest chain verification; nil when
+// there has been none.
 func (s *Server) lastAuditVerification(c *gin.Context) (*views.VerifySummary, error) {
-	rows, _, err := s.audit.List(c.Request.Context(), audit.Filter{Type: dashboardAuditTypeVerify, Limit: 1})
-	if err != nil || len(rows) == 0 {
+	last, err := s.audit.LastVerification(c.Request.Context())
+	if err != nil || last == nil {
 		return nil, err
 	}
-	e := rows[0]
-	var data struct {
-		OK bool `json:"ok"`
-	}
-	_ = json.Unmarshal([]byte(e.Data), &data)
 	status := "broken"
 	switch {
-	case e.Outcome != audit.OutcomeSuccess:
+	case !last.Finished:
 		status = "error"
-	case data.OK:
+	case last.OK:
 		status = "intact"
 	}
-	return &views.VerifySummary{Status: status, Summary: e.Reason, Time: e.Time, By: e.Actor}, nil
+	return &views.VerifySummary{Status: status, Summary: last.Summary, Time: last.Time, By: last.By}, nil
 }

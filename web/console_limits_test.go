@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // TestExportsAreBounded: with every export slot taken, another export is
@@ -23,7 +24,7 @@ func TestExportsAreBounded(t *testing.T) {
 		}
 	}
 	var exports int64
-	h.db.R.Model(&store.AuditEvent{}).Where("type = 'operator.export'").Count(&exports)
+	storetest.Gorm(t, h.db).Model(&store.AuditEvent{}).Where("type = 'operator.export'").Count(&exports)
 	if exports != 0 {
 		t.Fatalf("%d refused exports were recorded", exports)
 	}
@@ -42,7 +43,7 @@ func TestVerificationRequestIsRecordedFirst(t *testing.T) {
 		t.Fatalf("%d", r.status)
 	}
 	var started int64
-	h.db.R.Model(&store.AuditEvent{}).Where("type = 'operator.verify_start' AND actor = 'user:operator-user'").Count(&started)
+	storetest.Gorm(t, h.db).Model(&store.AuditEvent{}).Where("type = 'operator.verify_start' AND actor = 'user:operator-user'").Count(&started)
 	if started != 1 {
 		t.Fatalf("%d verify_start events", started)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
@@ -111,14 +110,14 @@ func (s *Server) syncRegister(c *gin.Context) {
 	defer cancel()
 	start := time.Now()
 	err := s.register.Sync(ctx)
-	ev := &store.AuditEvent{Type: audit.TypeOperator + ".sync", Actor: actor(c), Outcome: audit.OutcomeSuccess,
+	ev := &store.AuditEvent{Type: store.EventOperatorSync, Actor: actor(c), Outcome: store.OutcomeSuccess,
 		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey), DurationUS: time.Since(start).Microseconds()}
 	h := s.register.Health()
 	counts := fmt.Sprintf("%d legal entities, %d brands, %d software products", h.LegalEntities, h.Brands, h.Products)
 	ev.Reason = "register sync: " + counts
 	msg := "Register synchronised: " + counts + "."
 	if err != nil {
-		ev.Outcome, ev.Reason = audit.OutcomeError, err.Error()
+		ev.Outcome, ev.Reason = store.OutcomeError, err.Error()
 		msg = "Register sync failed; the last good data stays in use: " + err.Error()
 	}
 	// The audit record must survive a client that went away mid-sync.

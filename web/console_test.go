@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 func TestConsoleRequiresSignIn(t *testing.T) {
@@ -75,7 +76,7 @@ func TestLoginThrottleAndAudit(t *testing.T) {
 		t.Fatalf("not throttled: %d", r.status)
 	}
 	var failed int64
-	h.db.R.Table("audit_events").Where("type = 'operator.login' AND outcome = 'rejected'").Count(&failed)
+	storetest.Gorm(t, h.db).Table("audit_events").Where("type = 'operator.login' AND outcome = 'rejected'").Count(&failed)
 	if failed != 6 {
 		t.Fatalf("%d failed logins audited", failed)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
@@ -36,7 +35,7 @@ func (s *Server) inspect(c *gin.Context) {
 	v := views.InspectView{MaxBytes: inspectMaxBytes}
 	status := http.StatusOK
 	outcome := ""
-	ev := &store.AuditEvent{Type: audit.TypeOperator + ".inspect", Actor: actor(c), Outcome: audit.OutcomeSuccess,
+	ev := &store.AuditEvent{Type: store.EventOperatorInspect, Actor: actor(c), Outcome: store.OutcomeSuccess,
 		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
 	formErr := c.Request.ParseForm()
 	raw := strings.TrimSpace(c.Request.PostFormValue("jwt"))

@@ -19,6 +19,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 const testIssuer = "https://dh.test"
@@ -135,7 +136,7 @@ func (h *harness) register(body string) response {
 func (h *harness) lastAudit(t testing.TB) store.AuditEvent {
 	t.Helper()
 	var ev store.AuditEvent
-	if err := h.db.R.Order("id DESC").Take(&ev).Error; err != nil {
+	if err := storetest.Gorm(t, h.db).Order("id DESC").Take(&ev).Error; err != nil {
 		t.Fatal(err)
 	}
 	return ev
@@ -144,7 +145,7 @@ func (h *harness) lastAudit(t testing.TB) store.AuditEvent {
 func (h *harness) countClients(t testing.TB) int64 {
 	t.Helper()
 	var n int64
-	if err := h.db.R.Model(&store.Client{}).Count(&n).Error; err != nil {
+	if err := storetest.Gorm(t, h.db).Model(&store.Client{}).Count(&n).Error; err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // TestKeyReloadAnnouncesNewSigner: when a reload finds a key rotated by the CLI,
@@ -29,7 +29,7 @@ func TestKeyReloadAnnouncesNewSigner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := h.lastAudit(t); ev.Type != audit.TypeHolderKeyRotate || ev.Actor != "test" || !strings.Contains(ev.Reason, newKID) {
+	if ev := h.lastAudit(t); ev.Type != store.EventHolderKeyRotate || ev.Actor != "test" || !strings.Contains(ev.Reason, newKID) {
 		t.Fatalf("rotation event %+v", ev)
 	}
 	for range 2 {
@@ -38,12 +38,12 @@ func TestKeyReloadAnnouncesNewSigner(t *testing.T) {
 		}
 	}
 	ev := h.lastAudit(t)
-	if ev.Type != audit.TypeHolderKeyActivate || ev.Actor != "server" || ev.Outcome != audit.OutcomeSuccess ||
+	if ev.Type != store.EventHolderKeyActivate || ev.Actor != "server" || ev.Outcome != store.OutcomeSuccess ||
 		!strings.Contains(ev.Reason, newKID) || !strings.Contains(ev.Data, oldKID) {
 		t.Fatalf("activation event %+v", ev)
 	}
 	var n int64
-	h.db.R.Model(&store.AuditEvent{}).Where("type = ?", audit.TypeHolderKeyActivate).Count(&n)
+	storetest.Gorm(t, h.db).Model(&store.AuditEvent{}).Where("type = ?", store.EventHolderKeyActivate).Count(&n)
 	if n != 1 {
 		t.Fatalf("%d activation events, want 1", n)
 	}

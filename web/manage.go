@@ -11,7 +11,7 @@ import (
 
 // authorize applies the authorization order of the management endpoints; on a
 // refusal it answers, audits, and returns nil.
-func (s *Server) authorize(c *gin.Context, eventType string) (*store.Client, dcr.Caller) {
+func (s *Server) authorize(c *gin.Context, eventType store.EventType) (*store.Client, dcr.Caller) {
 	caller := dcr.Caller{RemoteAddr: c.ClientIP(), CertThumbprint: s.clientCertThumbprint(c), RequestID: c.GetString(requestIDKey)}
 	clientID := c.Param("clientID")
 	client, tokenClient, aerr := s.access.Authorize(c.Request.Context(), c.GetHeader("Authorization"), caller.CertThumbprint, clientID)
@@ -38,7 +38,7 @@ func (s *Server) authorize(c *gin.Context, eventType string) (*store.Client, dcr
 
 // getRegistration: GET /register/:clientID — the client reads its registration.
 func (s *Server) getRegistration(c *gin.Context) {
-	client, caller := s.authorize(c, "registration.read")
+	client, caller := s.authorize(c, store.EventRegistrationRead)
 	if client == nil {
 		return
 	}
@@ -53,7 +53,7 @@ func (s *Server) getRegistration(c *gin.Context) {
 
 // putRegistration: PUT /register/:clientID — the client replaces its registration.
 func (s *Server) putRegistration(c *gin.Context) {
-	client, caller := s.authorize(c, "registration.update")
+	client, caller := s.authorize(c, store.EventRegistrationUpdate)
 	if client == nil {
 		return
 	}
@@ -76,7 +76,7 @@ func (s *Server) putRegistration(c *gin.Context) {
 
 // deleteRegistration: DELETE /register/:clientID — the client deregisters.
 func (s *Server) deleteRegistration(c *gin.Context) {
-	client, caller := s.authorize(c, "registration.delete")
+	client, caller := s.authorize(c, store.EventRegistrationDelete)
 	if client == nil {
 		return
 	}

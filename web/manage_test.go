@@ -10,6 +10,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 const unknownChallenge = `Bearer error="invalid_request", error_description="The client is unknown"`
@@ -134,7 +135,7 @@ func TestPutRegistration(t *testing.T) {
 	}
 	ev := h.lastAudit(t)
 	upd := store.AuditEvent{}
-	h.db.R.Where("type = 'registration.update'").Order("id DESC").Take(&upd)
+	storetest.Gorm(t, h.db).Where("type = 'registration.update'").Order("id DESC").Take(&upd)
 	if upd.Outcome != "success" || !strings.Contains(upd.Data, "redirect_uris") {
 		t.Errorf("update audit %+v (last %+v)", upd, ev)
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // TestRegisterRemovalConverges: a registration that is still active although its
@@ -25,7 +26,7 @@ func TestRegisterRemovalConverges(t *testing.T) {
 
 	revive := func() {
 		t.Helper()
-		if err := h.db.W.Exec("UPDATE clients SET status = 'active', active_software_id = lower(software_id) WHERE id = ?", id).Error; err != nil {
+		if err := storetest.Gorm(t, h.db).Exec("UPDATE clients SET status = 'active', active_software_id = lower(software_id) WHERE id = ?", id).Error; err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -53,7 +54,7 @@ func TestRegisterRemovalConverges(t *testing.T) {
 		t.Fatalf("not removed at start: %s", c.Status)
 	}
 	var events int64
-	h.db.R.Model(&store.AuditEvent{}).Where("type = 'client.status' AND actor = 'cdr-register' AND client_id = ?", id).Count(&events)
+	storetest.Gorm(t, h.db).Model(&store.AuditEvent{}).Where("type = 'client.status' AND actor = 'cdr-register' AND client_id = ?", id).Count(&events)
 	if events != 3 {
 		t.Fatalf("%d removal events, want one per removal", events)
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
@@ -94,7 +93,7 @@ func TestRejectedPayloadsAreBounded(t *testing.T) {
 					t.Fatalf("status %d: %.200s", r.status, r.body)
 				}
 				ev := h.lastAudit(t)
-				if ev.Outcome != audit.OutcomeRejected {
+				if ev.Outcome != store.OutcomeRejected {
 					t.Fatalf("last event %d is %s %s, want a rejection", ev.ID, ev.Type, ev.Outcome)
 				}
 				p := storedPayload(t, ev)
@@ -148,19 +147,20 @@ func TestProcessingAPIRefusalsAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, path, auth, body         string
-		status                         int
-		evType, actor, code, step, why string
+		name, path, auth, body string
+		status                 int
+		evType                 store.EventType
+		actor, code, step, why string
 	}{
-		{"no API key", apiBase, "", `{"json":"{}"}`, 401, audit.TypeRegistrationCreate, "anonymous", "invalid_token", "authorization", "no Authorization header"},
-		{"empty bearer", apiBase + "/get", "Bearer ", `{}`, 401, audit.TypeRegistrationRead, "anonymous", "invalid_token", "authorization", "no API key after Bearer"},
-		{"wrong API key", apiBase + "/update", "Bearer dcrk_wrongwrongwrong", `{}`, 401, audit.TypeRegistrationUpdate, "apikey-prefix:dcrk_wrongwr", "invalid_token", "authorization", "unknown or revoked API key"},
-		{"revoked API key", apiBase + "/delete", "Bearer " + revoked, `{}`, 401, audit.TypeRegistrationDelete, "apikey-prefix:" + revoked[:12], "invalid_token", "authorization", "unknown or revoked API key"},
-		{"not a bearer key", apiBase, "Basic dXNlcjpwYXNz", `{}`, 401, audit.TypeRegistrationCreate, "apikey-prefix:dXNlcjpwYXNz", "invalid_token", "authorization", "not a Bearer API key"},
-		{"unknown service", "/api/other/client/registration", "Bearer " + key, `{}`, 404, audit.TypeRegistrationCreate, "apikey-prefix:" + key[:12], "invalid_request", "transport", "service id \"other\""},
-		{"bad JSON", apiBase, "Bearer " + key, `{"json":`, 400, audit.TypeRegistrationCreate, "apikey:as-1", "invalid_request", "transport", "not a JSON object"},
-		{"json missing", apiBase, "Bearer " + key, `{}`, 400, audit.TypeRegistrationCreate, "apikey:as-1", "invalid_request", "transport", "'json' is required"},
-		{"get without token", apiBase + "/get", "Bearer " + key, `{"clientId":"x"}`, 400, audit.TypeRegistrationRead, "apikey:as-1", "invalid_request", "transport", "'token' is required"},
+		{"no API key", apiBase, "", `{"json":"{}"}`, 401, store.EventRegistrationCreate, "anonymous", "invalid_token", "authorization", "no Authorization header"},
+		{"empty bearer", apiBase + "/get", "Bearer ", `{}`, 401, store.EventRegistrationRead, "anonymous", "invalid_token", "authorization", "no API key after Bearer"},
+		{"wrong API key", apiBase + "/update", "Bearer dcrk_wrongwrongwrong", `{}`, 401, store.EventRegistrationUpdate, "apikey-prefix:dcrk_wrongwr", "invalid_token", "authorization", "unknown or revoked API key"},
+		{"revoked API key", apiBase + "/delete", "Bearer " + revoked, `{}`, 401, store.EventRegistrationDelete, "apikey-prefix:" + revoked[:12], "invalid_token", "authorization", "unknown or revoked API key"},
+		{"not a bearer key", apiBase, "Basic dXNlcjpwYXNz", `{}`, 401, store.EventRegistrationCreate, "apikey-prefix:dXNlcjpwYXNz", "invalid_token", "authorization", "not a Bearer API key"},
+		{"unknown service", "/api/other/client/registration", "Bearer " + key, `{}`, 404, store.EventRegistrationCreate, "apikey-prefix:" + key[:12], "invalid_request", "transport", "service id \"other\""},
+		{"bad JSON", apiBase, "Bearer " + key, `{"json":`, 400, store.EventRegistrationCreate, "apikey:as-1", "invalid_request", "transport", "not a JSON object"},
+		{"json missing", apiBase, "Bearer " + key, `{}`, 400, store.EventRegistrationCreate, "apikey:as-1", "invalid_request", "transport", "'json' is required"},
+		{"get without token", apiBase + "/get", "Bearer " + key, `{"clientId":"x"}`, 400, store.EventRegistrationRead, "apikey:as-1", "invalid_request", "transport", "'token' is required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,7 +172,7 @@ func TestProcessingAPIRefusalsAreAudited(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
 			ev := h.lastAudit(t)
-			if ev.Type != tc.evType || ev.Outcome != audit.OutcomeRejected || ev.Actor != tc.actor || ev.ErrorCode != tc.code ||
+			if ev.Type != tc.evType || ev.Outcome != store.OutcomeRejected || ev.Actor != tc.actor || ev.ErrorCode != tc.code ||
 				ev.Step != tc.step || !strings.Contains(ev.Reason, tc.why) || ev.RequestID == "" {
 				t.Fatalf("event %+v", ev)
 			}
@@ -210,7 +210,7 @@ func TestTokenTransportRefusalsAreAudited(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
 			ev := tc.h.lastAudit(t)
-			if ev.Type != audit.TypeTokenIssue || ev.Outcome != audit.OutcomeRejected || ev.ErrorCode != tc.code ||
+			if ev.Type != store.EventTokenIssue || ev.Outcome != store.OutcomeRejected || ev.ErrorCode != tc.code ||
 				ev.Step != string(dcr.StepTransport) || !strings.Contains(ev.Reason, tc.why) {
 				t.Fatalf("event %+v", ev)
 			}

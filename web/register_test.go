@@ -18,6 +18,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 func TestRegisterSuccess(t *testing.T) {
@@ -478,7 +479,7 @@ func TestRegisterConcurrentDuplicates(t *testing.T) {
 		t.Fatalf("%d created, %d stored; want exactly one", created, h.countClients(t))
 	}
 	var rejected int64
-	h.db.R.Model(&store.AuditEvent{}).Where("type = ? AND error_code = ?", "registration.create", "invalid_client_metadata").Count(&rejected)
+	storetest.Gorm(t, h.db).Model(&store.AuditEvent{}).Where("type = ? AND error_code = ?", "registration.create", "invalid_client_metadata").Count(&rejected)
 	if rejected != n-1 {
 		t.Fatalf("%d duplicate rejections audited, want %d", rejected, n-1)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // statusRegister registers product p of adr and returns its client_id.
@@ -68,7 +69,7 @@ func statusOf(t *testing.T, h *harness, clientID string) string {
 func statusEvents(t *testing.T, h *harness, clientID string) []store.AuditEvent {
 	t.Helper()
 	var evs []store.AuditEvent
-	if err := h.db.R.Where("type = ? AND client_id = ?", "client.status", clientID).Order("id").Find(&evs).Error; err != nil {
+	if err := storetest.Gorm(t, h.db).Where("type = ? AND client_id = ?", "client.status", clientID).Order("id").Find(&evs).Error; err != nil {
 		t.Fatal(err)
 	}
 	return evs

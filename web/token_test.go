@@ -14,6 +14,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
 // registered registers the first ADR's product and returns its client_id.
@@ -180,7 +181,7 @@ func TestTokenErrors(t *testing.T) {
 		})
 	}
 	var refused int64
-	h.db.R.Table("audit_events").Where("type = 'token.issue' AND outcome = 'rejected'").Count(&refused)
+	storetest.Gorm(t, h.db).Table("audit_events").Where("type = 'token.issue' AND outcome = 'rejected'").Count(&refused)
 	if refused < 15 {
 		t.Errorf("only %d token refusals audited", refused)
 	}
