@@ -10,6 +10,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -165,7 +166,7 @@ func TestAttemptsPaginationMergesTypesAndOutcomes(t *testing.T) {
 		k := kinds[i%len(kinds)]
 		e := &store.AuditEvent{Type: k.typ, Outcome: k.outcome, ErrorCode: "invalid_client_metadata", Step: "metadata", Reason: "d | x"}
 		auditSeed(t, h, e)
-		if isAttempt(e) {
+		if audit.IsAttempt(e) {
 			want = append([]string{fmt.Sprint(e.ID)}, want...)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
@@ -21,8 +22,8 @@ func clientsFollow(t *testing.T, h *harness, r response, cookie string) string {
 		t.Fatalf("want a redirect, got %d %s", r.status, r.body)
 	}
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == flashCookie && c.Value != "" {
-			cookie += "; " + flashCookie + "=" + c.Value
+		if c.Name == console.FlashCookie && c.Value != "" {
+			cookie += "; " + console.FlashCookie + "=" + c.Value
 		}
 	}
 	return clientsGet(t, h, r.header.Get("Location"), cookie)

@@ -12,6 +12,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
+	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -209,7 +210,7 @@ func TestConsoleClientsCSVExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(clientsCSVHeader, ",") {
+	if len(rows) != 4 || strings.Join(rows[0], ",") != strings.Join(console.ClientsCSVHeader, ",") {
 		t.Fatalf("rows: %v", rows)
 	}
 	for i, id := range ids[:2] {
@@ -230,14 +231,5 @@ func TestConsoleClientsCSVExport(t *testing.T) {
 	r = h.console(http.MethodGet, "/console/clients.csv?q=alpha", cookie, "")
 	if rows, _ := csv.NewReader(strings.NewReader(string(r.body))).ReadAll(); len(rows) != 2 || rows[1][0] != ids[0] {
 		t.Errorf("filtered export: %v", rows)
-	}
-}
-
-func TestClientsCSVCell(t *testing.T) {
-	for in, want := range map[string]string{"": "", "plain": "plain", "=1+1": "'=1+1", "+1": "'+1", "-1": "'-1",
-		"@SUM(A1)": "'@SUM(A1)", "\tx": "'\tx", "\rx": "'\rx", "a=b": "a=b"} {
-		if got := clientsCSVCell(in); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
-		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dcrconsole/dcrconsole/config"
+	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -105,8 +106,8 @@ func TestRegisterPageEmptyState(t *testing.T) {
 func registerFollowFlash(t *testing.T, h *harness, r response, cookie string) string {
 	t.Helper()
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == flashCookie {
-			cookie += "; " + flashCookie + "=" + c.Value
+		if c.Name == console.FlashCookie {
+			cookie += "; " + console.FlashCookie + "=" + c.Value
 		}
 	}
 	return dashboardGet(t, h, r.header.Get("Location"), cookie)

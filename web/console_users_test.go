@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -282,8 +283,8 @@ func signInWithAgent(t *testing.T, h *harness, username, agent string) string {
 	r := h.do(http.MethodPost, "/console/login", "application/x-www-form-urlencoded",
 		"username="+url.QueryEscape(username)+"&password="+url.QueryEscape(testPassword), map[string]string{"User-Agent": agent})
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == sessionCookie && c.Value != "" {
-			return sessionCookie + "=" + c.Value
+		if c.Name == console.SessionCookie && c.Value != "" {
+			return console.SessionCookie + "=" + c.Value
 		}
 	}
 	t.Fatalf("login failed: %d", r.status)

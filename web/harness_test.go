@@ -18,6 +18,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/config"
+	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
@@ -170,8 +171,8 @@ func (h *harness) signIn(t testing.TB, username, password string) string {
 	r := h.do(http.MethodPost, "/console/login", "application/x-www-form-urlencoded",
 		"username="+url.QueryEscape(username)+"&password="+url.QueryEscape(password), nil)
 	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == sessionCookie && c.Value != "" {
-			return sessionCookie + "=" + c.Value
+		if c.Name == console.SessionCookie && c.Value != "" {
+			return console.SessionCookie + "=" + c.Value
 		}
 	}
 	t.Fatalf("login of %s failed: %d %s", username, r.status, r.body)

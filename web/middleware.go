@@ -9,11 +9,14 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/dcrconsole/dcrconsole/dcrapi"
+	"github.com/dcrconsole/dcrconsole/web/reqid"
 )
 
 const (
-	requestIDHeader = "X-Request-Id"
-	requestIDKey    = "request_id"
+	requestIDHeader = reqid.Header
+	requestIDKey    = reqid.Key
 )
 
 // requestID gives every request an id: the caller's X-Request-Id when it is a
@@ -79,7 +82,7 @@ func (s *Server) recoverPanics() gin.HandlerFunc {
 				s.log.Error("panic", "request_id", c.GetString(requestIDKey), "panic", v, "stack", string(debug.Stack()))
 				if !c.Writer.Written() {
 					c.Header("Cache-Control", "no-store")
-					c.AbortWithStatusJSON(http.StatusInternalServerError, oauthError{Error: "server_error", Description: "internal error (request id " + c.GetString(requestIDKey) + ")"})
+					c.AbortWithStatusJSON(http.StatusInternalServerError, dcrapi.OAuthError{Error: "server_error", Description: "internal error (request id " + c.GetString(requestIDKey) + ")"})
 				} else {
 					c.Abort()
 				}

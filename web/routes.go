@@ -2,47 +2,51 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/static"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// routes is every route of the server, in one place.
+// routes is every route of the server, in one place: the shell's own, the
+// ADR-facing API's (dcrapi) and the operator console's (console).
 func (s *Server) routes(e *gin.Engine) {
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
 	// CDR DCR API
+	api := s.api
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
-		e.GET(path, s.discovery)
-		e.HEAD(path, s.discovery)
+		e.GET(path, api.Discovery)
+		e.HEAD(path, api.Discovery)
 	}
-	e.GET("/jwks", s.jwks)
-	e.POST("/token", s.postToken)
-	e.POST("/register", s.postRegister)
-	e.GET("/register/:clientID", s.getRegistration)
-	e.PUT("/register/:clientID", s.putRegistration)
-	e.DELETE("/register/:clientID", s.deleteRegistration)
+	e.GET("/jwks", api.JWKS)
+	e.POST("/token", api.PostToken)
+	e.POST("/register", api.PostRegister)
+	e.GET("/register/:clientID", api.GetRegistration)
+	e.PUT("/register/:clientID", api.PutRegistration)
+	e.DELETE("/register/:clientID", api.DeleteRegistration)
 
 	// Authlete-compatible registration processing API
 	if s.cfg.API.Enabled {
-		api := e.Group("/api/:serviceID/client/registration", s.requireAPIKey)
-		api.POST("", s.apiRegister)
-		api.POST("/get", s.apiGet)
-		api.POST("/update", s.apiUpdate)
-		api.POST("/delete", s.apiDelete)
+		proc := e.Group("/api/:serviceID/client/registration", api.RequireAPIKey)
+		proc.POST("", api.APIRegister)
+		proc.POST("/get", api.APIGet)
+		proc.POST("/update", api.APIUpdate)
+		proc.POST("/delete", api.APIDelete)
 	}
 
 	e.NoRoute(s.notFound)
-	e.NoMethod(s.methodNotAllowed)
+	e.NoMethod(api.MethodNotAllowed)
 
 	if !s.cfg.Console.Enabled {
 		return
 	}
 	files := http.FileServerFS(static.FS)
-	e.GET("/static/*file", consoleSecurityHeaders, func(c *gin.Context) {
+	e.GET("/static/*file", console.SecurityHeaders, func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=3600")
 		c.Request.URL.Path = c.Param("file")
 		files.ServeHTTP(c.Writer, c.Request)
@@ -51,47 +55,58 @@ func (s *Server) routes(e *gin.Engine) {
 
 	// Operator console: every route sends security headers and refuses
 	// cross-site state changes; all but login need a session.
-	con := e.Group("/console", consoleSecurityHeaders, s.crossOriginProtection())
-	con.GET("/login", s.loginPage)
-	con.POST("/login", s.login)
+	cs := s.console
+	con := e.Group("/console", console.SecurityHeaders, cs.CrossOriginProtection())
+	con.GET("/login", cs.LoginPage)
+	con.POST("/login", cs.Login)
 
-	in := con.Group("", s.requireSession)
-	in.POST("/logout", s.logout)
-	in.GET("/account/password", s.passwordPage)
-	in.POST("/account/password", s.changePassword)
+	in := con.Group("", cs.RequireSession)
+	in.POST("/logout", cs.Logout)
+	in.GET("/account/password", cs.PasswordPage)
+	in.POST("/account/password", cs.ChangePassword)
 
-	view := in.Group("", s.requireRole(store.RoleViewer))
-	view.GET("/", s.dashboardPage)
-	view.GET("/clients", s.clientsPage)
-	view.GET("/clients.csv", s.clientsCSV)
-	view.GET("/clients/:id", s.clientPage)
-	view.GET("/attempts", s.attemptsPage)
-	view.GET("/attempts/:id", s.attemptPage)
-	view.GET("/audit", s.auditPage)
-	view.GET("/audit.csv", s.auditCSV)
-	view.GET("/audit.json", s.auditJSON)
-	view.GET("/audit/verify", s.auditVerifyPage)
-	view.GET("/audit/:id", s.auditEventPage)
-	view.GET("/register", s.registerPage)
-	view.GET("/tools/inspect", s.inspectPage)
-	view.POST("/tools/inspect", s.inspect)
-	view.GET("/account", s.accountPage)
+	view := in.Group("", cs.RequireRole(store.RoleViewer))
+	view.GET("/", cs.DashboardPage)
+	view.GET("/clients", cs.ClientsPage)
+	view.GET("/clients.csv", cs.ClientsCSV)
+	view.GET("/clients/:id", cs.ClientPage)
+	view.GET("/attempts", cs.AttemptsPage)
+	view.GET("/attempts/:id", cs.AttemptPage)
+	view.GET("/audit", cs.AuditPage)
+	view.GET("/audit.csv", cs.AuditCSV)
+	view.GET("/audit.json", cs.AuditJSON)
+	view.GET("/audit/verify", cs.AuditVerifyPage)
+	view.GET("/audit/:id", cs.AuditEventPage)
+	view.GET("/register", cs.RegisterPage)
+	view.GET("/tools/inspect", cs.InspectPage)
+	view.POST("/tools/inspect", cs.Inspect)
+	view.GET("/account", cs.AccountPage)
 
-	act := in.Group("", s.requireRole(store.RoleOperator))
-	act.POST("/clients/:id/revoke", s.revokeClient)
-	act.POST("/clients/:id/restore", s.restoreClient)
-	act.POST("/clients/:id/refresh-keys", s.refreshClientKeys)
-	act.POST("/software/block", s.blockSoftware)
-	act.POST("/software/unblock", s.unblockSoftware)
-	act.POST("/register/sync", s.syncRegister)
-	act.POST("/audit/verify", s.auditVerify)
+	act := in.Group("", cs.RequireRole(store.RoleOperator))
+	act.POST("/clients/:id/revoke", cs.RevokeClient)
+	act.POST("/clients/:id/restore", cs.RestoreClient)
+	act.POST("/clients/:id/refresh-keys", cs.RefreshClientKeys)
+	act.POST("/software/block", cs.BlockSoftware)
+	act.POST("/software/unblock", cs.UnblockSoftware)
+	act.POST("/register/sync", cs.SyncRegister)
+	act.POST("/audit/verify", cs.AuditVerify)
 
-	admin := in.Group("", s.requireRole(store.RoleAdmin))
-	admin.GET("/users", s.usersPage)
-	admin.POST("/users", s.createUser)
-	admin.POST("/users/:id", s.updateUser)
-	admin.POST("/users/:id/password", s.resetUserPassword)
-	admin.GET("/apikeys", s.apiKeysPage)
-	admin.POST("/apikeys", s.createAPIKey)
-	admin.POST("/apikeys/revoke", s.revokeAPIKey)
+	admin := in.Group("", cs.RequireRole(store.RoleAdmin))
+	admin.GET("/users", cs.UsersPage)
+	admin.POST("/users", cs.CreateUser)
+	admin.POST("/users/:id", cs.UpdateUser)
+	admin.POST("/users/:id/password", cs.ResetUserPassword)
+	admin.GET("/apikeys", cs.APIKeysPage)
+	admin.POST("/apikeys", cs.CreateAPIKey)
+	admin.POST("/apikeys/revoke", cs.RevokeAPIKey)
+}
+
+// notFound: an unknown URL under /console/ gets the console's HTML 404 (when
+// the console is on); any other the API's JSON 404.
+func (s *Server) notFound(c *gin.Context) {
+	if s.cfg.Console.Enabled && strings.HasPrefix(c.Request.URL.Path, "/console/") {
+		s.console.NotFound(c)
+		return
+	}
+	s.api.NotFound(c)
 }

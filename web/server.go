@@ -1,18 +1,31 @@
-// Package web is dcrconsole's Gin engine: routes, middleware and thin handlers
-// for the DCR API and health endpoints. Typed errors from dcr are mapped to HTTP
-// here, in one place.
+// Package web is dcrconsole's HTTP shell: it assembles the services (app.go),
+// builds the Gin engine with the shared middleware (request id, access log,
+// panic recovery, body limit) and mounts every route in one file (routes.go)
+// onto the two applications behind it: dcrapi, the ADR-facing API, and
+// console, the operator console. It also answers health checks.
 package web
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/config"
+	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/dcrapi"
 	"github.com/dcrconsole/dcrconsole/store"
+)
+
+const (
+	// maxConcurrentExports bounds the console's streaming exports: each walks
+	// a whole table through the reader pool that the DCR endpoints share.
+	maxConcurrentExports = 2
+	// verifyTimeout bounds one background verification of the audit chain.
+	verifyTimeout = 30 * time.Minute
 )
 
 // Deps are the services the handlers call.
@@ -32,32 +45,27 @@ type Deps struct {
 	Log       *slog.Logger
 }
 
-// Server holds the handlers' dependencies.
+// Server is the shell: what the shared middleware and the health checks use,
+// and the two applications it mounts.
 type Server struct {
-	cfg       config.Config
-	db        *store.DB
-	registrar *dcr.Registrar
-	tokens    *dcr.TokenService
-	access    *dcr.AccessVerifier
-	keys      *dcr.KeyRing
-	auth      *auth.Service
-	register  *dcr.RegisterData
-	jwksCache *dcr.JWKSCache
-	audit     *audit.Log
-	api       *dcr.APIService
-	verify    *audit.VerifyJob
-	exports   chan struct{} // slots for concurrent streaming exports
-	demo      bool
-	flashKey  []byte
-	log       *slog.Logger
+	cfg     config.Config
+	db      *store.DB // readiness only
+	api     *dcrapi.Server
+	console *console.Server
+	verify  *audit.VerifyJob // the console's background chain verification
+	exports chan struct{}    // the console's export slots
+	log     *slog.Logger
 }
 
 // newEngine builds the Gin engine (and returns the Server behind it) with every route and middleware.
 func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: d.Config, db: d.DB, registrar: d.Registrar, tokens: d.Tokens, access: d.Access, keys: d.Keys,
-		auth: d.Auth, register: d.Register, jwksCache: d.JWKS, audit: d.Audit, api: d.API, demo: d.Demo, verify: audit.NewVerifyJob(d.Audit, verifyTimeout),
-		exports: make(chan struct{}, maxConcurrentExports), flashKey: newFlashKey(), log: d.Log}
+	s := &Server{cfg: d.Config, db: d.DB, log: d.Log,
+		verify: audit.NewVerifyJob(d.Audit, verifyTimeout), exports: make(chan struct{}, maxConcurrentExports)}
+	s.api = dcrapi.New(dcrapi.Deps{Config: d.Config, Registrar: d.Registrar, Tokens: d.Tokens, Access: d.Access,
+		Keys: d.Keys, Auth: d.Auth, API: d.API, Log: d.Log})
+	s.console = console.New(console.Deps{Config: d.Config, Store: d.DB, Registrar: d.Registrar, Auth: d.Auth,
+		Register: d.Register, JWKS: d.JWKS, Audit: d.Audit, Verify: s.verify, ExportSlots: s.exports, Demo: d.Demo, Log: d.Log})
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit

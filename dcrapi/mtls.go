@@ -1,4 +1,4 @@
-package web
+package dcrapi
 
 import (
 	"crypto/sha256"

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -24,8 +24,6 @@ const (
 	// exportWriteDeadline replaces the server's write timeout for an export:
 	// a million events take seconds to write, longer to a slow client.
 	exportWriteDeadline = 30 * time.Minute
-	// verifyTimeout bounds one background verification.
-	verifyTimeout = 30 * time.Minute
 )
 
 // auditTypes are the type filter's choices: every event type outside the
@@ -110,8 +108,8 @@ func withQuery(path string, q url.Values) string {
 	return path + "?" + q.Encode()
 }
 
-// auditPage: GET /console/audit
-func (s *Server) auditPage(c *gin.Context) {
+// AuditPage: GET /console/audit
+func (s *Server) AuditPage(c *gin.Context) {
 	f, vf, err := auditFilter(c)
 	q := auditQuery(vf)
 	v := views.AuditListView{Filter: vf, Types: typeOptions(vf.Type), Filtered: len(q) > 0,
@@ -146,11 +144,11 @@ func typeOptions(current string) []views.AuditOption {
 	return append(append([]views.AuditOption(nil), auditTypes...), views.AuditOption{Value: current, Label: current})
 }
 
-// auditCSV: GET /console/audit.csv (the audit page's filters)
-func (s *Server) auditCSV(c *gin.Context) { s.auditExport(c, "csv") }
+// AuditCSV: GET /console/audit.csv (the audit page's filters)
+func (s *Server) AuditCSV(c *gin.Context) { s.auditExport(c, "csv") }
 
-// auditJSON: GET /console/audit.json (the audit page's filters); a JSON array.
-func (s *Server) auditJSON(c *gin.Context) { s.auditExport(c, "json") }
+// AuditJSON: GET /console/audit.json (the audit page's filters); a JSON array.
+func (s *Server) AuditJSON(c *gin.Context) { s.auditExport(c, "json") }
 
 // auditExport streams the filtered events. The export is audited before the
 // first byte goes out: an export that cannot be recorded does not happen.
@@ -173,8 +171,7 @@ func (s *Server) auditExport(c *gin.Context, format string) {
 		scope = "filter " + filterText(q)
 	}
 	ctx := c.Request.Context()
-	ev := &store.AuditEvent{Type: store.EventOperatorExport, Actor: actor(c), Outcome: store.OutcomeSuccess,
-		Reason: "audit log exported as " + format + ": " + scope, RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
+	ev := operatorEvent(c, store.EventOperatorExport, "audit log exported as "+format+": "+scope)
 	if err := s.audit.Record(ctx, ev); err != nil {
 		s.log.Error("console: audit export not recorded", "error", err, "request_id", c.GetString(requestIDKey))
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The export could not be recorded in the audit log, so it was not started. Try again.")
@@ -201,8 +198,8 @@ func (s *Server) auditExport(c *gin.Context, format string) {
 	}
 }
 
-// auditEventPage: GET /console/audit/:id
-func (s *Server) auditEventPage(c *gin.Context) {
+// AuditEventPage: GET /console/audit/:id
+func (s *Server) AuditEventPage(c *gin.Context) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		s.consoleError(c, http.StatusNotFound, "No such event", "Audit events are numbered from 1. Go back to the audit log.")
@@ -236,7 +233,7 @@ func auditEventView(e *store.AuditEvent, headID int64) views.AuditEventView {
 		{Key: "Request ID", Value: e.RequestID, Mono: true}, {Key: "Duration", Value: durationText(e.DurationUS)},
 		{Key: "prev_hash", Value: e.PrevHash, Mono: true}, {Key: "hash", Value: e.Hash, Mono: true},
 	}}
-	if isAttempt(e) {
+	if audit.IsAttempt(e) {
 		v.Links = append(v.Links, views.AuditLink{Label: "Attempt details (decoded request and SSA)", Href: "/console/attempts/" + id})
 	}
 	if e.ClientID != "" {
@@ -349,13 +346,12 @@ func beforeID(c *gin.Context) (int64, error) {
 // verifier is the server's background chain verification (one run at a time).
 func (s *Server) verifier() *audit.VerifyJob { return s.verify }
 
-// auditVerify: POST /console/audit/verify (operator). Starts a verification in
+// AuditVerify: POST /console/audit/verify (operator). Starts a verification in
 // the background unless one is running; it is audited with its result.
-func (s *Server) auditVerify(c *gin.Context) {
+func (s *Server) AuditVerify(c *gin.Context) {
 	// The request itself is recorded before anything runs, so a run that never
 	// finishes (a restart) still left its trace in the chain.
-	ev := &store.AuditEvent{Type: store.EventOperatorVerifyStart, Actor: actor(c), Outcome: store.OutcomeSuccess,
-		Reason: "chain verification requested", RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
+	ev := operatorEvent(c, store.EventOperatorVerifyStart, "chain verification requested")
 	if err := s.audit.Record(c.Request.Context(), ev); err != nil {
 		s.log.Error("console: audit verify start", "error", err, "request_id", c.GetString(requestIDKey))
 		s.redirectWithFlash(c, "/console/audit/verify", "The request could not be recorded in the audit log, so nothing was started. Try again.", true)
@@ -369,8 +365,8 @@ func (s *Server) auditVerify(c *gin.Context) {
 	s.redirectWithFlash(c, "/console/audit/verify", msg, false)
 }
 
-// auditVerifyPage: GET /console/audit/verify. Refreshes itself while a run goes.
-func (s *Server) auditVerifyPage(c *gin.Context) {
+// AuditVerifyPage: GET /console/audit/verify. Refreshes itself while a run goes.
+func (s *Server) AuditVerifyPage(c *gin.Context) {
 	current, running, last, finished := s.verifier().Status()
 	nav := s.nav(c, "audit")
 	v := views.AuditVerifyView{CanAct: nav.CanAct(), Running: running, HasLast: finished}

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"context"
@@ -23,20 +23,19 @@ const (
 	inspectTimeout = 20 * time.Second
 )
 
-// inspectPage is GET /console/tools/inspect: the form.
-func (s *Server) inspectPage(c *gin.Context) {
+// InspectPage is GET /console/tools/inspect: the form.
+func (s *Server) InspectPage(c *gin.Context) {
 	s.render(c, http.StatusOK, views.Inspect(views.InspectView{MaxBytes: inspectMaxBytes}, s.nav(c, "tools")))
 }
 
-// inspect is POST /console/tools/inspect (any operator: it changes nothing). It
+// Inspect is POST /console/tools/inspect (any operator: it changes nothing). It
 // decodes a pasted registration request or SSA, checks its signatures and dry-runs
 // the registration pipeline, and records the inspection in the audit log.
-func (s *Server) inspect(c *gin.Context) {
+func (s *Server) Inspect(c *gin.Context) {
 	v := views.InspectView{MaxBytes: inspectMaxBytes}
 	status := http.StatusOK
 	outcome := ""
-	ev := &store.AuditEvent{Type: store.EventOperatorInspect, Actor: actor(c), Outcome: store.OutcomeSuccess,
-		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
+	ev := operatorEvent(c, store.EventOperatorInspect, "")
 	formErr := c.Request.ParseForm()
 	raw := strings.TrimSpace(c.Request.PostFormValue("jwt"))
 	var tooBig *http.MaxBytesError

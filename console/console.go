@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"crypto/hmac"
@@ -16,18 +16,26 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
 const (
-	sessionCookie = "dcr_session"
-	flashCookie   = "dcr_flash"
-	sessionKey    = "console_session"
+	// SessionCookie holds an operator's session token (HttpOnly, SameSite=Strict).
+	SessionCookie = "dcr_session"
+	// FlashCookie carries a signed one-redirect message (Post/Redirect/Get).
+	FlashCookie = "dcr_flash"
+	sessionKey  = "console_session"
 )
 
-// consoleSecurityHeaders: every console and static response forbids framing,
+// SecurityHeaders: every console and static response forbids framing,
 // sniffing and inline script, and leaks no referrer.
-func consoleSecurityHeaders(c *gin.Context) {
+func SecurityHeaders(c *gin.Context) {
+	setSecurityHeaders(c)
+	c.Next()
+}
+
+func setSecurityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -35,12 +43,11 @@ func consoleSecurityHeaders(c *gin.Context) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Next()
 }
 
-// crossOriginProtection refuses state-changing requests that a browser marks as
+// CrossOriginProtection refuses state-changing requests that a browser marks as
 // cross-site (Sec-Fetch-Site, or an Origin that is not this host): CSRF.
-func (s *Server) crossOriginProtection() gin.HandlerFunc {
+func (s *Server) CrossOriginProtection() gin.HandlerFunc {
 	cop := http.NewCrossOriginProtection()
 	return func(c *gin.Context) {
 		if err := cop.Check(c.Request); err != nil {
@@ -53,10 +60,20 @@ func (s *Server) crossOriginProtection() gin.HandlerFunc {
 	}
 }
 
-// requireSession loads the operator's session or sends them to the login page.
+// RequireSession loads the operator's session or sends them to the login page.
 // An operator with a one-time password can only change it (or log out).
-func (s *Server) requireSession(c *gin.Context) {
-	token, _ := c.Cookie(sessionCookie)
+func (s *Server) RequireSession(c *gin.Context) {
+	if !s.loadSession(c) {
+		c.Abort()
+		return
+	}
+	c.Next()
+}
+
+// loadSession is RequireSession's check: false when it has answered already
+// (a redirect to the login page or the password change, or "Signed out").
+func (s *Server) loadSession(c *gin.Context) bool {
+	token, _ := c.Cookie(SessionCookie)
 	sess, err := s.auth.Authenticate(c.Request.Context(), token)
 	if err != nil {
 		if !errors.Is(err, auth.ErrNoSession) {
@@ -67,21 +84,32 @@ func (s *Server) requireSession(c *gin.Context) {
 		} else {
 			s.consoleError(c, http.StatusUnauthorized, "Signed out", "Your session has ended. Sign in again.")
 		}
-		c.Abort()
-		return
+		return false
 	}
 	c.Set(sessionKey, sess)
 	if sess.User.MustChangePassword && c.FullPath() != "/console/account/password" && c.FullPath() != "/console/logout" {
 		c.Redirect(http.StatusSeeOther, "/console/account/password")
-		c.Abort()
-		return
+		return false
 	}
 	c.Header("Cache-Control", "no-store")
-	c.Next()
+	return true
 }
 
-// requireRole refuses operators below role with a 403.
-func (s *Server) requireRole(role string) gin.HandlerFunc {
+// NotFound answers an unknown /console/... URL the way the console answers
+// any page: security headers, a signed-out visitor goes to the login page
+// (and comes back here, to this 404), a signed-in one gets the console's
+// HTML error page in the console layout.
+func (s *Server) NotFound(c *gin.Context) {
+	setSecurityHeaders(c)
+	if !s.loadSession(c) {
+		return
+	}
+	s.consoleError(c, http.StatusNotFound, "Page not found",
+		"There is no console page at "+c.Request.URL.Path+". Use the menu, or go back to the dashboard.")
+}
+
+// RequireRole refuses operators below role with a 403.
+func (s *Server) RequireRole(role string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if sess := session(c); sess == nil || !auth.RoleAtLeast(sess.User.Role, role) {
 			s.consoleError(c, http.StatusForbidden, "Not allowed", "Your role does not allow this. Ask an administrator.")
@@ -104,6 +132,13 @@ func actor(c *gin.Context) string {
 		return "user:" + sess.User.Username
 	}
 	return ""
+}
+
+// operatorEvent is the audit row of a console action of type t: who did it,
+// from where, in which request; a success unless the caller says otherwise.
+func operatorEvent(c *gin.Context, t store.EventType, reason string) *store.AuditEvent {
+	return &store.AuditEvent{Type: t, Actor: actor(c), Outcome: store.OutcomeSuccess, Reason: reason,
+		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}
 }
 
 func (s *Server) operatorAction(c *gin.Context, reason string) dcr.OperatorAction {
@@ -146,16 +181,16 @@ func (s *Server) setFlash(c *gin.Context, msg string, isErr bool) {
 	mac := hmac.New(sha256.New, s.flashKey)
 	mac.Write([]byte(payload))
 	v := base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: v, Path: "/console", HttpOnly: true,
+	http.SetCookie(c.Writer, &http.Cookie{Name: FlashCookie, Value: v, Path: "/console", HttpOnly: true,
 		Secure: s.secureCookies(c), SameSite: http.SameSiteStrictMode, MaxAge: 60})
 }
 
 func (s *Server) readFlash(c *gin.Context) (string, bool, bool) {
-	v, err := c.Cookie(flashCookie)
+	v, err := c.Cookie(FlashCookie)
 	if err != nil || v == "" {
 		return "", false, false
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true,
+	http.SetCookie(c.Writer, &http.Cookie{Name: FlashCookie, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true,
 		Secure: s.secureCookies(c), SameSite: http.SameSiteStrictMode})
 	p, sig, ok := strings.Cut(v, ".")
 	payload, err1 := base64.RawURLEncoding.DecodeString(p)
@@ -188,10 +223,6 @@ func newFlashKey() []byte {
 	_, _ = rand.Read(k)
 	return k
 }
-
-// maxConcurrentExports bounds streaming exports: each walks a whole table through
-// the reader pool that the DCR endpoints share.
-const maxConcurrentExports = 2
 
 // exportSlot takes an export slot, or answers 429 and returns false.
 func (s *Server) exportSlot(c *gin.Context) (release func(), ok bool) {

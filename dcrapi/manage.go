@@ -1,4 +1,4 @@
-package web
+package dcrapi
 
 import (
 	"net/http"
@@ -27,7 +27,7 @@ func (s *Server) authorize(c *gin.Context, eventType store.EventType) (*store.Cl
 		if aerr.Code == "" {
 			c.Status(aerr.Status)
 		} else {
-			c.JSON(aerr.Status, oauthError{Error: aerr.Code, Description: aerr.Description})
+			c.JSON(aerr.Status, OAuthError{Error: aerr.Code, Description: aerr.Description})
 		}
 		c.Abort()
 		return nil, caller
@@ -36,8 +36,8 @@ func (s *Server) authorize(c *gin.Context, eventType store.EventType) (*store.Cl
 	return client, caller
 }
 
-// getRegistration: GET /register/:clientID — the client reads its registration.
-func (s *Server) getRegistration(c *gin.Context) {
+// GetRegistration: GET /register/:clientID — the client reads its registration.
+func (s *Server) GetRegistration(c *gin.Context) {
 	client, caller := s.authorize(c, store.EventRegistrationRead)
 	if client == nil {
 		return
@@ -51,8 +51,8 @@ func (s *Server) getRegistration(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
 }
 
-// putRegistration: PUT /register/:clientID — the client replaces its registration.
-func (s *Server) putRegistration(c *gin.Context) {
+// PutRegistration: PUT /register/:clientID — the client replaces its registration.
+func (s *Server) PutRegistration(c *gin.Context) {
 	client, caller := s.authorize(c, store.EventRegistrationUpdate)
 	if client == nil {
 		return
@@ -74,8 +74,8 @@ func (s *Server) putRegistration(c *gin.Context) {
 	s.writeDCRError(c, derr)
 }
 
-// deleteRegistration: DELETE /register/:clientID — the client deregisters.
-func (s *Server) deleteRegistration(c *gin.Context) {
+// DeleteRegistration: DELETE /register/:clientID — the client deregisters.
+func (s *Server) DeleteRegistration(c *gin.Context) {
 	client, caller := s.authorize(c, store.EventRegistrationDelete)
 	if client == nil {
 		return

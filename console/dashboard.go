@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"net/http"
@@ -17,9 +17,9 @@ const (
 	dashboardRecent  = 10
 )
 
-// dashboardPage is GET /console/: clients by status, registration attempts per
+// DashboardPage is GET /console/: clients by status, registration attempts per
 // day, frequent rejection reasons, recent failures, Register and audit health.
-func (s *Server) dashboardPage(c *gin.Context) {
+func (s *Server) DashboardPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	now := time.Now().UTC()
 	y, m, d := now.AddDate(0, 0, -(dashboardDays - 1)).Date()

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -13,14 +13,14 @@ import (
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
-// usersPage: GET /console/users
-func (s *Server) usersPage(c *gin.Context) {
+// UsersPage: GET /console/users
+func (s *Server) UsersPage(c *gin.Context) {
 	s.renderUsers(c, http.StatusOK, views.UsersView{})
 }
 
-// createUser: POST /console/users (username, role). The one-time password is
+// CreateUser: POST /console/users (username, role). The one-time password is
 // rendered into this response only: never a redirect, flash cookie or URL.
-func (s *Server) createUser(c *gin.Context) {
+func (s *Server) CreateUser(c *gin.Context) {
 	username, role := strings.TrimSpace(c.PostForm("username")), c.PostForm("role")
 	u, password, err := s.auth.AddUser(c.Request.Context(), actor(c), username, role, c.ClientIP())
 	if err != nil {
@@ -31,8 +31,8 @@ func (s *Server) createUser(c *gin.Context) {
 	s.renderUsers(c, http.StatusOK, views.UsersView{Issued: &views.OneTimePassword{Username: u.Username, Password: password}})
 }
 
-// updateUser: POST /console/users/:id (role, disabled=1)
-func (s *Server) updateUser(c *gin.Context) {
+// UpdateUser: POST /console/users/:id (role, disabled=1)
+func (s *Server) UpdateUser(c *gin.Context) {
 	id, ok := s.userID(c)
 	if !ok {
 		return
@@ -51,9 +51,9 @@ func (s *Server) updateUser(c *gin.Context) {
 	s.redirectWithFlash(c, "/console/users", msg, false)
 }
 
-// resetUserPassword: POST /console/users/:id/password. Like createUser, the
+// ResetUserPassword: POST /console/users/:id/password. Like createUser, the
 // new one-time password is rendered into this response only.
-func (s *Server) resetUserPassword(c *gin.Context) {
+func (s *Server) ResetUserPassword(c *gin.Context) {
 	id, ok := s.userID(c)
 	if !ok {
 		return
@@ -114,8 +114,8 @@ func (s *Server) renderUsers(c *gin.Context, status int, v views.UsersView) {
 	s.render(c, status, views.Users(v, s.nav(c, "users")))
 }
 
-// accountPage: GET /console/account
-func (s *Server) accountPage(c *gin.Context) {
+// AccountPage: GET /console/account
+func (s *Server) AccountPage(c *gin.Context) {
 	sess := session(c)
 	sessions, err := s.auth.ActiveSessions(c.Request.Context(), sess.User.ID)
 	if err != nil {

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -11,14 +11,14 @@ import (
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
-// loginPage: GET /console/login
-func (s *Server) loginPage(c *gin.Context) {
+// LoginPage: GET /console/login
+func (s *Server) LoginPage(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	s.render(c, http.StatusOK, views.Login(views.LoginView{Next: safeNext(c.Query("next"))}, s.nav(c, "")))
 }
 
-// login: POST /console/login
-func (s *Server) login(c *gin.Context) {
+// Login: POST /console/login
+func (s *Server) Login(c *gin.Context) {
 	username, password := c.PostForm("username"), c.PostForm("password")
 	next := safeNext(c.PostForm("next"))
 	sess, err := s.auth.Login(c.Request.Context(), username, password, c.ClientIP(), c.GetHeader("User-Agent"))
@@ -35,7 +35,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	opts := s.auth.Options()
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
 		Secure: s.secureCookies(c), SameSite: http.SameSiteStrictMode, MaxAge: int(opts.AbsoluteTimeout.Seconds())})
 	if sess.User.MustChangePassword {
 		next = "/console/account/password"
@@ -51,23 +51,23 @@ func safeNext(next string) string {
 	return next
 }
 
-// logout: POST /console/logout (everywhere=1 ends every session of the operator)
-func (s *Server) logout(c *gin.Context) {
+// Logout: POST /console/logout (everywhere=1 ends every session of the operator)
+func (s *Server) Logout(c *gin.Context) {
 	if err := s.auth.Logout(c.Request.Context(), session(c), c.PostForm("everywhere") == "1", c.ClientIP()); err != nil {
 		s.log.Error("console: logout", "error", err)
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secureCookies(c), SameSite: http.SameSiteStrictMode})
 	c.Redirect(http.StatusSeeOther, "/console/login")
 }
 
-// passwordPage: GET /console/account/password
-func (s *Server) passwordPage(c *gin.Context) {
+// PasswordPage: GET /console/account/password
+func (s *Server) PasswordPage(c *gin.Context) {
 	s.render(c, http.StatusOK, views.ChangePassword(views.PasswordView{Forced: session(c).User.MustChangePassword}, s.nav(c, "account")))
 }
 
-// changePassword: POST /console/account/password
-func (s *Server) changePassword(c *gin.Context) {
+// ChangePassword: POST /console/account/password
+func (s *Server) ChangePassword(c *gin.Context) {
 	sess := session(c)
 	v := views.PasswordView{Forced: sess.User.MustChangePassword}
 	current, next, confirm := c.PostForm("current"), c.PostForm("new"), c.PostForm("confirm")
@@ -97,7 +97,7 @@ func (s *Server) changePassword(c *gin.Context) {
 		return
 	}
 	// Every session ended with the change: sign in again with the new password.
-	http.SetCookie(c.Writer, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secureCookies(c), SameSite: http.SameSiteStrictMode})
 	s.render(c, http.StatusOK, views.Login(views.LoginView{Username: sess.User.Username, Notice: "Password changed. Sign in with your new password."}, views.Nav{Demo: s.demo}))
 }

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 // timeout bounds each of its three requests.
 const registerSyncTimeout = 30 * time.Second
 
-// registerPage is GET /console/register: the Register's legal entities, brands
+// RegisterPage is GET /console/register: the Register's legal entities, brands
 // and software products with their statuses, and which are registered here.
-func (s *Server) registerPage(c *gin.Context) {
+func (s *Server) RegisterPage(c *gin.Context) {
 	active, err := s.db.ActiveClientsBySoftware(c.Request.Context())
 	if err != nil {
 		s.log.Error("console: active clients by software", "error", err, "request_id", c.GetString(requestIDKey))
@@ -103,15 +103,15 @@ func (s *Server) registerHealth() views.RegisterHealth {
 	return v
 }
 
-// syncRegister is POST /console/register/sync (operator): sync the Register
+// SyncRegister is POST /console/register/sync (operator): sync the Register
 // data now, audited as operator.sync.
-func (s *Server) syncRegister(c *gin.Context) {
+func (s *Server) SyncRegister(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), registerSyncTimeout)
 	defer cancel()
 	start := time.Now()
 	err := s.register.Sync(ctx)
-	ev := &store.AuditEvent{Type: store.EventOperatorSync, Actor: actor(c), Outcome: store.OutcomeSuccess,
-		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey), DurationUS: time.Since(start).Microseconds()}
+	ev := operatorEvent(c, store.EventOperatorSync, "")
+	ev.DurationUS = time.Since(start).Microseconds()
 	h := s.register.Health()
 	counts := fmt.Sprintf("%d legal entities, %d brands, %d software products", h.LegalEntities, h.Brands, h.Products)
 	ev.Reason = "register sync: " + counts

@@ -1,4 +1,4 @@
-package web
+package dcrapi
 
 import (
 	"bytes"
@@ -32,9 +32,9 @@ const (
 
 const apiKeyNameKey = "api_key_name"
 
-// requireAPIKey checks the service id (404) and the API key (401). Both
+// RequireAPIKey checks the service id (404) and the API key (401). Both
 // refusals are audited, with the presented key's prefix (or "anonymous") as actor.
-func (s *Server) requireAPIKey(c *gin.Context) {
+func (s *Server) RequireAPIKey(c *gin.Context) {
 	header := c.GetHeader("Authorization")
 	if c.Param("serviceID") != s.cfg.API.ServiceID {
 		s.refuseAPICall(c, presentedKeyActor(header), nil, &dcr.Error{Status: http.StatusNotFound, Code: dcr.CodeInvalidRequest,
@@ -181,29 +181,29 @@ func (s *Server) apiRespond(c *gin.Context, resp dcr.APIResponse) {
 	c.JSON(http.StatusOK, resp)
 }
 
-// apiRegister: POST /api/:serviceID/client/registration
-func (s *Server) apiRegister(c *gin.Context) {
+// APIRegister: POST /api/:serviceID/client/registration
+func (s *Server) APIRegister(c *gin.Context) {
 	if r, ok := s.bindAPICall(c, true, false); ok {
 		s.apiRespond(c, s.api.Register(c.Request.Context(), r))
 	}
 }
 
-// apiGet: POST /api/:serviceID/client/registration/get
-func (s *Server) apiGet(c *gin.Context) {
+// APIGet: POST /api/:serviceID/client/registration/get
+func (s *Server) APIGet(c *gin.Context) {
 	if r, ok := s.bindAPICall(c, false, true); ok {
 		s.apiRespond(c, s.api.Get(c.Request.Context(), r))
 	}
 }
 
-// apiUpdate: POST /api/:serviceID/client/registration/update
-func (s *Server) apiUpdate(c *gin.Context) {
+// APIUpdate: POST /api/:serviceID/client/registration/update
+func (s *Server) APIUpdate(c *gin.Context) {
 	if r, ok := s.bindAPICall(c, true, true); ok {
 		s.apiRespond(c, s.api.Update(c.Request.Context(), r))
 	}
 }
 
-// apiDelete: POST /api/:serviceID/client/registration/delete
-func (s *Server) apiDelete(c *gin.Context) {
+// APIDelete: POST /api/:serviceID/client/registration/delete
+func (s *Server) APIDelete(c *gin.Context) {
 	if r, ok := s.bindAPICall(c, false, true); ok {
 		s.apiRespond(c, s.api.Delete(c.Request.Context(), r))
 	}

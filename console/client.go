@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"encoding/json"
@@ -20,8 +20,8 @@ import (
 // clientAuditLimit is how much of a client's audit history its page shows.
 const clientAuditLimit = 50
 
-// clientPage: GET /console/clients/:id
-func (s *Server) clientPage(c *gin.Context) {
+// ClientPage: GET /console/clients/:id
+func (s *Server) ClientPage(c *gin.Context) {
 	ctx := c.Request.Context()
 	cl, err := s.db.GetClient(ctx, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {

@@ -1,4 +1,4 @@
-package web
+package dcrapi
 
 import (
 	"errors"
@@ -13,8 +13,8 @@ import (
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// postRegister: POST /register — a CDR Dynamic Client Registration.
-func (s *Server) postRegister(c *gin.Context) {
+// PostRegister: POST /register — a CDR Dynamic Client Registration.
+func (s *Server) PostRegister(c *gin.Context) {
 	a := s.attempt(c)
 	// Transport checks in the order of cdr-dcr.md: Content-Type, size, client certificate.
 	body, derr := s.readJWTBody(c)

@@ -1,4 +1,4 @@
-package web
+package dcrapi
 
 import (
 	"encoding/json"
@@ -56,14 +56,14 @@ func (s *Server) discoveryDocument() map[string]any {
 	return doc
 }
 
-// discovery: GET and HEAD /.well-known/openid-configuration and
+// Discovery: GET and HEAD /.well-known/openid-configuration and
 // /.well-known/oauth-authorization-server — the same document at both. HEAD
 // answers the GET's headers, Content-Length included, without the body.
-func (s *Server) discovery(c *gin.Context) {
+func (s *Server) Discovery(c *gin.Context) {
 	body, err := json.Marshal(s.discoveryDocument())
 	if err != nil { // strings, lists and a bool: cannot fail, but never answer half a document
 		s.log.Error("discovery document", "request_id", c.GetString(requestIDKey), "error", err)
-		c.JSON(http.StatusInternalServerError, oauthError{Error: "server_error"})
+		c.JSON(http.StatusInternalServerError, OAuthError{Error: "server_error"})
 		return
 	}
 	c.Header("Cache-Control", "public, max-age=300")
@@ -76,8 +76,8 @@ func (s *Server) discovery(c *gin.Context) {
 	_, _ = c.Writer.Write(body)
 }
 
-// jwks: GET /jwks — the holder's public signing keys.
-func (s *Server) jwks(c *gin.Context) {
+// JWKS: GET /jwks — the holder's public signing keys.
+func (s *Server) JWKS(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=60")
 	c.Data(http.StatusOK, "application/json", s.keys.JWKS())
 }

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"context"
@@ -87,8 +87,8 @@ func (q clientQuery) filtered() bool {
 }
 
 // clientFilter turns the query into a store filter. A Register status becomes
-// the software_ids the Register data in memory gives that status, in the case
-// they are stored in ("unknown": those clients have that the Register lacks).
+// the software_ids the Register data in memory gives that status ("unknown":
+// those clients have that the Register lacks).
 func (s *Server) clientFilter(ctx context.Context, q clientQuery) (store.ClientFilter, error) {
 	f := store.ClientFilter{Query: q.Q, Status: q.Status, Source: q.Source, Sort: q.Sort, Asc: q.Dir == "asc", After: q.After, Limit: q.Limit}
 	if f.Limit == 0 {
@@ -101,22 +101,9 @@ func (s *Server) clientFilter(ctx context.Context, q clientQuery) (store.ClientF
 		if err != nil {
 			return f, err
 		}
-		f.SoftwareIDs = []string{} // non-nil: when none is unknown, nothing matches
-		for _, id := range ids {
-			if _, known := s.register.Product(id); !known {
-				f.SoftwareIDs = append(f.SoftwareIDs, id)
-			}
-		}
+		f.SoftwareIDs = s.register.UnknownSoftwareIDs(ids)
 	default:
-		f.SoftwareIDs = []string{}
-		for _, p := range s.register.Products() {
-			if st, _ := p.EffectiveStatus(); st == q.Reg {
-				// The Register's ids are GUIDs: a client stores one as the Register
-				// spells it, or in one case.
-				id := p.SoftwareProductID
-				f.SoftwareIDs = append(f.SoftwareIDs, id, strings.ToLower(id), strings.ToUpper(id))
-			}
-		}
+		f.SoftwareIDs = s.register.SoftwareIDsWithStatus(q.Reg)
 	}
 	return f, nil
 }
@@ -131,8 +118,8 @@ func (s *Server) clientRegisterStatus(softwareID string) string {
 	return st
 }
 
-// clientsPage: GET /console/clients
-func (s *Server) clientsPage(c *gin.Context) {
+// ClientsPage: GET /console/clients
+func (s *Server) ClientsPage(c *gin.Context) {
 	q := parseClientQuery(c)
 	ctx := c.Request.Context()
 	f, err := s.clientFilter(ctx, q)
@@ -169,12 +156,12 @@ func (s *Server) clientsPage(c *gin.Context) {
 	s.render(c, http.StatusOK, views.Clients(v, s.nav(c, "clients")))
 }
 
-// clientsCSVHeader are the export's columns.
-var clientsCSVHeader = []string{"client_id", "client_name", "software_id", "org_id", "org_name", "legal_entity_id",
+// ClientsCSVHeader are the clients export's columns, in order.
+var ClientsCSVHeader = []string{"client_id", "client_name", "software_id", "org_id", "org_name", "legal_entity_id",
 	"legal_entity_name", "status", "source", "register_status", "created_at"}
 
-// clientsCSV: GET /console/clients.csv (the list's query parameters; every page)
-func (s *Server) clientsCSV(c *gin.Context) {
+// ClientsCSV: GET /console/clients.csv (the list's query parameters; every page)
+func (s *Server) ClientsCSV(c *gin.Context) {
 	release, ok := s.exportSlot(c)
 	if !ok {
 		return
@@ -193,8 +180,7 @@ func (s *Server) clientsCSV(c *gin.Context) {
 		filter = "all clients"
 	}
 	// The export is audited before it starts: no data leaves unrecorded.
-	ev := &store.AuditEvent{Type: store.EventOperatorExport, Actor: actor(c), Outcome: store.OutcomeSuccess,
-		RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey), Reason: "clients.csv: " + filter}
+	ev := operatorEvent(c, store.EventOperatorExport, "clients.csv: "+filter)
 	if err := s.audit.Record(ctx, ev); err != nil {
 		s.clientsServerError(c, "audit export", err)
 		return
@@ -204,7 +190,7 @@ func (s *Server) clientsCSV(c *gin.Context) {
 	extendWriteDeadline(c)
 	c.Status(http.StatusOK)
 	w := csv.NewWriter(c.Writer)
-	_ = w.Write(clientsCSVHeader)
+	_ = w.Write(ClientsCSVHeader)
 	err = s.db.EachClient(ctx, f, func(r store.ClientSummary) error {
 		row := []string{r.ID, r.ClientName, r.SoftwareID, r.OrgID, r.OrgName, r.LegalEntityID, r.LegalEntityName,
 			r.Status, r.Source, s.clientRegisterStatus(r.SoftwareID), r.CreatedAt.UTC().Format(time.RFC3339)}
@@ -257,8 +243,8 @@ func (s *Server) clientActionDone(c *gin.Context, to, okMsg string, err error) {
 	s.redirectWithFlash(c, to, "A server error stopped this action; nothing was changed. The server log has the details.", true)
 }
 
-// revokeClient: POST /console/clients/:id/revoke (reason, confirm)
-func (s *Server) revokeClient(c *gin.Context) {
+// RevokeClient: POST /console/clients/:id/revoke (reason, confirm)
+func (s *Server) RevokeClient(c *gin.Context) {
 	id := c.Param("id")
 	err := s.registrar.Revoke(c.Request.Context(), id, c.PostForm("confirm"), s.operatorAction(c, clientsFormText(c, "reason")))
 	to := views.ClientPath(id)
@@ -268,8 +254,8 @@ func (s *Server) revokeClient(c *gin.Context) {
 	s.clientActionDone(c, to, "Client revoked: it is unknown to every endpoint from now on.", err)
 }
 
-// restoreClient: POST /console/clients/:id/restore (reason)
-func (s *Server) restoreClient(c *gin.Context) {
+// RestoreClient: POST /console/clients/:id/restore (reason)
+func (s *Server) RestoreClient(c *gin.Context) {
 	id := c.Param("id")
 	err := s.registrar.Restore(c.Request.Context(), id, s.operatorAction(c, clientsFormText(c, "reason")))
 	to := views.ClientPath(id)
@@ -279,8 +265,8 @@ func (s *Server) restoreClient(c *gin.Context) {
 	s.clientActionDone(c, to, "Client restored: it is active again.", err)
 }
 
-// refreshClientKeys: POST /console/clients/:id/refresh-keys
-func (s *Server) refreshClientKeys(c *gin.Context) {
+// RefreshClientKeys: POST /console/clients/:id/refresh-keys
+func (s *Server) RefreshClientKeys(c *gin.Context) {
 	ctx := c.Request.Context()
 	cl, err := s.db.GetClient(ctx, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -297,9 +283,8 @@ func (s *Server) refreshClientKeys(c *gin.Context) {
 		return
 	}
 	// Recorded first: a refresh whose audit record cannot be written does not happen.
-	ev := &store.AuditEvent{Type: store.EventOperatorRefreshKeys, Actor: actor(c), Outcome: store.OutcomeSuccess,
-		ClientID: cl.ID, SoftwareID: cl.SoftwareID, OrgID: cl.OrgID, RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey),
-		Reason: "refresh keys from " + cl.JWKSURI}
+	ev := operatorEvent(c, store.EventOperatorRefreshKeys, "refresh keys from "+cl.JWKSURI)
+	ev.ClientID, ev.SoftwareID, ev.OrgID = cl.ID, cl.SoftwareID, cl.OrgID
 	if err := s.audit.Record(ctx, ev); err != nil {
 		s.log.Error("console: audit refresh keys", "error", err, "request_id", c.GetString(requestIDKey))
 		s.redirectWithFlash(c, to, "The refresh could not be recorded in the audit log, so it was not made. Try again.", true)
@@ -330,15 +315,15 @@ func clientsSoftwareReturn(c *gin.Context) string {
 	return "/console/clients"
 }
 
-// blockSoftware: POST /console/software/block (software_id, reason, return)
-func (s *Server) blockSoftware(c *gin.Context) {
+// BlockSoftware: POST /console/software/block (software_id, reason, return)
+func (s *Server) BlockSoftware(c *gin.Context) {
 	sid := clientsFormText(c, "software_id")
 	err := s.registrar.Block(c.Request.Context(), sid, s.operatorAction(c, clientsFormText(c, "reason")))
 	s.clientActionDone(c, clientsSoftwareReturn(c), "Software product "+sid+" blocked: new registrations are refused. Existing ones are unchanged; revoke them if needed.", err)
 }
 
-// unblockSoftware: POST /console/software/unblock (software_id, reason, return)
-func (s *Server) unblockSoftware(c *gin.Context) {
+// UnblockSoftware: POST /console/software/unblock (software_id, reason, return)
+func (s *Server) UnblockSoftware(c *gin.Context) {
 	sid := clientsFormText(c, "software_id")
 	err := s.registrar.Unblock(c.Request.Context(), sid, s.operatorAction(c, clientsFormText(c, "reason")))
 	s.clientActionDone(c, clientsSoftwareReturn(c), "Software product "+sid+" unblocked: it can register again.", err)

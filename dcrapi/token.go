@@ -1,4 +1,4 @@
-package web
+package dcrapi
 
 import (
 	"fmt"
@@ -11,8 +11,8 @@ import (
 	"github.com/dcrconsole/dcrconsole/dcr"
 )
 
-// postToken: POST /token — client_credentials with private_key_jwt, for cdr:registration.
-func (s *Server) postToken(c *gin.Context) {
+// PostToken: POST /token — client_credentials with private_key_jwt, for cdr:registration.
+func (s *Server) PostToken(c *gin.Context) {
 	req := dcr.TokenRequest{
 		CertThumbprint: s.clientCertThumbprint(c),
 		RemoteAddr:     c.ClientIP(),
@@ -28,7 +28,7 @@ func (s *Server) postToken(c *gin.Context) {
 	}
 	if derr := readTokenForm(c, &req); derr != nil {
 		s.tokens.Refuse(c.Request.Context(), req, derr)
-		c.JSON(http.StatusBadRequest, oauthError{Error: derr.Code, Description: derr.Description})
+		c.JSON(http.StatusBadRequest, OAuthError{Error: derr.Code, Description: derr.Description})
 		return
 	}
 	resp, derr := s.tokens.Issue(c.Request.Context(), req)

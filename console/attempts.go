@@ -1,8 +1,6 @@
-package web
+package console
 
 import (
-	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,46 +58,8 @@ func stepText(step string) string {
 var attemptCodes = []string{dcr.CodeInvalidClientMetadata, dcr.CodeInvalidSoftwareStatement, dcr.CodeUnapprovedSoftwareStatement,
 	dcr.CodeInvalidRedirectURI, dcr.CodeInvalidRequest, "invalid_token", "insufficient_scope", dcr.CodeServerError}
 
-// attemptTypes and attemptOutcomes select rejected registration attempts.
-var (
-	attemptTypes    = []store.EventType{store.EventRegistrationCreate, store.EventRegistrationUpdate}
-	attemptOutcomes = []store.Outcome{store.OutcomeRejected, store.OutcomeError}
-)
-
-func isAttempt(e *store.AuditEvent) bool {
-	return slices.Contains(attemptTypes, e.Type) && slices.Contains(attemptOutcomes, e.Outcome)
-}
-
-// listAttempts pages rejected attempts newest first. The audit filter takes one
-// type and one outcome, so it merges the four indexed keyset queries: each
-// returns its newest `limit` below the cursor, so the merged newest `limit` are exact.
-func (s *Server) listAttempts(ctx context.Context, base audit.Filter, limit int) ([]store.AuditEvent, int64, error) {
-	var all []store.AuditEvent
-	more := false
-	for _, t := range attemptTypes {
-		for _, o := range attemptOutcomes {
-			f := base
-			f.Type, f.Outcome, f.Limit = string(t), string(o), limit
-			rows, next, err := s.audit.List(ctx, f)
-			if err != nil {
-				return nil, 0, err
-			}
-			all, more = append(all, rows...), more || next != 0
-		}
-	}
-	slices.SortFunc(all, func(a, b store.AuditEvent) int { return cmp.Compare(b.ID, a.ID) })
-	if len(all) > limit {
-		all, more = all[:limit], true
-	}
-	var next int64
-	if more && len(all) > 0 {
-		next = all[len(all)-1].ID
-	}
-	return all, next, nil
-}
-
-// attemptsPage: GET /console/attempts
-func (s *Server) attemptsPage(c *gin.Context) {
+// AttemptsPage: GET /console/attempts
+func (s *Server) AttemptsPage(c *gin.Context) {
 	vf := views.AttemptsFilter{SoftwareID: c.Query("software_id"), Code: c.Query("code"), Step: c.Query("step")}
 	f := audit.Filter{SoftwareID: vf.SoftwareID, ErrorCode: vf.Code, Step: vf.Step}
 	var err error
@@ -124,7 +84,7 @@ func (s *Server) attemptsPage(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, views.Attempts(v, s.nav(c, "attempts")))
 		return
 	}
-	events, next, err := s.listAttempts(c.Request.Context(), f, auditPageSize)
+	events, next, err := s.audit.Attempts(c.Request.Context(), f, auditPageSize)
 	if err != nil {
 		s.log.Error("console: attempts", "error", err, "request_id", c.GetString(requestIDKey))
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The attempts could not be read. Try again.")
@@ -171,8 +131,8 @@ func attemptKind(eventType store.EventType) string {
 	return "POST (registration)"
 }
 
-// attemptPage: GET /console/attempts/:id (an audit event id)
-func (s *Server) attemptPage(c *gin.Context) {
+// AttemptPage: GET /console/attempts/:id (an audit event id)
+func (s *Server) AttemptPage(c *gin.Context) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	var e *store.AuditEvent
 	if err == nil && id > 0 {
@@ -185,7 +145,7 @@ func (s *Server) attemptPage(c *gin.Context) {
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The attempt could not be read. Try again.")
 		return
 	}
-	if err != nil || !isAttempt(e) {
+	if err != nil || !audit.IsAttempt(e) {
 		s.consoleError(c, http.StatusNotFound, "No such attempt",
 			"Audit event "+c.Param("id")+" is not a rejected registration attempt. Find it in the audit log, or go back to the attempts.")
 		return

@@ -1,4 +1,4 @@
-package web
+package console
 
 import (
 	"errors"
@@ -33,8 +33,8 @@ func (s *Server) apiKeysView(c *gin.Context) (views.APIKeysView, error) {
 	return v, nil
 }
 
-// apiKeysPage: GET /console/apikeys (admin)
-func (s *Server) apiKeysPage(c *gin.Context) {
+// APIKeysPage: GET /console/apikeys (admin)
+func (s *Server) APIKeysPage(c *gin.Context) {
 	v, err := s.apiKeysView(c)
 	if err != nil {
 		s.log.Error("console: api keys", "error", err)
@@ -44,8 +44,8 @@ func (s *Server) apiKeysPage(c *gin.Context) {
 	s.render(c, http.StatusOK, views.APIKeys(v, s.nav(c, "apikeys")))
 }
 
-// createAPIKey: POST /console/apikeys (admin). The key is shown once, on this response.
-func (s *Server) createAPIKey(c *gin.Context) {
+// CreateAPIKey: POST /console/apikeys (admin). The key is shown once, on this response.
+func (s *Server) CreateAPIKey(c *gin.Context) {
 	name := c.PostForm("name")
 	key, err := s.auth.NewAPIKey(c.Request.Context(), actor(c), name, c.ClientIP())
 	v, verr := s.apiKeysView(c)
@@ -67,8 +67,8 @@ func (s *Server) createAPIKey(c *gin.Context) {
 	s.render(c, status, views.APIKeys(v, s.nav(c, "apikeys")))
 }
 
-// revokeAPIKey: POST /console/apikeys/revoke (admin; form field name)
-func (s *Server) revokeAPIKey(c *gin.Context) {
+// RevokeAPIKey: POST /console/apikeys/revoke (admin; form field name)
+func (s *Server) RevokeAPIKey(c *gin.Context) {
 	name := c.PostForm("name")
 	err := s.auth.RevokeAPIKey(c.Request.Context(), actor(c), name, c.ClientIP())
 	switch {

@@ -1,4 +1,4 @@
-package web
+package dcrapi
 
 import (
 	"net/http"
@@ -8,8 +8,8 @@ import (
 	"github.com/dcrconsole/dcrconsole/dcr"
 )
 
-// oauthError is the JSON error body of the OAuth and DCR endpoints.
-type oauthError struct {
+// OAuthError is the JSON error body of the OAuth and DCR endpoints.
+type OAuthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 }
@@ -26,13 +26,15 @@ func (s *Server) writeDCRError(c *gin.Context, e *dcr.Error) {
 		// authorization and its write: the same answer as step 5.
 		c.Header("WWW-Authenticate", `Bearer error="invalid_request", error_description="The client is unknown"`)
 	}
-	c.JSON(e.HTTPStatus(), oauthError{Error: e.Code, Description: e.Description})
+	c.JSON(e.HTTPStatus(), OAuthError{Error: e.Code, Description: e.Description})
 }
 
-func (s *Server) notFound(c *gin.Context) {
-	c.JSON(http.StatusNotFound, oauthError{Error: "not_found", Description: "no such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
+// NotFound answers an unknown URL outside the console with the API's JSON 404.
+func (s *Server) NotFound(c *gin.Context) {
+	c.JSON(http.StatusNotFound, OAuthError{Error: "not_found", Description: "no such endpoint: " + c.Request.Method + " " + c.Request.URL.Path})
 }
 
-func (s *Server) methodNotAllowed(c *gin.Context) {
-	c.JSON(http.StatusMethodNotAllowed, oauthError{Error: "method_not_allowed", Description: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
+// MethodNotAllowed answers a known URL called with another method: JSON 405.
+func (s *Server) MethodNotAllowed(c *gin.Context) {
+	c.JSON(http.StatusMethodNotAllowed, OAuthError{Error: "method_not_allowed", Description: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 }
