@@ -112,3 +112,11 @@ func RecordLogin(tx *gorm.DB, id int64, checkedHash string, at time.Time) error 
 	return updateUserColumns(tx, "id = ? AND NOT disabled AND password_hash = ?", []any{id, checkedHash},
 		map[string]any{"last_login_at": at})
 }
+
+// UpgradePasswordHash replaces a password hash by an equivalent one (same
+// password, newer format or parameters) while it is still checkedHash; it
+// leaves the must-change flag and updated_at alone: nothing changed for the user.
+func UpgradePasswordHash(tx *gorm.DB, id int64, checkedHash, newHash string) error {
+	return updateUserColumns(tx, "id = ? AND password_hash = ?", []any{id, checkedHash},
+		map[string]any{"password_hash": newHash})
+}
