@@ -163,4 +163,3 @@ func TestSecondLockNamesTheHolder(t *testing.T) {
 	}
 	again.Release()
 }
-
