@@ -47,11 +47,11 @@ const usage = `usage:
 
 func run(args []string, stdout, stderr io.Writer) int {
 	// Asked for, help is the output and success, in any command; --version likewise.
-	for _, a := range args {
+	for i, a := range args {
 		if a == "--" {
 			break
 		}
-		if isHelp(a) {
+		if isHelp(a) && (a != "help" || i == 0) { // "help" as a word only as the command: a user may be named help
 			fmt.Fprint(stdout, usage)
 			return 0
 		}
