@@ -160,7 +160,7 @@ func TestDryRun(t *testing.T) {
 				dir: memoryDirectory{strings.ToLower(p.ID): {SoftwareProductID: p.ID, Status: "ACTIVE", BrandStatus: "ACTIVE", LegalEntityStatus: "ACTIVE"}}}
 			body := tc.setup(t, env)
 			res := env.pipeline(t).DryRun(context.Background(), []byte(body), env.dups)
-			if len(res.Steps) != len(requestStepDefs) {
+			if len(res.Steps) != len(requestSteps) {
 				t.Fatalf("%d steps", len(res.Steps))
 			}
 			if tc.wantStep == "" {
