@@ -39,6 +39,7 @@ type dryRunEnv struct {
 	product      *cdrsim.Product
 	dir          memoryDirectory
 	ledger       *memoryLedger
+	jtis         JTILedger // replaces ledger when set
 	blocks       BlockList
 	dups         ActiveClients
 	registerJWKS string
@@ -52,11 +53,15 @@ func (e *dryRunEnv) pipeline(t *testing.T) *Pipeline {
 		t.Fatal(err)
 	}
 	keys := NewJWKSCache(f, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var jtis JTILedger = e.ledger
+	if e.jtis != nil {
+		jtis = e.jtis
+	}
 	return NewPipeline(PipelineConfig{
 		Issuer: "https://dh.example", ScopesSupported: []string{"openid", "cdr:registration"},
 		ResponseTypesSupported: []string{"code"}, ClockSkew: 30 * time.Second, CheckStatus: e.checkStatus,
 		RegisterJWKSURI: e.registerJWKS,
-	}, keys, keys, e.dir, e.ledger, e.blocks, f)
+	}, keys, keys, e.dir, jtis, e.blocks, f)
 }
 
 // request signs a registration request, with optional edits of the SSA and the request claims.

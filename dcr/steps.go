@@ -26,6 +26,9 @@ type step struct {
 	InSSACheck bool
 	// ssaTitle is the title in CheckSSA, when it differs from Title.
 	ssaTitle string
+	// notAttempt marks a stage never recorded on a registration attempt (the
+	// token endpoint's refusals): the attempts page does not offer it.
+	notAttempt bool
 	// run checks the step; nil for a stage the pipeline does not run (transport
 	// checks, the PUT software_id rule, authorization, storing), which is listed
 	// because the audit log records it and the console explains it.
@@ -84,6 +87,8 @@ var steps = []step{
 		run:     (*Pipeline).stepDuplicate, skip: skipDuplicate, passed: passedDuplicate},
 	{ID: StepAuthorization, Title: "Access token and client",
 		Explain: "Access token or client refused (token, scope, holder of key, unknown client)"},
+	{ID: StepToken, Title: "Token endpoint", notAttempt: true,
+		Explain: "Token endpoint: grant, client assertion, client status or scope refused"},
 	{ID: StepStore, Title: "Storing the registration",
 		Explain: "Our side: the registration could not be stored"},
 }
@@ -123,13 +128,15 @@ type StepInfo struct {
 	ID      Step
 	Title   string
 	Explain string
+	// Attempt says a registration attempt can fail here (the attempts page's filter).
+	Attempt bool
 }
 
 // Steps lists every stage an attempt can fail at, in pipeline order.
 func Steps() []StepInfo {
 	out := make([]StepInfo, len(steps))
 	for i, st := range steps {
-		out[i] = StepInfo{ID: st.ID, Title: st.Title, Explain: st.Explain}
+		out[i] = StepInfo{ID: st.ID, Title: st.Title, Explain: st.Explain, Attempt: !st.notAttempt}
 	}
 	return out
 }

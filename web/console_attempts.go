@@ -139,6 +139,9 @@ func stepOptions(current string) []views.AuditOption {
 	opts := []views.AuditOption{{Value: "", Label: "Any step"}}
 	known := false
 	for _, st := range dcr.Steps() {
+		if !st.Attempt {
+			continue
+		}
 		opts = append(opts, views.AuditOption{Value: string(st.ID), Label: st.Explain})
 		known = known || string(st.ID) == current
 	}
