@@ -9,8 +9,8 @@ import (
 
 // A dry run answers an operator's question "what would happen if this request
 // were registered now?" step by step, for the console's JWT inspector. It runs
-// the real pipeline (Validate, which writes nothing): no client is stored, no jti
-// is consumed and no audit event is written here.
+// the real pipeline, the table's runner as Register does, which writes nothing:
+// no client is stored, no jti is consumed and no audit event is written here.
 
 // StepState is the outcome of one step of a dry run.
 type StepState string
@@ -42,10 +42,14 @@ type DryRunResult struct {
 // Passed reports whether no step failed.
 func (r DryRunResult) Passed() bool { return r.Err == nil }
 
-// Failed returns the failed step, or nil.
+// Failed returns the step the failure belongs to, or nil. Another step may show
+// StateFail too: step 10 would have failed when step 11 took precedence.
 func (r DryRunResult) Failed() *DryRunStep {
+	if r.Err == nil {
+		return nil
+	}
 	for i := range r.Steps {
-		if r.Steps[i].State == StateFail {
+		if r.Steps[i].Step == r.Err.Step {
 			return &r.Steps[i]
 		}
 	}

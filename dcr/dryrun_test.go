@@ -221,6 +221,9 @@ func TestDryRunRedirectURIWinsOverMetadata(t *testing.T) {
 	if res.Err == nil || res.Err.Step != StepRedirectURIs {
 		t.Fatalf("%v", res.Err)
 	}
+	if f := res.Failed(); f == nil || f.Step != StepRedirectURIs {
+		t.Fatalf("the failure is not step 11's: %+v", f)
+	}
 	for _, s := range res.Steps {
 		switch s.Step {
 		case StepMetadata:
