@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime"
 	"strings"
@@ -47,6 +48,12 @@ func pageFigures(t *testing.T, h *harness, method, path, cookie, form string) re
 	return r
 }
 
+// jwtWithClaims is a compact JWS with claims as given and a signature that signs nothing.
+func jwtWithClaims(claims string) string {
+	b64 := base64.RawURLEncoding.EncodeToString
+	return b64([]byte(`{"alg":"PS256"}`)) + "." + b64([]byte(claims)) + "." + b64([]byte("x"))
+}
+
 var attemptIDInPage = regexp.MustCompile(`/console/attempts/(\d+)`)
 
 // TestConsolePagesBoundedForDeepJSON sends JSON nested thousands deep through
@@ -78,6 +85,17 @@ func TestConsolePagesBoundedForDeepJSON(t *testing.T) {
 	// The issue's request: 25 KB with 9,000 nested arrays.
 	large := deepJWT(9000)
 
+	// The worst a 64 KiB paste can do within the limits: characters that HTML
+	// escapes to five bytes each, and 32 levels of brackets, which indent to 67
+	// bytes for every 3 sent.
+	apostrophes := jwtWithClaims(`{"x":"` + strings.Repeat("'", 47<<10) + `"}`)
+	wide := jwtWithClaims(`{"x":` + strings.Repeat("[", 30) + strings.Repeat("[],", 15<<10) + "[]" + strings.Repeat("]", 30) + `}`)
+	for _, jwt := range []string{apostrophes, wide} {
+		if len(jwt) > inspectMaxBytes {
+			t.Fatalf("a paste of %d bytes", len(jwt))
+		}
+	}
+
 	attempt := func(jwt string) string {
 		t.Helper()
 		r := h.register(jwt)
@@ -107,6 +125,10 @@ func TestConsolePagesBoundedForDeepJSON(t *testing.T) {
 			[]string{rawNote, tooDeep, `"iss":"hostile"`}},
 		{"JWT inspector, 9,000 nested arrays", http.MethodPost, "/console/tools/inspect", "jwt=" + large, http.StatusBadRequest,
 			[]string{rawNote, tooDeep, "Header and claims"}},
+		{"JWT inspector, 47 KiB of apostrophes", http.MethodPost, "/console/tools/inspect", url.Values{"jwt": {apostrophes}}.Encode(), http.StatusOK,
+			[]string{"Unrecognised JWT", strings.Repeat("'", 100)}},
+		{"JWT inspector, 32 levels, 15,000 arrays wide", http.MethodPost, "/console/tools/inspect", "jwt=" + wide, http.StatusOK,
+			[]string{"shown raw (all 45.1 KiB): indented it could exceed 128 KiB"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := pageFigures(t, h, tc.method, tc.path, cookie, tc.form)
