@@ -195,3 +195,42 @@ func TestDeepRequestRefusedAtStepOne(t *testing.T) {
 func unescapeHTML(b []byte) string {
 	return strings.NewReplacer("&#34;", `"`, "&#39;", "'", "&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(string(b))
 }
+
+// TestAPIRefusesDeepMetadata: RFC 7591 metadata handed over through the
+// processing API is held to the same nesting limit as a request JWT, with the
+// same step 1 error, and nothing is registered.
+func TestAPIRefusesDeepMetadata(t *testing.T) {
+	h, key := apiHarness(t, false)
+	for i, tc := range []struct {
+		name    string
+		depth   int
+		refused bool
+	}{
+		{"32 levels", 32, false},
+		{"33 levels", 33, true},
+		{"9,000 levels", 9000, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			md := metadataFor(t, h, h.eco.ADRs[i], h.eco.Products[i], func(m map[string]any) {
+				m["x"] = json.RawMessage(nestedArrays(tc.depth - 1))
+			})
+			status, resp, content := h.api(t, key, apiBase, map[string]string{"json": md})
+			if !tc.refused {
+				if resp.Action != "CREATED" {
+					t.Fatalf("%d %+v", status, resp)
+				}
+				return
+			}
+			if resp.Action != "BAD_REQUEST" || content["error"] != "invalid_client_metadata" ||
+				content["error_description"] != "ERR-DCR-002: Registration request is empty" {
+				t.Fatalf("%d %+v %v", status, resp, content)
+			}
+			if ev := h.lastAudit(t); ev.Step != "request" || !strings.Contains(ev.Reason, "nesting deeper than 32 levels") {
+				t.Fatalf("audit step %q reason %q", ev.Step, ev.Reason)
+			}
+		})
+	}
+	if n := h.countClients(t); n != 1 {
+		t.Fatalf("%d clients, want the one of 32 levels", n)
+	}
+}
