@@ -11,13 +11,14 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jsonlimit"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
 const (
-	// inspectMaxBytes bounds a pasted JWT, like the registration endpoint's body.
-	inspectMaxBytes = 64 << 10
+	// InspectMaxBytes bounds a pasted JWT in the inspector, like the registration endpoint's body.
+	InspectMaxBytes = 64 << 10
 	// inspectTimeout bounds a dry run's outbound fetches (Register and ADR JWKS,
 	// sector identifier, a forced Register refresh).
 	inspectTimeout = 20 * time.Second
@@ -25,14 +26,14 @@ const (
 
 // InspectPage is GET /console/tools/inspect: the form.
 func (s *Server) InspectPage(c *gin.Context) {
-	s.render(c, http.StatusOK, views.Inspect(views.InspectView{MaxBytes: inspectMaxBytes}, s.nav(c, "tools")))
+	s.render(c, http.StatusOK, views.Inspect(views.InspectView{MaxBytes: InspectMaxBytes}, s.nav(c, "tools")))
 }
 
 // Inspect is POST /console/tools/inspect (any operator: it changes nothing). It
 // decodes a pasted registration request or SSA, checks its signatures and dry-runs
 // the registration pipeline, and records the inspection in the audit log.
 func (s *Server) Inspect(c *gin.Context) {
-	v := views.InspectView{MaxBytes: inspectMaxBytes}
+	v := views.InspectView{MaxBytes: InspectMaxBytes}
 	status := http.StatusOK
 	outcome := ""
 	ev := operatorEvent(c, store.EventOperatorInspect, "")
@@ -40,8 +41,8 @@ func (s *Server) Inspect(c *gin.Context) {
 	raw := strings.TrimSpace(c.Request.PostFormValue("jwt"))
 	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(formErr, &tooBig) || len(raw) > inspectMaxBytes:
-		status, v.Error = http.StatusRequestEntityTooLarge, fmt.Sprintf("That is too long: a JWT to inspect may have at most %d bytes (64 KiB).", inspectMaxBytes)
+	case errors.As(formErr, &tooBig) || len(raw) > InspectMaxBytes:
+		status, v.Error = http.StatusRequestEntityTooLarge, fmt.Sprintf("That is too long: a JWT to inspect may have at most %d bytes (64 KiB).", InspectMaxBytes)
 		outcome = "too large"
 	case formErr != nil:
 		status, v.Error = http.StatusBadRequest, "The form could not be read. Reload the page and paste the JWT again."
@@ -50,6 +51,13 @@ func (s *Server) Inspect(c *gin.Context) {
 	default:
 		v.Input = raw
 		tok, err := dcr.ParseJWT(raw)
+		if errors.Is(err, jsonlimit.ErrTooDeep) {
+			// Show what it holds, bounded, so the operator can tell the ADR.
+			status, v.Error = http.StatusBadRequest, "This JWT could not be decoded ("+err.Error()+"); dcrconsole refuses it before checking anything else."
+			outcome = "not decodable: " + err.Error()
+			inspectUndecodable(&v, raw, err)
+			break
+		}
 		if err != nil {
 			status, v.Error = http.StatusBadRequest, "This is not a JWT ("+err.Error()+"). Paste a compact JWS: three base64url parts separated by dots."
 			outcome = "not a JWT"
@@ -66,6 +74,14 @@ func (s *Server) Inspect(c *gin.Context) {
 		}
 	}
 	s.render(c, status, views.Inspect(v, s.nav(c, "tools")))
+}
+
+// inspectUndecodable fills v for a token whose segments split but whose JSON
+// ParseJWT refused: its header and claims as sent, shown raw within limits.
+func inspectUndecodable(v *views.InspectView, raw string, err error) {
+	d := undecodedView("Header and claims", raw, err)
+	v.Kind, v.Token = "Undecodable JWT", &d
+	v.Signatures = []views.SignatureCheck{{What: "Signature", Detail: "not checked: the header and claims could not be decoded"}}
 }
 
 // inspectToken fills v for a decoded token and returns the audit reason and the software_id.
