@@ -11,20 +11,23 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/jose"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
 // KeySource verifies a JWT with an ADR's or the Register's public signing key
-// from a JWKS and returns the key that verified it. *JWKSCache implements it
-// (see JWKSCache.VerifyJWT); errors are *JWKSLoadError, or wrap ErrKeyNotFound
+// from a JWKS and returns the key that verified it. *fetch.JWKSCache implements it
+// (see fetch.JWKSCache.VerifyJWT); errors are *fetch.JWKSLoadError, or wrap fetch.ErrKeyNotFound
 // or ErrSignature.
 type KeySource interface {
-	VerifyJWT(ctx context.Context, uri string, t *JWT, anyFitting bool) (jwk.Key, error)
+	VerifyJWT(ctx context.Context, uri string, t *jose.JWT, anyFitting bool) (jwk.Key, error)
 }
 
-// ProductDirectory knows the Register's status of software products. *RegisterData implements it.
+// ProductDirectory knows the Register's status of software products. *register.Data implements it.
 type ProductDirectory interface {
-	LookupRefreshing(ctx context.Context, softwareProductID string) (ProductStatus, bool, error)
+	LookupRefreshing(ctx context.Context, softwareProductID string) (register.ProductStatus, bool, error)
 }
 
 // BlockList answers whether the Data Holder has blocked a software product.
@@ -37,9 +40,9 @@ type JTILedger interface {
 	JTIUsed(ctx context.Context, kind, jti string) (bool, error)
 }
 
-// DocumentFetcher fetches a URL named in an SSA (sector_identifier_uri). *Fetcher implements it.
+// DocumentFetcher fetches a URL named in an SSA (sector_identifier_uri). *fetch.Fetcher implements it.
 type DocumentFetcher interface {
-	Get(ctx context.Context, rawURL string, header http.Header) (*Response, error)
+	Get(ctx context.Context, rawURL string, header http.Header) (*fetch.Response, error)
 }
 
 // PipelineConfig is the part of the holder's configuration the pipeline reads.
@@ -92,8 +95,8 @@ func NewPipeline(cfg PipelineConfig, registerKeys, adrKeys KeySource, products P
 // Registration is what the pipeline learnt from an attempt. On a rejected attempt
 // it holds whatever was decoded before the failure, for the audit log.
 type Registration struct {
-	Request *JWT // nil for RFC 7591 JSON
-	SSA     *JWT
+	Request *jose.JWT // nil for RFC 7591 JSON
+	SSA     *jose.JWT
 	// SSAKeyID is the Register key that verified the SSA; RequestKeyID the ADR key.
 	SSAKeyID     string
 	RequestKeyID string
@@ -102,7 +105,7 @@ type Registration struct {
 	// JTI is the request's jti, set once its signature verified (so it may be consumed).
 	JTI        string
 	JTIExpires time.Time
-	Product    *ProductStatus
+	Product    *register.ProductStatus
 	Metadata   Metadata
 }
 
@@ -110,7 +113,7 @@ type Registration struct {
 // registration and nil, or what it knew and the first failure.
 func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *Error) {
 	reg := &Registration{}
-	req, err := ParseJWT(strings.TrimSpace(string(body)))
+	req, err := jose.ParseJWT(strings.TrimSpace(string(body)))
 	if err != nil { // 1
 		return reg, fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "request is not a compact JWS: %v", err)
 	}
@@ -137,7 +140,7 @@ func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *E
 	// Clients built on openid-client, oauth4webapi or authlib send no kid by
 	// default: every ADR key that fits the alg is tried.
 	key, err := p.adrKeys.VerifyJWT(ctx, jwksURI, req, true) // 7
-	var loadErr *JWKSLoadError
+	var loadErr *fetch.JWKSLoadError
 	if errors.As(err, &loadErr) {
 		return reg, fail(StepADRJWKS, CodeInvalidClientMetadata, fmt.Sprintf(DescADRJWKS, jwksURI), "%v", err)
 	}
@@ -161,7 +164,7 @@ func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *E
 func (p *Pipeline) ValidateMetadata(ctx context.Context, body []byte) (*Registration, *Error) {
 	reg := &Registration{}
 	var claims map[string]any
-	if err := decodeObject(body, &claims); err != nil { // 1
+	if err := jose.DecodeObject(body, &claims); err != nil { // 1
 		return reg, fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "client metadata is not a JSON object: %v", err)
 	}
 	c := claimSource(claims)
@@ -195,7 +198,7 @@ func (p *Pipeline) ValidateMetadata(ctx context.Context, body []byte) (*Registra
 // verifySSA is steps 2 to 4: the SSA parses, the Register JWKS loads, and the SSA
 // is signed by the Register, current, and complete.
 func (p *Pipeline) verifySSA(ctx context.Context, raw string, reg *Registration) (ssaClaims, *Error) {
-	ssa, err := ParseJWT(raw)
+	ssa, err := jose.ParseJWT(raw)
 	if err != nil { // 2
 		return nil, fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is not a compact JWS: %v", err)
 	}
@@ -206,11 +209,11 @@ func (p *Pipeline) verifySSA(ctx context.Context, raw string, reg *Registration)
 
 	// The Register names its key: no trying of several keys for an SSA.
 	key, err := p.registerKeys.VerifyJWT(ctx, p.cfg.RegisterJWKSURI, ssa, false)
-	var loadErr *JWKSLoadError
+	var loadErr *fetch.JWKSLoadError
 	if errors.As(err, &loadErr) { // 3
 		return nil, fail(StepRegisterJWKS, CodeInvalidSoftwareStatement, fmt.Sprintf(DescRegisterJWKS, p.cfg.RegisterJWKSURI), "%v", err)
 	}
-	if errors.Is(err, ErrKeyNotFound) { // 4
+	if errors.Is(err, fetch.ErrKeyNotFound) { // 4
 		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA kid %q: %v", ssa.KeyID(), err)
 	}
 	if err != nil {
@@ -220,7 +223,7 @@ func (p *Pipeline) verifySSA(ctx context.Context, raw string, reg *Registration)
 	if iss, _ := ssa.String("iss"); iss != "cdr-register" {
 		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA iss is %q, want \"cdr-register\"", iss)
 	}
-	if _, err := checkTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
+	if _, err := jose.CheckTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
 		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
 	}
 	if err := c.complete(); err != nil {
@@ -279,21 +282,21 @@ func ssaJWKSURI(c ssaClaims) (string, *Error) {
 
 // verifyRequest is step 8. keyErr is the ADR key lookup's or signature check's
 // error other than a load failure; key is the key that verified req.
-func (p *Pipeline) verifyRequest(ctx context.Context, req *JWT, key jwk.Key, keyErr error, jwksURI string, reg *Registration) *Error {
+func (p *Pipeline) verifyRequest(ctx context.Context, req *jose.JWT, key jwk.Key, keyErr error, jwksURI string, reg *Registration) *Error {
 	bad := func(format string, args ...any) *Error {
 		return fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, format, args...)
 	}
-	if _, ok := allowedSigningAlgs[req.Alg()]; !ok {
+	if !jose.SigningAlgAllowed(req.Alg()) {
 		return bad("request alg %q is not allowed (PS256 or ES256)", req.Alg())
 	}
-	if errors.Is(keyErr, ErrKeyNotFound) {
+	if errors.Is(keyErr, fetch.ErrKeyNotFound) {
 		return bad("request kid %q: %v", req.KeyID(), keyErr)
 	}
 	if keyErr != nil {
 		return bad("request: %v (jwks_uri %s)", keyErr, jwksURI)
 	}
 	reg.RequestKeyID = key.KeyID()
-	exp, err := checkTimes(req.Claims, p.Now(), p.cfg.ClockSkew, false)
+	exp, err := jose.CheckTimes(req.Claims, p.Now(), p.cfg.ClockSkew, false)
 	if err != nil {
 		return bad("request %v", err)
 	}
@@ -301,7 +304,7 @@ func (p *Pipeline) verifyRequest(ctx context.Context, req *JWT, key jwk.Key, key
 	if iss, present, _ := claims.str("iss"); present && !equalFoldASCII(iss, reg.SoftwareID) {
 		return bad("request iss %q is not the SSA software_id %q", iss, reg.SoftwareID)
 	}
-	if _, present := req.Claims["aud"]; present && !audienceContains(req.Claims["aud"], p.cfg.Issuer) {
+	if _, present := req.Claims["aud"]; present && !jose.AudienceContains(req.Claims["aud"], p.cfg.Issuer) {
 		return bad("request aud %v does not contain the issuer %q", req.Claims["aud"], p.cfg.Issuer)
 	}
 	if v, present := req.Claims["jti"]; present && v != nil {
@@ -362,55 +365,4 @@ func (p *Pipeline) buildMetadata(c claimSource, ssa ssaClaims, requestChecks boo
 		m.SoftwareStatement = reg.SSA.Raw
 	}
 	return nil
-}
-
-// audienceContains reports whether aud (string or array) names issuer.
-func audienceContains(aud any, issuer string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == issuer
-	case []any:
-		for _, v := range a {
-			if s, ok := v.(string); ok && s == issuer {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// checkTimes validates exp, nbf and iat (numbers, seconds since the epoch) with
-// skew. With required, exp and iat must be present. It returns exp (zero if absent).
-func checkTimes(claims map[string]any, now time.Time, skew time.Duration, required bool) (time.Time, error) {
-	var exp time.Time
-	for _, name := range []string{"exp", "nbf", "iat"} {
-		v, present := claims[name]
-		if !present {
-			if required && name != "nbf" {
-				return exp, fmt.Errorf("%s is missing", name)
-			}
-			continue
-		}
-		f, ok := v.(float64)
-		if !ok || f < 0 || f > 1e11 {
-			return exp, fmt.Errorf("%s is not a valid NumericDate: %v", name, v)
-		}
-		t := time.Unix(int64(f), 0)
-		switch name {
-		case "exp":
-			exp = t
-			if now.After(t.Add(skew)) {
-				return exp, fmt.Errorf("expired at %s (now %s, skew %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
-			}
-		case "nbf":
-			if now.Add(skew).Before(t) {
-				return exp, fmt.Errorf("not valid before %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-			}
-		case "iat":
-			if now.Add(skew).Before(t) {
-				return exp, fmt.Errorf("issued in the future at %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-			}
-		}
-	}
-	return exp, nil
 }

@@ -1,4 +1,4 @@
-package dcr
+package authz
 
 import (
 	"context"
@@ -12,26 +12,6 @@ import (
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
-)
-
-// AuthError is a refusal of GET/PUT/DELETE /register/{id} by the authorization
-// order of cdr-dcr.md: the status, the WWW-Authenticate header, and a JSON body
-// (Code "" means an empty body).
-type AuthError struct {
-	Status          int
-	WWWAuthenticate string
-	Code            string
-	Description     string
-	// Detail is the internal reason, for the audit log only.
-	Detail string
-}
-
-func (e *AuthError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Detail) }
-
-// Descriptions of the management endpoints' refusals.
-const (
-	DescHolderOfKey   = "ERR-AUTH-001: Holder of Key check failed"
-	DescClientUnknown = "The client is unknown"
 )
 
 // expiredLayout prints token expiry times the way the reference implementation does.

@@ -1,4 +1,4 @@
-package dcr
+package authlete
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package dcr
+package authz
 
 import (
 	"context"
