@@ -1,3 +1,9 @@
+// Package authz is the Data Holder's own authorization server for the DCR
+// management endpoints: the token endpoint (client_credentials with
+// private_key_jwt), the verification of the access tokens it issued
+// (AccessVerifier, the authorization order of cdr-dcr.md), and the holder's
+// signing keys (KeyRing, rotation). It uses dcr's typed errors and audit
+// helpers; dcr never imports it.
 package authz
 
 import (
@@ -6,11 +12,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -28,7 +33,7 @@ const (
 )
 
 // StepToken is the audit step of token endpoint failures.
-const StepToken Step = "token"
+const StepToken dcr.Step = "token"
 
 // TokenRequest is a POST /token call.
 type TokenRequest struct {
@@ -74,13 +79,11 @@ type TokenService struct {
 	mtls          bool
 	db            *store.DB
 	keys          *KeyRing
-	adrKeys       KeySource
-	products      interface {
-		Product(id string) (ProductStatus, bool)
-	}
-	audit Auditor
-	log   *slog.Logger
-	Now   func() time.Time
+	adrKeys       dcr.KeySource
+	products      ProductLookup
+	audit         dcr.Auditor
+	log           *slog.Logger
+	Now           func() time.Time
 }
 
 // TokenConfig configures the token service.
@@ -93,43 +96,90 @@ type TokenConfig struct {
 	MTLS          bool
 }
 
+// ProductLookup answers the Register status of a software product from the
+// last synced copy, without waiting on the Register. *register.Data implements it.
+type ProductLookup interface {
+	Product(softwareProductID string) (register.ProductStatus, bool)
+}
+
 // NewTokenService wires the token endpoint.
-func NewTokenService(cfg TokenConfig, db *store.DB, keys *KeyRing, adrKeys KeySource, products *RegisterData, a Auditor, log *slog.Logger) *TokenService {
+func NewTokenService(cfg TokenConfig, db *store.DB, keys *KeyRing, adrKeys dcr.KeySource, products ProductLookup, a dcr.Auditor, log *slog.Logger) *TokenService {
 	return &TokenService{issuer: cfg.Issuer, tokenEndpoint: cfg.TokenEndpoint, ttl: cfg.TTL, skew: cfg.ClockSkew,
 		checkStatus: cfg.CheckStatus, mtls: cfg.MTLS, db: db, keys: keys, adrKeys: adrKeys, products: products,
 		audit: a, log: log, Now: time.Now}
 }
 
-func tokenError(status int, code, desc, detail string, args ...any) *Error {
-	e := fail(StepToken, code, desc, detail, args...)
-	e.Status = status
-	return e
+func tokenError(status int, code, desc, detail string, args ...any) *dcr.Error {
+	if len(args) > 0 {
+		detail = fmt.Sprintf(detail, args...)
+	}
+	return &dcr.Error{Status: status, Code: code, Description: desc, Step: StepToken, Detail: detail}
+}
+
+// tokenAttempt is what one POST /token established, filled in step by step by
+// authenticate and grant. Issue alone turns it into the audit event and the
+// transaction.
+type tokenAttempt struct {
+	jti    string        // the assertion's jti, audited as soon as the assertion parses
+	client *store.Client // known from the signature check on, audited even when refused
+	now    time.Time     // when the assertion was checked: the token's iat
+	exp    time.Time     // the assertion's expiry: how long its jti is remembered
+	// authenticated is set when the assertion passed every check, replay
+	// included: its jti is then consumed whatever the grant's outcome.
+	authenticated bool
+	resp          *TokenResponse // the granted token
 }
 
 // Issue authenticates the client by its assertion and issues an access token.
-func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenResponse, *Error) {
+func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenResponse, *dcr.Error) {
 	start := time.Now()
-	ev := &store.AuditEvent{Type: store.EventTokenIssue, RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint, RequestID: r.RequestID}
-	resp, client, jti, exp, derr := s.issue(ctx, r, ev)
-	ev.DurationUS = time.Since(start).Microseconds()
-	if client != nil {
-		ev.ClientID, ev.SoftwareID, ev.OrgID = client.ID, client.SoftwareID, client.OrgID
-		ev.Actor = "client:" + client.ID
+	a, derr := s.authenticate(ctx, r)
+	if derr == nil {
+		derr = s.grant(&a, r)
 	}
-	if jti != "" {
-		ev.JTI = jti
+	took := time.Since(start)
+	err := s.commit(ctx, a, derr, s.event(r, a, derr, took))
+	if errors.Is(err, store.ErrReplay) {
+		// A concurrent request used the same assertion first.
+		derr = tokenError(http.StatusBadRequest, CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed concurrently", a.jti)
+		if err := s.audit.Record(context.WithoutCancel(ctx), s.event(r, a, derr, took)); err != nil {
+			s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
+		}
+		return nil, derr
 	}
-	now := s.Now().UTC()
+	if err != nil {
+		s.log.Error("token: store", "request_id", r.RequestID, "error", err)
+		return nil, tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", "store: %v", err)
+	}
+	return a.resp, derr
+}
+
+// event is the audit event of attempt a, refused by derr when it is not nil.
+func (s *TokenService) event(r TokenRequest, a tokenAttempt, derr *dcr.Error, took time.Duration) *store.AuditEvent {
+	ev := &store.AuditEvent{Type: store.EventTokenIssue, RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint,
+		RequestID: r.RequestID, DurationUS: took.Microseconds(), JTI: a.jti}
+	if c := a.client; c != nil {
+		ev.ClientID, ev.SoftwareID, ev.OrgID = c.ID, c.SoftwareID, c.OrgID
+		ev.Actor = "client:" + c.ID
+	}
 	if derr != nil {
-		auditRefusal(ev, derr)
+		dcr.AuditRefusal(ev, derr)
 		ev.Data = tokenData(r)
-	} else {
-		ev.Outcome = store.OutcomeSuccess
-		ev.Data = fmt.Sprintf(`{"scope":%q,"expires_in":%d}`, resp.Scope, resp.ExpiresIn)
+		return ev
 	}
-	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
-		if jti != "" && client != nil {
-			err := store.ConsumeJTI(tx, store.JTIClientAssertion, client.ID+"\x00"+jti, exp)
+	ev.Outcome = store.OutcomeSuccess
+	ev.Data = fmt.Sprintf(`{"scope":%q,"expires_in":%d}`, a.resp.Scope, a.resp.ExpiresIn)
+	return ev
+}
+
+// commit writes the attempt in one transaction: the assertion's jti consumed
+// once it authenticated (a replay of it then fails a success with
+// store.ErrReplay), the client's last token time on success, and ev.
+func (s *TokenService) commit(ctx context.Context, a tokenAttempt, derr *dcr.Error, ev *store.AuditEvent) error {
+	now := s.Now().UTC()
+	return s.db.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
+		if a.authenticated {
+			err := store.ConsumeJTI(tx, store.JTIClientAssertion, a.client.ID+"\x00"+a.jti, a.exp)
 			if errors.Is(err, store.ErrReplay) && derr == nil {
 				return err
 			} else if err != nil && !errors.Is(err, store.ErrReplay) {
@@ -137,158 +187,10 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 			}
 		}
 		if derr == nil {
-			if err := store.TouchLastToken(tx, client.ID, now); err != nil {
+			if err := store.TouchLastToken(tx, a.client.ID, now); err != nil {
 				return err
 			}
 		}
 		return s.audit.Append(tx, ev)
 	})
-	if errors.Is(err, store.ErrReplay) {
-		// A concurrent request used the same assertion first.
-		derr = tokenError(http.StatusBadRequest, CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed concurrently", jti)
-		auditRefusal(ev, derr)
-		ev.Data = tokenData(r)
-		if err := s.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
-			s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
-		}
-		return nil, derr
-	}
-	if err != nil {
-		s.log.Error("token: store", "request_id", r.RequestID, "error", err)
-		return nil, tokenError(http.StatusInternalServerError, CodeServerError, "The server could not issue a token; try again later.", "store: %v", err)
-	}
-	return resp, derr
-}
-
-func (s *TokenService) issue(ctx context.Context, r TokenRequest, ev *store.AuditEvent) (*TokenResponse, *store.Client, string, time.Time, *Error) {
-	bad := func(code, desc, detail string, args ...any) *Error {
-		return tokenError(http.StatusBadRequest, code, desc, detail, args...)
-	}
-	if s.mtls && r.CertThumbprint == "" {
-		return nil, nil, "", time.Time{}, &Error{Status: http.StatusForbidden, Code: "client_certificate_required",
-			Description: "ERR-MTLS-002: No client certificate was found on request", Step: StepTransport}
-	}
-	switch {
-	case r.GrantType == "":
-		return nil, nil, "", time.Time{}, bad(CodeInvalidRequest, "grant_type is required", "no grant_type")
-	case r.GrantType != GrantClientCredentials:
-		return nil, nil, "", time.Time{}, bad(CodeUnsupportedGrantType, "Only client_credentials is supported", "grant_type %q", r.GrantType)
-	case r.ClientAssertionType == "" || r.ClientAssertion == "":
-		return nil, nil, "", time.Time{}, bad(CodeInvalidClient, "client_assertion_type and client_assertion are required (private_key_jwt)", "assertion missing")
-	case r.ClientAssertionType != AssertionTypeJWTBearer:
-		return nil, nil, "", time.Time{}, bad(CodeInvalidClient, "client_assertion_type must be "+AssertionTypeJWTBearer, "client_assertion_type %q", r.ClientAssertionType)
-	}
-	assertion, err := ParseJWT(r.ClientAssertion)
-	if err != nil {
-		return nil, nil, "", time.Time{}, bad(CodeInvalidClient, "The client assertion is not a valid JWT", "%v", err)
-	}
-	iss, _ := assertion.String("iss")
-	sub, _ := assertion.String("sub")
-	jti, _ := assertion.String("jti")
-	ev.JTI = jti
-	if iss == "" || iss != sub {
-		return nil, nil, "", time.Time{}, bad(CodeInvalidClient, "The client assertion's iss and sub must both be the client_id", "iss %q sub %q", iss, sub)
-	}
-	if r.ClientID != "" && r.ClientID != iss {
-		return nil, nil, "", time.Time{}, bad(CodeInvalidClient, "client_id does not match the client assertion", "client_id %q, assertion iss %q", r.ClientID, iss)
-	}
-	client, err := s.db.GetClient(ctx, iss)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && client.Status != store.StatusActive) {
-		detail := "unknown client " + iss
-		if client != nil {
-			detail = fmt.Sprintf("client %s is %s", iss, client.Status)
-		}
-		return nil, nil, "", time.Time{}, bad(CodeInvalidClient, "The client is unknown", "%s", detail)
-	}
-	if err != nil {
-		return nil, nil, "", time.Time{}, tokenError(http.StatusInternalServerError, CodeServerError, "The server could not issue a token; try again later.", "client lookup: %v", err)
-	}
-	// Without a kid every key of the client that fits the alg is tried
-	// (standard client libraries omit kid by default).
-	if _, err := s.adrKeys.VerifyJWT(ctx, client.JWKSURI, assertion, true); errors.Is(err, ErrSignature) {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion could not be verified", "%v", err)
-	} else if err != nil {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion could not be verified", "key %q at %s: %v", assertion.KeyID(), client.JWKSURI, err)
-	}
-	now := s.Now()
-	if _, present := assertion.Claims["exp"]; !present {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion has no exp", "exp missing")
-	}
-	exp, err := checkTimes(assertion.Claims, now, s.skew, false)
-	if err != nil {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion is expired or not yet valid", "%v", err)
-	}
-	if aud := assertion.Claims["aud"]; !audienceContains(aud, s.issuer) && !audienceContains(aud, s.tokenEndpoint) {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion's aud must be the issuer or the token endpoint", "aud %v", aud)
-	}
-	if jti == "" {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion has no jti", "jti missing")
-	}
-	if used, err := s.db.JTIUsed(ctx, store.JTIClientAssertion, client.ID+"\x00"+jti); err != nil {
-		return nil, client, "", time.Time{}, tokenError(http.StatusInternalServerError, CodeServerError, "The server could not issue a token; try again later.", "jti lookup: %v", err)
-	} else if used {
-		return nil, client, "", time.Time{}, bad(CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed", jti)
-	}
-	if s.checkStatus {
-		if derr := s.productActive(client); derr != nil {
-			return nil, client, jti, exp, derr
-		}
-	}
-	scope, derr := grantedScope(r, client.Scope)
-	if derr != nil {
-		return nil, client, jti, exp, derr
-	}
-	at := AccessTokenClaims{Issuer: s.issuer, Audience: s.issuer, Subject: client.ID, ClientID: client.ID, Scope: scope,
-		IssuedAt: now.Unix(), Expires: now.Add(s.ttl).Unix(), JTI: uuid.NewString()}
-	if s.mtls {
-		at.Cnf = map[string]string{"x5t#S256": r.CertThumbprint}
-	}
-	token, err := s.keys.Sign(at, TypeAccessToken)
-	if err != nil {
-		return nil, client, jti, exp, tokenError(http.StatusInternalServerError, CodeServerError, "The server could not issue a token; try again later.", "sign: %v", err)
-	}
-	if exp.IsZero() {
-		exp = now.Add(time.Hour)
-	}
-	return &TokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: int64(s.ttl / time.Second), Scope: scope}, client, jti, exp, nil
-}
-
-// productActive enforces the Register status of the client's software product.
-func (s *TokenService) productActive(c *store.Client) *Error {
-	ps, found := s.products.Product(c.SoftwareID)
-	if !found {
-		return tokenError(http.StatusForbidden, CodeInvalidClient, DescProductNotFound, "software product %s is not in the Register data", c.SoftwareID)
-	}
-	if status, level := ps.EffectiveStatus(); status != "ACTIVE" {
-		return tokenError(http.StatusForbidden, CodeAdrStatusNotActive, fmt.Sprintf(DescProductStatus, status),
-			"%s of software product %s is %s", level, c.SoftwareID, status)
-	}
-	return nil
-}
-
-// grantedScope is the requested scope checked against cdr:registration ∩ the
-// client's scope; no scope parameter means all of that.
-func grantedScope(r TokenRequest, clientScope string) (string, *Error) {
-	allowed := ""
-	for _, s := range strings.Fields(clientScope) {
-		if s == ScopeRegistration {
-			allowed = ScopeRegistration
-		}
-	}
-	if !r.ScopePresent {
-		if allowed == "" {
-			return "", tokenError(http.StatusBadRequest, CodeInvalidScope, "The client is not registered for the cdr:registration scope", "client scope %q", clientScope)
-		}
-		return allowed, nil
-	}
-	requested := strings.Fields(r.Scope)
-	if len(requested) == 0 {
-		return "", tokenError(http.StatusBadRequest, CodeInvalidScope, "The scope parameter is empty", "scope %q", r.Scope)
-	}
-	for _, s := range requested {
-		if s != allowed {
-			return "", tokenError(http.StatusBadRequest, CodeInvalidScope, "The requested scope is not allowed: "+s, "requested %q, allowed %q", r.Scope, allowed)
-		}
-	}
-	return allowed, nil
 }

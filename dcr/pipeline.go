@@ -20,7 +20,7 @@ import (
 // KeySource verifies a JWT with an ADR's or the Register's public signing key
 // from a JWKS and returns the key that verified it. *fetch.JWKSCache implements it
 // (see fetch.JWKSCache.VerifyJWT); errors are *fetch.JWKSLoadError, or wrap fetch.ErrKeyNotFound
-// or ErrSignature.
+// or fetch.ErrSignature.
 type KeySource interface {
 	VerifyJWT(ctx context.Context, uri string, t *jose.JWT, anyFitting bool) (jwk.Key, error)
 }
@@ -286,7 +286,7 @@ func (p *Pipeline) verifyRequest(ctx context.Context, req *jose.JWT, key jwk.Key
 	bad := func(format string, args ...any) *Error {
 		return fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, format, args...)
 	}
-	if !jose.SigningAlgAllowed(req.Alg()) {
+	if _, ok := jose.SigningAlg(req.Alg()); !ok {
 		return bad("request alg %q is not allowed (PS256 or ES256)", req.Alg())
 	}
 	if errors.Is(keyErr, fetch.ErrKeyNotFound) {

@@ -60,7 +60,7 @@ func (c *JWKSCache) verifyKidless(uri string, st *jwksState, t *jose.JWT) (jwk.K
 	if st.count == 0 {
 		return nil, &JWKSLoadError{URI: uri, Err: st.noUsableKeys()}
 	}
-	if !jose.SigningAlgAllowed(t.Alg()) {
+	if _, ok := jose.SigningAlg(t.Alg()); !ok {
 		return nil, fmt.Errorf("%w: alg %q is not allowed (PS256 or ES256)", ErrSignature, t.Alg())
 	}
 	candidates := fittingKeys(st.set, t.Alg())

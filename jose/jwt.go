@@ -115,9 +115,12 @@ var allowedSigningAlgs = map[string]jwa.SignatureAlgorithm{
 	"ES256": jwa.ES256,
 }
 
-// SigningAlgAllowed reports whether alg is one of the algorithms accepted on
-// SSAs, requests and client assertions.
-func SigningAlgAllowed(alg string) bool { _, ok := allowedSigningAlgs[alg]; return ok }
+// SigningAlg returns the algorithm named alg when it is one of those accepted
+// on SSAs, requests, client assertions and the holder's own tokens.
+func SigningAlg(alg string) (jwa.SignatureAlgorithm, bool) {
+	a, ok := allowedSigningAlgs[alg]
+	return a, ok
+}
 
 // Verify checks the token's signature with key. The header alg must be PS256 or
 // ES256 and must fit the key type (RSA of MinRSAKeyBits..HardMaxRSAKeyBits for
