@@ -16,6 +16,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
@@ -225,7 +226,7 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 	case data.RequestJWT != "":
 		req := decodeJWT("Registration request (decoded, not verified)", data.RequestJWT, e.Time)
 		v.Request = &req
-		if t, err := dcr.ParseJWT(data.RequestJWT); err == nil {
+		if t, err := jose.ParseJWT(data.RequestJWT); err == nil {
 			if ssa, ok := t.Claims["software_statement"].(string); ok && ssa != "" {
 				d := decodeJWT("Software statement (SSA, decoded, not verified)", ssa, e.Time)
 				v.SSA = &d
@@ -267,7 +268,7 @@ func attemptsBySoftware(softwareID string) string {
 
 // decodeJWT decodes raw without verifying it, with its times relative to at.
 func decodeJWT(label, raw string, at time.Time) views.DecodedJWT {
-	t, err := dcr.ParseJWT(raw)
+	t, err := jose.ParseJWT(raw)
 	if err != nil {
 		return views.DecodedJWT{Label: label, Error: err.Error(), Raw: raw}
 	}

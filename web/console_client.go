@@ -13,6 +13,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
@@ -60,7 +61,7 @@ func decodedJWT(raw, storedHeader, storedClaims string) (string, string) {
 	if raw == "" {
 		return storedHeader, storedClaims
 	}
-	t, err := dcr.ParseJWT(raw)
+	t, err := jose.ParseJWT(raw)
 	if err != nil {
 		return storedHeader, storedClaims
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
@@ -28,7 +28,7 @@ func prettyJSON(b []byte) string {
 
 // decodedView is t's header and claims for display, with iat, nbf and exp in
 // human form; relative says how each time stands to the moment that matters.
-func decodedView(label string, t *dcr.JWT, relative func(time.Time) string) views.DecodedJWT {
+func decodedView(label string, t *jose.JWT, relative func(time.Time) string) views.DecodedJWT {
 	d := views.DecodedJWT{Label: label, Header: prettyJSON(t.HeaderJSON), Claims: prettyJSON(t.ClaimsJSON)}
 	for _, name := range []string{"iat", "nbf", "exp"} {
 		v, present := t.Claims[name]

@@ -10,8 +10,12 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/authlete"
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -20,14 +24,14 @@ type Deps struct {
 	Config    config.Config
 	DB        *store.DB
 	Registrar *dcr.Registrar
-	Tokens    *dcr.TokenService
-	Access    *dcr.AccessVerifier
-	Keys      *dcr.KeyRing
+	Tokens    *authz.TokenService
+	Access    *authz.AccessVerifier
+	Keys      *authz.KeyRing
 	Auth      *auth.Service
-	Register  *dcr.RegisterData
-	JWKS      *dcr.JWKSCache
+	Register  *register.Data
+	JWKS      *fetch.JWKSCache
 	Audit     *audit.Log
-	API       *dcr.APIService
+	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
 }
@@ -37,14 +41,14 @@ type Server struct {
 	cfg       config.Config
 	db        *store.DB
 	registrar *dcr.Registrar
-	tokens    *dcr.TokenService
-	access    *dcr.AccessVerifier
-	keys      *dcr.KeyRing
+	tokens    *authz.TokenService
+	access    *authz.AccessVerifier
+	keys      *authz.KeyRing
 	auth      *auth.Service
-	register  *dcr.RegisterData
-	jwksCache *dcr.JWKSCache
+	register  *register.Data
+	jwksCache *fetch.JWKSCache
 	audit     *audit.Log
-	api       *dcr.APIService
+	api       *authlete.Service
 	verify    *audit.VerifyJob
 	exports   chan struct{} // slots for concurrent streaming exports
 	demo      bool
