@@ -32,9 +32,6 @@ const (
 	CodeAdrStatusNotActive   = "urn:au-cds:error:cds-all:Authorisation/AdrStatusNotActive"
 )
 
-// StepToken is the audit step of token endpoint failures.
-const StepToken dcr.Step = "token"
-
 // TokenRequest is a POST /token call.
 type TokenRequest struct {
 	GrantType           string
@@ -113,7 +110,7 @@ func tokenError(status int, code, desc, detail string, args ...any) *dcr.Error {
 	if len(args) > 0 {
 		detail = fmt.Sprintf(detail, args...)
 	}
-	return &dcr.Error{Status: status, Code: code, Description: desc, Step: StepToken, Detail: detail}
+	return &dcr.Error{Status: status, Code: code, Description: desc, Step: dcr.StepToken, Detail: detail}
 }
 
 // tokenAttempt is what one POST /token established, filled in step by step by

@@ -14,7 +14,8 @@ import "fmt"
 // They are stable strings: they appear in the audit log and the console.
 type Step string
 
-// Pipeline steps, in the order of cdr-dcr.md.
+// Pipeline steps, in the order of cdr-dcr.md. Every Step has exactly one entry
+// in the pipeline table (steps.go), which gives its title and explanation.
 const (
 	StepTransport        Step = "transport"
 	StepRequest          Step = "request"            // 1: body is a JWT
@@ -33,6 +34,10 @@ const (
 	StepDuplicate        Step = "duplicate"          // 13
 	StepStore            Step = "store"
 )
+
+// StepToken is the audit step of the token endpoint's refusals (package authz):
+// declared here because every Step has its entry in the step table.
+const StepToken Step = "token"
 
 // OAuth / DCR error codes.
 const (
