@@ -11,8 +11,8 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/config"
-	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -86,7 +86,7 @@ func keysCommand(args []string, stdout, stderr io.Writer) int {
 		// Old keys stay published longer than any token they signed can live,
 		// plus the running server's reload interval.
 		publishFor := cfg.Holder.AccessTokenTTL.Duration + cfg.Holder.ClockSkew.Duration + time.Minute
-		kid, err := dcr.RotateHolderKey(ctx, db, audit.New(db), "cli", cfg.Holder.SigningAlg, publishFor)
+		kid, err := authz.RotateHolderKey(ctx, db, audit.New(db), "cli", cfg.Holder.SigningAlg, publishFor)
 		if err != nil {
 			fmt.Fprintf(stderr, "keys rotate: %v\n", err)
 			return 1

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
@@ -172,7 +173,7 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 	case data.RequestJWT != "":
 		req := decodeJWT("Registration request (decoded, not verified)", data.RequestJWT, e.Time)
 		v.Request = &req
-		if t, err := dcr.ParseJWT(data.RequestJWT); err == nil {
+		if t, err := jose.ParseJWT(data.RequestJWT); err == nil {
 			if ssa, ok := t.Claims["software_statement"].(string); ok && ssa != "" {
 				d := decodeJWT("Software statement (SSA, decoded, not verified)", ssa, e.Time)
 				v.SSA = &d
@@ -193,7 +194,7 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 				v.BodyNote = fmt.Sprintf("It was not a JWT. All %d bytes:", n)
 				// A token whose segments split but whose JSON was refused (nesting
 				// too deep, say): show what it holds, bounded.
-				if _, _, err := dcr.SplitJWT(strings.TrimSpace(data.BodyPrefix)); err == nil {
+				if _, _, err := jose.SplitJWT(strings.TrimSpace(data.BodyPrefix)); err == nil {
 					req := decodeJWT("Registration request (decoded, not verified)", strings.TrimSpace(data.BodyPrefix), e.Time)
 					v.Request = &req
 				}
@@ -220,7 +221,7 @@ func attemptsBySoftware(softwareID string) string {
 
 // decodeJWT decodes raw without verifying it, with its times relative to at.
 func decodeJWT(label, raw string, at time.Time) views.DecodedJWT {
-	t, err := dcr.ParseJWT(raw)
+	t, err := jose.ParseJWT(raw)
 	if err != nil {
 		return undecodedView(label, raw, err)
 	}

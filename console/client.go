@@ -13,6 +13,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/jsonlimit"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
@@ -63,7 +64,7 @@ func decodedJWT(raw, storedHeader, storedClaims string) (string, string) {
 	if raw == "" {
 		return storedHeader, storedClaims
 	}
-	h, p, err := dcr.SplitJWT(raw)
+	h, p, err := jose.SplitJWT(raw)
 	if err != nil {
 		return storedHeader, storedClaims
 	}

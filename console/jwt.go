@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/jsonlimit"
 	"github.com/dcrconsole/dcrconsole/views"
 )
@@ -23,7 +23,7 @@ func showJSON(b []byte) views.JSONText {
 
 // decodedView is t's header and claims for display, with iat, nbf and exp in
 // human form; relative says how each time stands to the moment that matters.
-func decodedView(label string, t *dcr.JWT, relative func(time.Time) string) views.DecodedJWT {
+func decodedView(label string, t *jose.JWT, relative func(time.Time) string) views.DecodedJWT {
 	d := views.DecodedJWT{Label: label, Header: showJSON(t.HeaderJSON), Claims: showJSON(t.ClaimsJSON)}
 	for _, name := range []string{"iat", "nbf", "exp"} {
 		v, present := t.Claims[name]
@@ -47,7 +47,7 @@ func decodedView(label string, t *dcr.JWT, relative func(time.Time) string) view
 // not even split into base64url segments.
 func undecodedView(label, raw string, err error) views.DecodedJWT {
 	d := views.DecodedJWT{Label: label, Error: err.Error()}
-	if h, p, serr := dcr.SplitJWT(raw); serr == nil {
+	if h, p, serr := jose.SplitJWT(raw); serr == nil {
 		d.Header, d.Claims = showJSON(h), showJSON(p)
 		return d
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
@@ -43,7 +43,7 @@ func (s *Server) RegisterPage(c *gin.Context) {
 // groupRegisterProducts nests the products (sorted by legal entity, brand and
 // product name) under their legal entity and brand, keeping that order, and
 // counts the products with an active registration here.
-func groupRegisterProducts(products []dcr.ProductStatus, active map[string]int64) ([]views.RegisterEntity, int) {
+func groupRegisterProducts(products []register.ProductStatus, active map[string]int64) ([]views.RegisterEntity, int) {
 	var out []views.RegisterEntity
 	entityAt := map[string]int{}
 	brandAt := map[string]int{}

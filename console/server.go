@@ -19,6 +19,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/web/reqid"
 )
@@ -66,11 +67,11 @@ type AuditLog interface {
 
 // RegisterData is the CDR Register data in memory (*dcr.RegisterData).
 type RegisterData interface {
-	Product(softwareProductID string) (dcr.ProductStatus, bool)
-	Products() []dcr.ProductStatus
+	Product(softwareProductID string) (register.ProductStatus, bool)
+	Products() []register.ProductStatus
 	SoftwareIDsWithStatus(status string) []string
 	UnknownSoftwareIDs(ids []string) []string
-	Health() dcr.SyncHealth
+	Health() register.SyncHealth
 	Sync(ctx context.Context) error
 }
 

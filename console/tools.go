@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/jsonlimit"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
@@ -50,7 +51,7 @@ func (s *Server) Inspect(c *gin.Context) {
 		status, v.Error = http.StatusBadRequest, "Paste a JWT first: a registration request or a software statement (three base64url parts separated by dots)."
 	default:
 		v.Input = raw
-		tok, err := dcr.ParseJWT(raw)
+		tok, err := jose.ParseJWT(raw)
 		if errors.Is(err, jsonlimit.ErrTooDeep) {
 			// Show what it holds, bounded, so the operator can tell the ADR.
 			status, v.Error = http.StatusBadRequest, "This JWT could not be decoded ("+err.Error()+"); dcrconsole refuses it before checking anything else."
@@ -85,7 +86,7 @@ func inspectUndecodable(v *views.InspectView, raw string, err error) {
 }
 
 // inspectToken fills v for a decoded token and returns the audit reason and the software_id.
-func (s *Server) inspectToken(ctx context.Context, tok *dcr.JWT, v *views.InspectView) (string, string) {
+func (s *Server) inspectToken(ctx context.Context, tok *jose.JWT, v *views.InspectView) (string, string) {
 	now := time.Now()
 	_, isRequest := tok.Claims["software_statement"]
 	iss, _ := tok.String("iss")
@@ -196,7 +197,7 @@ func inspectFailedAt(res dcr.DryRunResult, steps ...dcr.Step) bool {
 }
 
 // inspectDecode pretty-prints a token's header and claims and spells out its times.
-func inspectDecode(label string, t *dcr.JWT, now time.Time) views.DecodedJWT {
+func inspectDecode(label string, t *jose.JWT, now time.Time) views.DecodedJWT {
 	return decodedView(label, t, func(at time.Time) string {
 		if at.After(now) {
 			return "in " + strings.TrimSuffix(views.Ago(now, at), " ago")

@@ -14,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
+	"github.com/dcrconsole/dcrconsole/fetch"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -48,11 +49,11 @@ type dryRunEnv struct {
 
 func (e *dryRunEnv) pipeline(t *testing.T) *Pipeline {
 	t.Helper()
-	f, err := NewFetcher(FetchOptions{RootCAs: e.eco.CA.Pool(), AllowPrivateNetworks: true, Timeout: 3 * time.Second})
+	f, err := fetch.NewFetcher(fetch.Options{RootCAs: e.eco.CA.Pool(), AllowPrivateNetworks: true, Timeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := NewJWKSCache(f, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	keys := fetch.NewJWKSCache(f, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	var jtis JTILedger = e.ledger
 	if e.jtis != nil {
 		jtis = e.jtis

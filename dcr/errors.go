@@ -1,6 +1,11 @@
-// Package dcr is the CDR Dynamic Client Registration protocol: SSA and request
-// verification, metadata rules, the Register data and JWKS clients. It knows
-// nothing of Gin or HTML; it returns typed errors that carry the DCR error code.
+// Package dcr is the CDR Dynamic Client Registration protocol and the
+// registrar: SSA and request verification, metadata rules, the dry run (the
+// protocol), and the registrar that stores, reads, updates, deletes, revokes and
+// blocks clients with their audit events. Its typed errors (Error, AuthError)
+// carry the DCR error code and are shared by authz and authlete, which import
+// dcr; dcr imports neither. JWTs and key rules are package jose's, outbound
+// fetching and JWKS caching package fetch's, the Register's data package
+// register's. It knows nothing of Gin or HTML.
 package dcr
 
 import "fmt"
@@ -29,6 +34,10 @@ const (
 	StepDuplicate        Step = "duplicate"          // 13
 	StepStore            Step = "store"
 )
+
+// StepToken is the audit step of the token endpoint's refusals (package authz):
+// declared here because every Step has its entry in the step table.
+const StepToken Step = "token"
 
 // OAuth / DCR error codes.
 const (
@@ -92,4 +101,25 @@ const (
 	DescClaimOneOf         = "The '%s' claim value must be one of '%s'."
 	DescClaimSetTo         = "The '%s' claim value must be set to '%s'."
 	DescGrantTypesAuthCode = "The 'grant_types' claim value must contain the 'authorization_code' value."
+)
+
+// AuthError is a refusal of GET/PUT/DELETE /register/{id} by the authorization
+// order of cdr-dcr.md: the status, the WWW-Authenticate header, and a JSON body
+// (Code "" means an empty body).
+type AuthError struct {
+	Status          int
+	WWWAuthenticate string
+	Code            string
+	Description     string
+	// Detail is the internal reason, for the audit log only.
+	Detail string
+}
+
+// Error is the refusal as logged: status, code and the internal detail.
+func (e *AuthError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Detail) }
+
+// Descriptions of the management endpoints' refusals.
+const (
+	DescHolderOfKey   = "ERR-AUTH-001: Holder of Key check failed"
+	DescClientUnknown = "The client is unknown"
 )

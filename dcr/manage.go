@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -174,7 +175,7 @@ func (r *Registrar) Delete(ctx context.Context, c *store.Client, caller Caller) 
 // registration (the token endpoint refuses tokens meanwhile). A product merely
 // missing from the Register's answer is not acted on: a Register glitch must
 // not wipe registrations.
-func (r *Registrar) ReconcileRegister(ctx context.Context, products []ProductStatus) {
+func (r *Registrar) ReconcileRegister(ctx context.Context, products []register.ProductStatus) {
 	for _, p := range products {
 		reason := removalReason(p)
 		if reason == "" {
@@ -222,7 +223,7 @@ func (r *Registrar) ReconcileRegister(ctx context.Context, products []ProductSta
 }
 
 // removalReason says why a product's registrations must go, or "" when they stay.
-func removalReason(p ProductStatus) string {
+func removalReason(p register.ProductStatus) string {
 	switch {
 	case strings.EqualFold(p.Status, "REMOVED"):
 		return "software product is REMOVED at the CDR Register"

@@ -11,20 +11,23 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
+	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/jose"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
 // KeySource verifies a JWT with an ADR's or the Register's public signing key
-// from a JWKS and returns the key that verified it. *JWKSCache implements it
-// (see JWKSCache.VerifyJWT); errors are *JWKSLoadError, or wrap ErrKeyNotFound
-// or ErrSignature.
+// from a JWKS and returns the key that verified it. *fetch.JWKSCache implements it
+// (see fetch.JWKSCache.VerifyJWT); errors are *fetch.JWKSLoadError, or wrap fetch.ErrKeyNotFound
+// or fetch.ErrSignature.
 type KeySource interface {
-	VerifyJWT(ctx context.Context, uri string, t *JWT, anyFitting bool) (jwk.Key, error)
+	VerifyJWT(ctx context.Context, uri string, t *jose.JWT, anyFitting bool) (jwk.Key, error)
 }
 
-// ProductDirectory knows the Register's status of software products. *RegisterData implements it.
+// ProductDirectory knows the Register's status of software products. *register.Data implements it.
 type ProductDirectory interface {
-	LookupRefreshing(ctx context.Context, softwareProductID string) (ProductStatus, bool, error)
+	LookupRefreshing(ctx context.Context, softwareProductID string) (register.ProductStatus, bool, error)
 }
 
 // BlockList answers whether the Data Holder has blocked a software product.
@@ -37,9 +40,9 @@ type JTILedger interface {
 	JTIUsed(ctx context.Context, kind, jti string) (bool, error)
 }
 
-// DocumentFetcher fetches a URL named in an SSA (sector_identifier_uri). *Fetcher implements it.
+// DocumentFetcher fetches a URL named in an SSA (sector_identifier_uri). *fetch.Fetcher implements it.
 type DocumentFetcher interface {
-	Get(ctx context.Context, rawURL string, header http.Header) (*Response, error)
+	Get(ctx context.Context, rawURL string, header http.Header) (*fetch.Response, error)
 }
 
 // PipelineConfig is the part of the holder's configuration the pipeline reads.
@@ -92,8 +95,8 @@ func NewPipeline(cfg PipelineConfig, registerKeys, adrKeys KeySource, products P
 // Registration is what the pipeline learnt from an attempt. On a rejected attempt
 // it holds whatever was decoded before the failure, for the audit log.
 type Registration struct {
-	Request *JWT // nil for RFC 7591 JSON
-	SSA     *JWT
+	Request *jose.JWT // nil for RFC 7591 JSON
+	SSA     *jose.JWT
 	// SSAKeyID is the Register key that verified the SSA; RequestKeyID the ADR key.
 	SSAKeyID     string
 	RequestKeyID string
@@ -102,7 +105,7 @@ type Registration struct {
 	// JTI is the request's jti, set once its signature verified (so it may be consumed).
 	JTI        string
 	JTIExpires time.Time
-	Product    *ProductStatus
+	Product    *register.ProductStatus
 	Metadata   Metadata
 }
 
@@ -127,13 +130,13 @@ func (p *Pipeline) ValidateMetadata(ctx context.Context, body []byte) (*Registra
 func (p *Pipeline) stepParse(_ context.Context, s *state) *Error {
 	if !s.jwt {
 		var claims map[string]any
-		if err := decodeObject(s.body, &claims); err != nil {
+		if err := jose.DecodeObject(s.body, &claims); err != nil {
 			return fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "client metadata is not a JSON object: %v", err)
 		}
 		s.claims = claims
 		return nil
 	}
-	req, err := ParseJWT(strings.TrimSpace(string(s.body)))
+	req, err := jose.ParseJWT(strings.TrimSpace(string(s.body)))
 	if err != nil {
 		return fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "request is not a compact JWS: %v", err)
 	}
@@ -151,7 +154,7 @@ func (p *Pipeline) stepSoftwareStatement(_ context.Context, s *state) *Error {
 		}
 		s.ssaRaw = raw
 	}
-	ssa, err := ParseJWT(s.ssaRaw)
+	ssa, err := jose.ParseJWT(s.ssaRaw)
 	if err != nil {
 		return fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is not a compact JWS: %v", err)
 	}
@@ -166,7 +169,7 @@ func (p *Pipeline) stepSoftwareStatement(_ context.Context, s *state) *Error {
 func (p *Pipeline) stepRegisterJWKS(ctx context.Context, s *state) *Error {
 	// The Register names its key: no trying of several keys for an SSA.
 	key, err := p.registerKeys.VerifyJWT(ctx, p.cfg.RegisterJWKSURI, s.reg.SSA, false)
-	var loadErr *JWKSLoadError
+	var loadErr *fetch.JWKSLoadError
 	if errors.As(err, &loadErr) {
 		return fail(StepRegisterJWKS, CodeInvalidSoftwareStatement, fmt.Sprintf(DescRegisterJWKS, p.cfg.RegisterJWKSURI), "%v", err)
 	}
@@ -177,7 +180,7 @@ func (p *Pipeline) stepRegisterJWKS(ctx context.Context, s *state) *Error {
 // stepSSA is step 4: the SSA is signed by the Register, current, and complete.
 func (p *Pipeline) stepSSA(_ context.Context, s *state) *Error {
 	ssa := s.reg.SSA
-	if errors.Is(s.ssaKeyErr, ErrKeyNotFound) {
+	if errors.Is(s.ssaKeyErr, fetch.ErrKeyNotFound) {
 		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA kid %q: %v", ssa.KeyID(), s.ssaKeyErr)
 	}
 	if s.ssaKeyErr != nil {
@@ -187,7 +190,7 @@ func (p *Pipeline) stepSSA(_ context.Context, s *state) *Error {
 	if iss, _ := ssa.String("iss"); iss != "cdr-register" {
 		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA iss is %q, want \"cdr-register\"", iss)
 	}
-	if _, err := checkTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
+	if _, err := jose.CheckTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
 		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
 	}
 	c := ssaClaims(ssa.Claims)

@@ -12,13 +12,15 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
+	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/register"
 )
 
 // memoryDirectory and memoryLedger stand in for the Register data and the jti
 // table, which live in SQLite: BenchmarkValidate measures the pipeline alone.
-type memoryDirectory map[string]ProductStatus
+type memoryDirectory map[string]register.ProductStatus
 
-func (d memoryDirectory) LookupRefreshing(_ context.Context, id string) (ProductStatus, bool, error) {
+func (d memoryDirectory) LookupRefreshing(_ context.Context, id string) (register.ProductStatus, bool, error) {
 	p, ok := d[strings.ToLower(id)]
 	return p, ok, nil
 }
@@ -43,11 +45,11 @@ func BenchmarkValidate(b *testing.B) {
 			}
 			defer eco.Close()
 			adr, p := eco.ADRs[0], eco.Products[0]
-			f, err := NewFetcher(FetchOptions{RootCAs: eco.CA.Pool(), AllowPrivateNetworks: true, Timeout: 5 * time.Second})
+			f, err := fetch.NewFetcher(fetch.Options{RootCAs: eco.CA.Pool(), AllowPrivateNetworks: true, Timeout: 5 * time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
-			keys := NewJWKSCache(f, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			keys := fetch.NewJWKSCache(f, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			dir := memoryDirectory{strings.ToLower(p.ID): {SoftwareProductID: p.ID, Status: "ACTIVE", BrandStatus: "ACTIVE", LegalEntityStatus: "ACTIVE"}}
 			pl := NewPipeline(PipelineConfig{
 				Issuer: "https://dh.example", ScopesSupported: []string{"openid", "cdr:registration", "bank:accounts.basic:read"},

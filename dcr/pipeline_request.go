@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -19,7 +21,7 @@ func (p *Pipeline) stepADRJWKS(ctx context.Context, s *state) *Error {
 	// Clients built on openid-client, oauth4webapi or authlib send no kid by
 	// default: every ADR key that fits the alg is tried.
 	key, err := p.adrKeys.VerifyJWT(ctx, s.jwksURI, s.reg.Request, true)
-	var loadErr *JWKSLoadError
+	var loadErr *fetch.JWKSLoadError
 	if errors.As(err, &loadErr) {
 		return fail(StepADRJWKS, CodeInvalidClientMetadata, fmt.Sprintf(DescADRJWKS, s.jwksURI), "%v", err)
 	}
@@ -34,17 +36,17 @@ func (p *Pipeline) stepRequestSignature(ctx context.Context, s *state) *Error {
 	bad := func(format string, args ...any) *Error {
 		return fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, format, args...)
 	}
-	if _, ok := allowedSigningAlgs[req.Alg()]; !ok {
+	if _, ok := jose.SigningAlg(req.Alg()); !ok {
 		return bad("request alg %q is not allowed (PS256 or ES256)", req.Alg())
 	}
-	if errors.Is(keyErr, ErrKeyNotFound) {
+	if errors.Is(keyErr, fetch.ErrKeyNotFound) {
 		return bad("request kid %q: %v", req.KeyID(), keyErr)
 	}
 	if keyErr != nil {
 		return bad("request: %v (jwks_uri %s)", keyErr, s.jwksURI)
 	}
 	reg.RequestKeyID = s.adrKey.KeyID()
-	exp, err := checkTimes(req.Claims, p.Now(), p.cfg.ClockSkew, false)
+	exp, err := jose.CheckTimes(req.Claims, p.Now(), p.cfg.ClockSkew, false)
 	if err != nil {
 		return bad("request %v", err)
 	}
@@ -52,7 +54,7 @@ func (p *Pipeline) stepRequestSignature(ctx context.Context, s *state) *Error {
 	if iss, present, _ := claims.str("iss"); present && !equalFoldASCII(iss, reg.SoftwareID) {
 		return bad("request iss %q is not the SSA software_id %q", iss, reg.SoftwareID)
 	}
-	if _, present := req.Claims["aud"]; present && !audienceContains(req.Claims["aud"], p.cfg.Issuer) {
+	if _, present := req.Claims["aud"]; present && !jose.AudienceContains(req.Claims["aud"], p.cfg.Issuer) {
 		return bad("request aud %v does not contain the issuer %q", req.Claims["aud"], p.cfg.Issuer)
 	}
 	if v, present := req.Claims["jti"]; present && v != nil {
@@ -143,55 +145,4 @@ func (p *Pipeline) stepDuplicate(ctx context.Context, s *state) *Error {
 		return duplicateError(s.reg.SoftwareID)
 	}
 	return nil
-}
-
-// audienceContains reports whether aud (string or array) names issuer.
-func audienceContains(aud any, issuer string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == issuer
-	case []any:
-		for _, v := range a {
-			if s, ok := v.(string); ok && s == issuer {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// checkTimes validates exp, nbf and iat (numbers, seconds since the epoch) with
-// skew. With required, exp and iat must be present. It returns exp (zero if absent).
-func checkTimes(claims map[string]any, now time.Time, skew time.Duration, required bool) (time.Time, error) {
-	var exp time.Time
-	for _, name := range []string{"exp", "nbf", "iat"} {
-		v, present := claims[name]
-		if !present {
-			if required && name != "nbf" {
-				return exp, fmt.Errorf("%s is missing", name)
-			}
-			continue
-		}
-		f, ok := v.(float64)
-		if !ok || f < 0 || f > 1e11 {
-			return exp, fmt.Errorf("%s is not a valid NumericDate: %v", name, v)
-		}
-		t := time.Unix(int64(f), 0)
-		switch name {
-		case "exp":
-			exp = t
-			if now.After(t.Add(skew)) {
-				return exp, fmt.Errorf("expired at %s (now %s, skew %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
-			}
-		case "nbf":
-			if now.Add(skew).Before(t) {
-				return exp, fmt.Errorf("not valid before %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-			}
-		case "iat":
-			if now.Add(skew).Before(t) {
-				return exp, fmt.Errorf("issued in the future at %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-			}
-		}
-	}
-	return exp, nil
 }

@@ -175,7 +175,7 @@ func (r *Registrar) event(a Attempt, reg *Registration, derr *Error, start time.
 		ev.Actor = "software:" + ev.SoftwareID
 	}
 	if derr != nil {
-		auditRefusal(ev, derr)
+		AuditRefusal(ev, derr)
 		ev.Data = attemptData(a.Body, reg)
 	}
 	return ev
@@ -195,19 +195,7 @@ func attemptData(body []byte, reg *Registration) string {
 	} else {
 		d["body_prefix"] = p.Prefix
 	}
-	return encodeData(d)
-}
-
-// encodeData is v as compact JSON without HTML escaping, which would turn every
-// '<' of a hostile body into six bytes.
-func encodeData(v any) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "{}"
-	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return store.AuditData(d)
 }
 
 func newClient(m *Metadata, reg *Registration, a Attempt, now time.Time, allowDuplicate bool) (*store.Client, error) {

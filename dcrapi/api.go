@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/authlete"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -129,7 +130,7 @@ type apiCall struct {
 
 // bindAPICall decodes the body and checks the required fields; on failure it
 // answers 400 and returns false.
-func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (dcr.APIRequest, bool) {
+func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (authlete.Request, bool) {
 	var call apiCall
 	body, err := io.ReadAll(c.Request.Body)
 	if err == nil {
@@ -157,9 +158,9 @@ func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (dcr.API
 		s.refuseAPICall(c, actor, body, &dcr.Error{Status: http.StatusBadRequest, Code: dcr.CodeInvalidRequest,
 			Description: "[" + resultMalformed + "] Malformed request", Step: dcr.StepTransport, Detail: detail})
 		c.JSON(http.StatusBadRequest, apiError{resultMalformed, "[" + resultMalformed + "] Malformed request: " + missing})
-		return dcr.APIRequest{}, false
+		return authlete.Request{}, false
 	}
-	r := dcr.APIRequest{APIKeyName: c.GetString(apiKeyNameKey),
+	r := authlete.Request{APIKeyName: c.GetString(apiKeyNameKey),
 		Caller: dcr.Caller{RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)}}
 	if call.JSON != nil {
 		r.JSON = *call.JSON
@@ -173,8 +174,8 @@ func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (dcr.API
 	return r, true
 }
 
-func (s *Server) apiRespond(c *gin.Context, resp dcr.APIResponse) {
-	if resp.Action == dcr.ActionServerError {
+func (s *Server) apiRespond(c *gin.Context, resp authlete.Response) {
+	if resp.Action == authlete.ActionServerError {
 		s.log.Error("api: internal error", "request_id", c.GetString(requestIDKey), "result", resp.ResultMessage)
 	}
 	c.Header("Cache-Control", "no-store")

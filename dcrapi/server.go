@@ -9,6 +9,8 @@ import (
 	"log/slog"
 
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/authlete"
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/web/reqid"
@@ -21,11 +23,11 @@ const requestIDKey = reqid.Key
 type Deps struct {
 	Config    config.Config
 	Registrar *dcr.Registrar
-	Tokens    *dcr.TokenService
-	Access    *dcr.AccessVerifier
-	Keys      *dcr.KeyRing
+	Tokens    *authz.TokenService
+	Access    *authz.AccessVerifier
+	Keys      *authz.KeyRing
 	Auth      *auth.Service // processing-API keys only
-	API       *dcr.APIService
+	API       *authlete.Service
 	Log       *slog.Logger
 }
 
@@ -33,11 +35,11 @@ type Deps struct {
 type Server struct {
 	cfg       config.Config
 	registrar *dcr.Registrar
-	tokens    *dcr.TokenService
-	access    *dcr.AccessVerifier
-	keys      *dcr.KeyRing
+	tokens    *authz.TokenService
+	access    *authz.AccessVerifier
+	keys      *authz.KeyRing
 	auth      *auth.Service
-	api       *dcr.APIService
+	api       *authlete.Service
 	log       *slog.Logger
 }
 

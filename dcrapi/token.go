@@ -8,12 +8,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/dcr"
 )
 
 // PostToken: POST /token — client_credentials with private_key_jwt, for cdr:registration.
 func (s *Server) PostToken(c *gin.Context) {
-	req := dcr.TokenRequest{
+	req := authz.TokenRequest{
 		CertThumbprint: s.clientCertThumbprint(c),
 		RemoteAddr:     c.ClientIP(),
 		RequestID:      c.GetString(requestIDKey),
@@ -42,7 +43,7 @@ func (s *Server) PostToken(c *gin.Context) {
 // readTokenForm checks the Content-Type and the form (RFC 6749 §3.2: parameters
 // must not repeat) and fills req from it; what could be read is in req even when
 // it refuses, for the audit record.
-func readTokenForm(c *gin.Context, req *dcr.TokenRequest) *dcr.Error {
+func readTokenForm(c *gin.Context, req *authz.TokenRequest) *dcr.Error {
 	refuse := func(desc, detail string, args ...any) *dcr.Error {
 		return &dcr.Error{Status: http.StatusBadRequest, Code: dcr.CodeInvalidRequest, Description: desc,
 			Step: dcr.StepTransport, Detail: fmt.Sprintf(detail, args...)}
@@ -64,7 +65,7 @@ func readTokenForm(c *gin.Context, req *dcr.TokenRequest) *dcr.Error {
 	return nil
 }
 
-func fillTokenRequest(req *dcr.TokenRequest, form url.Values) {
+func fillTokenRequest(req *authz.TokenRequest, form url.Values) {
 	req.GrantType = form.Get("grant_type")
 	req.ClientAssertionType = form.Get("client_assertion_type")
 	req.ClientAssertion = form.Get("client_assertion")

@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -128,4 +129,16 @@ func ClipText(s string, max int) string {
 		cut--
 	}
 	return fmt.Sprintf("%s… [first %d of %d bytes, SHA-256 %s]", s[:cut], cut, len(s), hex.EncodeToString(sum[:]))
+}
+
+// AuditData encodes v as an audit event's Data: compact JSON without HTML
+// escaping, which would turn every '<' of a hostile body into six bytes.
+func AuditData(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "{}"
+	}
+	return strings.TrimSuffix(b.String(), "\n")
 }

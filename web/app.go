@@ -10,8 +10,12 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/authlete"
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -19,14 +23,14 @@ import (
 // main and the tests build it the same way, so tests exercise the real wiring.
 type App struct {
 	Engine       *gin.Engine
-	Fetcher      *dcr.Fetcher
-	JWKS         *dcr.JWKSCache
-	RegisterData *dcr.RegisterData
+	Fetcher      *fetch.Fetcher
+	JWKS         *fetch.JWKSCache
+	RegisterData *register.Data
 	Pipeline     *dcr.Pipeline
 	Registrar    *dcr.Registrar
-	Keys         *dcr.KeyRing
-	Tokens       *dcr.TokenService
-	Access       *dcr.AccessVerifier
+	Keys         *authz.KeyRing
+	Tokens       *authz.TokenService
+	Access       *authz.AccessVerifier
 	Auth         *auth.Service
 	Audit        *audit.Log
 
@@ -50,11 +54,11 @@ type BuildOptions struct {
 
 // Build assembles the services and the engine from cfg.
 func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) (*App, error) {
-	caPEM, err := dcr.LoadCAFile(cfg.Outbound.CAFile)
+	caPEM, err := fetch.LoadCAFile(cfg.Outbound.CAFile)
 	if err != nil {
 		return nil, err
 	}
-	fetcher, err := dcr.NewFetcher(dcr.FetchOptions{
+	fetcher, err := fetch.NewFetcher(fetch.Options{
 		Timeout:              cfg.Outbound.Timeout.Duration,
 		MaxBytes:             cfg.Outbound.MaxResponseBytes,
 		LimitName:            "outbound.max_response_bytes",
@@ -69,10 +73,10 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	// ADR controls keep the small outbound limit.
 	registerFetcher := fetcher.WithLimit(cfg.Register.MaxResponseBytes, "register.max_response_bytes")
 	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
-	a.JWKS = dcr.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
+	a.JWKS = fetch.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
 	a.JWKS.MaxRSABits = cfg.Outbound.MaxRSAKeyBits
 	a.JWKS.UseFetcher(cfg.Register.JWKSURI, registerFetcher)
-	a.RegisterData = dcr.NewRegisterData(db, registerFetcher, dcr.RegisterDataOptions{
+	a.RegisterData = register.New(db, registerFetcher, register.Options{
 		BaseURI:  cfg.Register.BaseURI,
 		Industry: cfg.Register.Industry,
 		Interval: cfg.Register.RefreshInterval.Duration,
@@ -90,10 +94,10 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	}, a.JWKS, a.JWKS, a.RegisterData, db, db, fetcher)
 	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
 	a.RegisterData.OnSynced(func(ctx context.Context) { a.Registrar.ReconcileRegister(ctx, a.RegisterData.Products()) })
-	if a.Keys, err = dcr.NewKeyRing(ctx, db, cfg.Holder.SigningAlg, a.Audit, log); err != nil {
+	if a.Keys, err = authz.NewKeyRing(ctx, db, cfg.Holder.SigningAlg, a.Audit, log); err != nil {
 		return nil, err
 	}
-	a.Tokens = dcr.NewTokenService(dcr.TokenConfig{
+	a.Tokens = authz.NewTokenService(authz.TokenConfig{
 		Issuer:        cfg.Holder.Issuer,
 		TokenEndpoint: cfg.Server.PublicURL + "/token",
 		TTL:           cfg.Holder.AccessTokenTTL.Duration,
@@ -101,7 +105,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		CheckStatus:   cfg.Register.CheckStatus,
 		MTLS:          cfg.MTLSEnabled(),
 	}, db, a.Keys, a.JWKS, a.RegisterData, a.Audit, log)
-	a.Access = dcr.NewAccessVerifier(cfg.Holder.Issuer, cfg.Holder.ClockSkew.Duration, cfg.MTLSEnabled(), a.Keys, db)
+	a.Access = authz.NewAccessVerifier(cfg.Holder.Issuer, cfg.Holder.ClockSkew.Duration, cfg.MTLSEnabled(), a.Keys, db)
 	a.Auth = auth.New(db, a.Audit, auth.Options{
 		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
 		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
@@ -109,7 +113,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	})
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
 		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
-		API: dcr.NewAPIService(a.Registrar, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
+		API: authlete.NewService(a.Registrar, db, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
 	if err != nil {
 		return nil, err
 	}

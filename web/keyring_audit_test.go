@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
@@ -17,7 +17,7 @@ import (
 func TestKeyReloadAnnouncesNewSigner(t *testing.T) {
 	h := newHarness(t)
 	var logs bytes.Buffer
-	ring, err := dcr.NewKeyRing(context.Background(), h.db, h.cfg.Holder.SigningAlg, h.app.Audit, slog.New(slog.NewTextHandler(&logs, nil)))
+	ring, err := authz.NewKeyRing(context.Background(), h.db, h.cfg.Holder.SigningAlg, h.app.Audit, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

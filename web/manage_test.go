@@ -8,7 +8,7 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
-	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
@@ -19,13 +19,13 @@ func bearer(tok string) map[string]string { return map[string]string{"Authorizat
 
 // mintToken signs an access token with the holder's key, for the cases a real
 // token endpoint would never produce (expired, wrong audience, no scope).
-func mintToken(t *testing.T, h *harness, edit func(*dcr.AccessTokenClaims)) string {
+func mintToken(t *testing.T, h *harness, edit func(*authz.AccessTokenClaims)) string {
 	t.Helper()
 	now := time.Now()
-	c := dcr.AccessTokenClaims{Issuer: testIssuer, Audience: testIssuer, Subject: "x", ClientID: "x", Scope: "cdr:registration",
+	c := authz.AccessTokenClaims{Issuer: testIssuer, Audience: testIssuer, Subject: "x", ClientID: "x", Scope: "cdr:registration",
 		IssuedAt: now.Unix(), Expires: now.Add(5 * time.Minute).Unix(), JTI: "j"}
 	edit(&c)
-	tok, err := h.app.Keys.Sign(c, dcr.TypeAccessToken)
+	tok, err := h.app.Keys.Sign(c, authz.TypeAccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,18 +58,18 @@ func TestManagementAuthorizationOrder(t *testing.T) {
 		{"malformed token", "/register/" + id, bearer("not.a.token"), 401, `Bearer error="invalid_token", error_description="The token is malformed"`, ""},
 		{"bad signature", "/register/" + id, bearer(good[:len(good)-4] + "AAAA"), 401, `Bearer error="invalid_token", error_description="The signature is invalid"`, ""},
 		{"signed by someone else", "/register/" + id, bearer(assertionFor(t, h.eco.ADRs[0], id, jwa.ES256, nil)), 401, `Bearer error="invalid_token", error_description="The signature key was not found"`, ""},
-		{"wrong issuer", "/register/" + id, bearer(mintToken(t, h, func(c *dcr.AccessTokenClaims) { c.Issuer = "https://evil"; c.ClientID = id })), 401,
+		{"wrong issuer", "/register/" + id, bearer(mintToken(t, h, func(c *authz.AccessTokenClaims) { c.Issuer = "https://evil"; c.ClientID = id })), 401,
 			`Bearer error="invalid_token", error_description="The issuer is invalid"`, ""},
-		{"wrong audience", "/register/" + id, bearer(mintToken(t, h, func(c *dcr.AccessTokenClaims) { c.Audience = "https://evil"; c.ClientID = id })), 401,
+		{"wrong audience", "/register/" + id, bearer(mintToken(t, h, func(c *authz.AccessTokenClaims) { c.Audience = "https://evil"; c.ClientID = id })), 401,
 			`Bearer error="invalid_token", error_description="The audience is invalid"`, ""},
-		{"expired", "/register/" + id, bearer(mintToken(t, h, func(c *dcr.AccessTokenClaims) { c.Expires = expiredAt.Unix(); c.ClientID = id })), 401,
+		{"expired", "/register/" + id, bearer(mintToken(t, h, func(c *authz.AccessTokenClaims) { c.Expires = expiredAt.Unix(); c.ClientID = id })), 401,
 			`Bearer error="invalid_token", error_description="The token expired at '` + expiredAt.UTC().Format("01/02/2006 15:04:05") + `'"`, ""},
-		{"insufficient scope", "/register/" + id, bearer(mintToken(t, h, func(c *dcr.AccessTokenClaims) { c.Scope = "openid"; c.ClientID = id })), 403, "",
+		{"insufficient scope", "/register/" + id, bearer(mintToken(t, h, func(c *authz.AccessTokenClaims) { c.Scope = "openid"; c.ClientID = id })), 403, "",
 			`{"error":"insufficient_scope"}`},
 		{"token of another client", "/register/" + id, bearer(otherToken), 401, unknownChallenge, `{"error":"invalid_request","error_description":"The client is unknown"}`},
 		{"unknown client id in path", "/register/00000000-0000-0000-0000-000000000000", bearer(good), 401, unknownChallenge,
 			`{"error":"invalid_request","error_description":"The client is unknown"}`},
-		{"token for a client that does not exist", "/register/ghost", bearer(mintToken(t, h, func(c *dcr.AccessTokenClaims) { c.ClientID = "ghost" })), 401, unknownChallenge,
+		{"token for a client that does not exist", "/register/ghost", bearer(mintToken(t, h, func(c *authz.AccessTokenClaims) { c.ClientID = "ghost" })), 401, unknownChallenge,
 			`{"error":"invalid_request","error_description":"The client is unknown"}`},
 	}
 	for _, tc := range tests {

@@ -19,9 +19,9 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/config"
-	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -348,8 +348,8 @@ func TestMTLSGatewayHeader(t *testing.T) {
 
 	// A token without cnf (say, issued before mTLS was switched on) is bound to nothing.
 	now := time.Now()
-	unbound, err := h.app.Keys.Sign(dcr.AccessTokenClaims{Issuer: testIssuer, Audience: testIssuer, Subject: clientID, ClientID: clientID,
-		Scope: dcr.ScopeRegistration, IssuedAt: now.Unix(), Expires: now.Add(time.Minute).Unix(), JTI: "unbound"}, dcr.TypeAccessToken)
+	unbound, err := h.app.Keys.Sign(authz.AccessTokenClaims{Issuer: testIssuer, Audience: testIssuer, Subject: clientID, ClientID: clientID,
+		Scope: authz.ScopeRegistration, IssuedAt: now.Unix(), Expires: now.Add(time.Minute).Unix(), JTI: "unbound"}, authz.TypeAccessToken)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,14 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/authlete"
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/dcrapi"
+	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -33,14 +37,14 @@ type Deps struct {
 	Config    config.Config
 	DB        *store.DB
 	Registrar *dcr.Registrar
-	Tokens    *dcr.TokenService
-	Access    *dcr.AccessVerifier
-	Keys      *dcr.KeyRing
+	Tokens    *authz.TokenService
+	Access    *authz.AccessVerifier
+	Keys      *authz.KeyRing
 	Auth      *auth.Service
-	Register  *dcr.RegisterData
-	JWKS      *dcr.JWKSCache
+	Register  *register.Data
+	JWKS      *fetch.JWKSCache
 	Audit     *audit.Log
-	API       *dcr.APIService
+	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
 }

@@ -11,7 +11,9 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/dcrconsole/dcrconsole/authlete"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/fetch"
 )
 
 // guardedADRHarness is the harness with the SSRF guard on (allow_private_networks
@@ -21,12 +23,12 @@ import (
 func guardedADRHarness(t *testing.T) *harness {
 	t.Helper()
 	h := newHarness(t)
-	guarded, err := dcr.NewFetcher(dcr.FetchOptions{RootCAs: h.ca.Pool(), Timeout: 3 * time.Second, MaxBytes: h.cfg.Outbound.MaxResponseBytes})
+	guarded, err := fetch.NewFetcher(fetch.Options{RootCAs: h.ca.Pool(), Timeout: 3 * time.Second, MaxBytes: h.cfg.Outbound.MaxResponseBytes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	adrKeys := dcr.NewJWKSCache(guarded, time.Minute, log)
+	adrKeys := fetch.NewJWKSCache(guarded, time.Minute, log)
 	cfg, a := h.cfg, h.app
 	pipeline := dcr.NewPipeline(dcr.PipelineConfig{
 		Issuer: cfg.Holder.Issuer, ScopesSupported: cfg.Holder.ScopesSupported,
@@ -36,7 +38,7 @@ func guardedADRHarness(t *testing.T) *harness {
 	registrar := dcr.NewRegistrar(pipeline, h.db, a.Audit, false, log)
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: h.db, Registrar: registrar, Tokens: a.Tokens, Access: a.Access,
 		Keys: a.Keys, Auth: a.Auth, Register: a.RegisterData, JWKS: adrKeys, Audit: a.Audit, Log: log,
-		API: dcr.NewAPIService(registrar, cfg.Server.PublicURL, false)})
+		API: authlete.NewService(registrar, h.db, cfg.Server.PublicURL, false)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
+	"github.com/dcrconsole/dcrconsole/authz"
 	"github.com/dcrconsole/dcrconsole/cdrsim"
-	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
@@ -261,5 +261,5 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func rotate(h *harness) (string, error) {
-	return dcr.RotateHolderKey(context.Background(), h.db, h.app.Audit, "test", h.cfg.Holder.SigningAlg, 11*time.Minute)
+	return authz.RotateHolderKey(context.Background(), h.db, h.app.Audit, "test", h.cfg.Holder.SigningAlg, 11*time.Minute)
 }

@@ -1,4 +1,10 @@
-package dcr
+// Package fetch owns every outbound request the holder makes: the guarded
+// Fetcher (https only, public addresses only unless allowed, bounded size and
+// time, the operator's CA bundle) and the JWKS cache built on it, which fetches,
+// filters (by jose's key policy), caches and refreshes the public keys of the
+// Register and of data recipients, and verifies JWTs with them. It knows
+// nothing of DCR: what a failed fetch means for a registration is package dcr's call.
+package fetch
 
 import (
 	"context"
@@ -16,8 +22,8 @@ import (
 	"time"
 )
 
-// FetchOptions bound every outbound request.
-type FetchOptions struct {
+// Options bound every outbound request.
+type Options struct {
 	Timeout  time.Duration // whole request, redirects included
 	MaxBytes int64         // largest body read; a larger one is an error
 	// LimitName is the configuration key of MaxBytes, named in the error of an
@@ -39,7 +45,7 @@ type FetchOptions struct {
 // configuration or, more dangerously, from SSAs (jwks_uri, sector_identifier_uri).
 type Fetcher struct {
 	client *http.Client
-	opts   FetchOptions
+	opts   Options
 }
 
 // Response is a fetched document.
@@ -52,14 +58,14 @@ type Response struct {
 // ErrForbiddenAddress is returned when a URL resolves to an address the SSRF guard refuses.
 var ErrForbiddenAddress = errors.New("address not allowed")
 
-// ErrTooLarge is returned when a response body exceeds FetchOptions.MaxBytes.
+// ErrTooLarge is returned when a response body exceeds Options.MaxBytes.
 // The error returned is a *TooLargeError; errors.Is(err, ErrTooLarge) holds.
 var ErrTooLarge = errors.New("response too large")
 
 // TooLargeError is an answer bigger than the fetcher's limit.
 type TooLargeError struct {
-	Limit     int64  // FetchOptions.MaxBytes
-	LimitName string // FetchOptions.LimitName
+	Limit     int64  // Options.MaxBytes
+	LimitName string // Options.LimitName
 }
 
 func (e *TooLargeError) Error() string {
@@ -73,7 +79,7 @@ func (e *TooLargeError) Error() string {
 func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
 
 // NewFetcher builds a Fetcher.
-func NewFetcher(opts FetchOptions) (*Fetcher, error) {
+func NewFetcher(opts Options) (*Fetcher, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
 	}

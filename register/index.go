@@ -1,4 +1,4 @@
-package dcr
+package register
 
 import (
 	"cmp"
@@ -103,7 +103,7 @@ func decodeProductStatuses(body []byte) (any, error) {
 
 // buildIndex builds the index from the bodies of data-recipients, then
 // overrides statuses with the (fresher) status lists. Empty status bodies are skipped.
-func (r *RegisterData) buildIndex(bodies [3][]byte) (*registerIndex, error) {
+func (r *Data) buildIndex(bodies [3][]byte) (*registerIndex, error) {
 	var decoded [3]any
 	for i, b := range bodies {
 		if b == nil && i > 0 {

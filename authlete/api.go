@@ -1,4 +1,9 @@
-package dcr
+// Package authlete is the Authlete-compatible registration processing API's
+// wire format: its request, response envelope and Client object, result codes
+// and actions, and the registration access tokens it issues. Every rule is the
+// registrar's (package dcr), reached through the small Registrar and Clients
+// interfaces declared here.
+package authlete
 
 import (
 	"bytes"
@@ -13,6 +18,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -38,19 +44,19 @@ const (
 	ResultServerError  = "DCR-A020"
 )
 
-// APIResponse is the processing API's answer (Authlete's client registration response).
-type APIResponse struct {
-	ResultCode      string     `json:"resultCode"`
-	ResultMessage   string     `json:"resultMessage"`
-	Action          string     `json:"action"`
-	ResponseContent string     `json:"responseContent"`
-	Client          *APIClient `json:"client,omitempty"`
+// Response is the processing API's answer (Authlete's client registration response).
+type Response struct {
+	ResultCode      string  `json:"resultCode"`
+	ResultMessage   string  `json:"resultMessage"`
+	Action          string  `json:"action"`
+	ResponseContent string  `json:"responseContent"`
+	Client          *Client `json:"client,omitempty"`
 }
 
-// APIClient is a stored client as Authlete's Client object names it: camelCase,
+// Client is a stored client as Authlete's Client object names it: camelCase,
 // times in milliseconds, the numeric clientId with the CDR client_id as its alias.
 // It never carries a secret or a token hash.
-type APIClient struct {
+type Client struct {
 	ClientID              int64    `json:"clientId"`
 	ClientIDAlias         string   `json:"clientIdAlias"`
 	ClientIDAliasEnabled  bool     `json:"clientIdAliasEnabled"`
@@ -85,41 +91,52 @@ type APIClient struct {
 	Status                string   `json:"status"`
 }
 
-// APIRequest is one call of the processing API.
-type APIRequest struct {
+// Request is one call of the processing API.
+type Request struct {
 	JSON     string
 	Token    string
 	ClientID string
-	Caller
+	dcr.Caller
 	APIKeyName string
 }
 
 // caller is the audit log's view of the call: the API key is the actor.
-func (r APIRequest) caller() Caller {
+func (r Request) caller() dcr.Caller {
 	c := r.Caller
 	c.Actor = "apikey:" + r.APIKeyName
 	return c
 }
 
-// APIService is the Authlete-compatible registration processing API. It shares
+// Service is the Authlete-compatible registration processing API. It shares
 // the Registrar (and so every rule, the duplicate rule and the audit log) with
 // POST /register.
-type APIService struct {
-	registrar *Registrar
-	clients   APIClients
+type Service struct {
+	registrar Registrar
+	clients   Clients
 	publicURL string
 	rotate    bool
 }
 
-// APIClients is what the processing API reads of stored clients; *store.DB implements it.
-type APIClients interface {
+// Clients is what the processing API reads of stored clients; *store.DB implements it.
+type Clients interface {
 	GetClient(ctx context.Context, id string) (*store.Client, error)
 	ClientRowID(ctx context.Context, id string) (int64, error)
 }
 
-// NewAPIService wires the API; rotate issues a new registration access token on update.
-func NewAPIService(r *Registrar, publicURL string, rotate bool) *APIService {
-	return &APIService{registrar: r, clients: r.db, publicURL: strings.TrimRight(publicURL, "/"), rotate: rotate}
+// Registrar is what the processing API asks of the registrar, the same one
+// POST /register uses; *dcr.Registrar implements it.
+type Registrar interface {
+	Register(ctx context.Context, a dcr.Attempt) (*dcr.Metadata, *dcr.Error)
+	Read(ctx context.Context, c *store.Client, caller dcr.Caller) (json.RawMessage, *dcr.Error)
+	Update(ctx context.Context, c *store.Client, a dcr.Attempt) (*dcr.Metadata, *dcr.Error)
+	Delete(ctx context.Context, c *store.Client, caller dcr.Caller) *dcr.Error
+	RecordRefusal(ctx context.Context, eventType store.EventType, c dcr.Caller, pathClientID, tokenClient string, aerr *dcr.AuthError)
+}
+
+// NewService wires the API over r and the stored clients; rotate issues a new
+// registration access token on update.
+func NewService(r Registrar, clients Clients, publicURL string, rotate bool) *Service {
+	return &Service{registrar: r, clients: clients, publicURL: strings.TrimRight(publicURL, "/"), rotate: rotate}
 }
 
 func newRAT() (token, hash string) {
@@ -140,14 +157,14 @@ func looksLikeJWS(s string) bool {
 	return s != "" && s[0] != '{' && strings.Count(s, ".") == 2
 }
 
-func (s *APIService) attempt(r APIRequest) Attempt {
-	return Attempt{Body: []byte(strings.TrimSpace(r.JSON)), RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint,
+func (s *Service) attempt(r Request) dcr.Attempt {
+	return dcr.Attempt{Body: []byte(strings.TrimSpace(r.JSON)), RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint,
 		RequestID: r.RequestID, Source: store.SourceAPI, Actor: r.caller().Actor, Metadata: !looksLikeJWS(r.JSON),
 		APIKeyName: r.APIKeyName}
 }
 
 // Register is POST /api/{serviceId}/client/registration.
-func (s *APIService) Register(ctx context.Context, r APIRequest) APIResponse {
+func (s *Service) Register(ctx context.Context, r Request) Response {
 	a := s.attempt(r)
 	rat, ratHash := newRAT()
 	a.RATHash = ratHash
@@ -164,7 +181,7 @@ func (s *APIService) Register(ctx context.Context, r APIRequest) APIResponse {
 
 // authorize checks the registration access token of clientID; an unknown
 // client, an inactive one and a wrong token get the same UNAUTHORIZED.
-func (s *APIService) authorize(ctx context.Context, r APIRequest, eventType store.EventType) (*store.Client, *APIResponse) {
+func (s *Service) authorize(ctx context.Context, r Request, eventType store.EventType) (*store.Client, *Response) {
 	c, err := s.clients.GetClient(ctx, r.ClientID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		resp := serverError(err)
@@ -183,16 +200,16 @@ func (s *APIService) authorize(ctx context.Context, r APIRequest, eventType stor
 			detail = "client has no registration access token (registered through POST /register)"
 		}
 		s.registrar.RecordRefusal(ctx, eventType, r.caller(), r.ClientID, "",
-			&AuthError{Status: 401, Code: "invalid_token", Description: "The registration access token is invalid", Detail: detail})
+			&dcr.AuthError{Status: 401, Code: "invalid_token", Description: "The registration access token is invalid", Detail: detail})
 		body, _ := json.Marshal(oauthBody{Error: "invalid_token", Description: "The registration access token is invalid or the client is unknown"})
-		return nil, &APIResponse{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized: invalid registration access token or unknown client",
+		return nil, &Response{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized: invalid registration access token or unknown client",
 			Action: ActionUnauthorized, ResponseContent: string(body)}
 	}
 	return c, nil
 }
 
 // Get is POST /api/{serviceId}/client/registration/get.
-func (s *APIService) Get(ctx context.Context, r APIRequest) APIResponse {
+func (s *Service) Get(ctx context.Context, r Request) Response {
 	c, refusal := s.authorize(ctx, r, store.EventRegistrationRead)
 	if refusal != nil {
 		return *refusal
@@ -200,7 +217,7 @@ func (s *APIService) Get(ctx context.Context, r APIRequest) APIResponse {
 	if _, derr := s.registrar.Read(ctx, c, r.caller()); derr != nil {
 		return errorResponse(derr)
 	}
-	var m Metadata
+	var m dcr.Metadata
 	if err := json.Unmarshal([]byte(c.Registration), &m); err != nil {
 		return serverError(err)
 	}
@@ -208,7 +225,7 @@ func (s *APIService) Get(ctx context.Context, r APIRequest) APIResponse {
 }
 
 // Update is POST /api/{serviceId}/client/registration/update (full replacement).
-func (s *APIService) Update(ctx context.Context, r APIRequest) APIResponse {
+func (s *Service) Update(ctx context.Context, r Request) Response {
 	c, refusal := s.authorize(ctx, r, store.EventRegistrationUpdate)
 	if refusal != nil {
 		return *refusal
@@ -230,7 +247,7 @@ func (s *APIService) Update(ctx context.Context, r APIRequest) APIResponse {
 }
 
 // Delete is POST /api/{serviceId}/client/registration/delete.
-func (s *APIService) Delete(ctx context.Context, r APIRequest) APIResponse {
+func (s *Service) Delete(ctx context.Context, r Request) Response {
 	c, refusal := s.authorize(ctx, r, store.EventRegistrationDelete)
 	if refusal != nil {
 		return *refusal
@@ -242,7 +259,7 @@ func (s *APIService) Delete(ctx context.Context, r APIRequest) APIResponse {
 	if err != nil {
 		return serverError(err)
 	}
-	resp := APIResponse{ResultCode: ResultDeleted, ResultMessage: "[" + ResultDeleted + "] Deleted client " + c.ID, Action: ActionDeleted}
+	resp := Response{ResultCode: ResultDeleted, ResultMessage: "[" + ResultDeleted + "] Deleted client " + c.ID, Action: ActionDeleted}
 	resp.Client = s.client(ctx, deleted)
 	return resp
 }
@@ -254,7 +271,7 @@ type oauthBody struct {
 
 // respond builds a success response: the registration JSON with the RFC 7592
 // fields, and the stored client.
-func (s *APIService) respond(ctx context.Context, code, action, msg string, m *Metadata, rat string, c *store.Client) APIResponse {
+func (s *Service) respond(ctx context.Context, code, action, msg string, m *dcr.Metadata, rat string, c *store.Client) Response {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return serverError(err)
@@ -267,36 +284,36 @@ func (s *APIService) respond(ctx context.Context, code, action, msg string, m *M
 	// Append the RFC 7592 members to the registration object.
 	content := append(bytes.TrimSuffix(body, []byte("}")), ',')
 	content = append(content, tail[1:]...)
-	return APIResponse{ResultCode: code, ResultMessage: "[" + code + "] " + msg, Action: action,
+	return Response{ResultCode: code, ResultMessage: "[" + code + "] " + msg, Action: action,
 		ResponseContent: string(content), Client: s.client(ctx, c)}
 }
 
-func errorResponse(derr *Error) APIResponse {
+func errorResponse(derr *dcr.Error) Response {
 	if derr.HTTPStatus() >= 500 {
 		return serverError(errors.New(derr.Detail))
 	}
 	if derr.HTTPStatus() == 401 {
 		body, _ := json.Marshal(oauthBody{Error: "invalid_token", Description: "The registration access token is invalid or the client is unknown"})
-		return APIResponse{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized", Action: ActionUnauthorized, ResponseContent: string(body)}
+		return Response{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized", Action: ActionUnauthorized, ResponseContent: string(body)}
 	}
 	body, _ := json.Marshal(oauthBody{Error: derr.Code, Description: derr.Description})
-	return APIResponse{ResultCode: ResultBadRequest, ResultMessage: fmt.Sprintf("[%s] %s: %s", ResultBadRequest, derr.Code, derr.Description),
+	return Response{ResultCode: ResultBadRequest, ResultMessage: fmt.Sprintf("[%s] %s: %s", ResultBadRequest, derr.Code, derr.Description),
 		Action: ActionBadRequest, ResponseContent: string(body)}
 }
 
-func serverError(err error) APIResponse {
+func serverError(err error) Response {
 	body, _ := json.Marshal(oauthBody{Error: "server_error", Description: "The registration could not be processed; try again later."})
 	_ = err // logged by the caller's request log; never sent
-	return APIResponse{ResultCode: ResultServerError, ResultMessage: "[" + ResultServerError + "] Internal server error",
+	return Response{ResultCode: ResultServerError, ResultMessage: "[" + ResultServerError + "] Internal server error",
 		Action: ActionServerError, ResponseContent: string(body)}
 }
 
 // client maps a stored client to Authlete's Client shape.
-func (s *APIService) client(ctx context.Context, c *store.Client) *APIClient {
-	var m Metadata
+func (s *Service) client(ctx context.Context, c *store.Client) *Client {
+	var m dcr.Metadata
 	_ = json.Unmarshal([]byte(c.Registration), &m)
 	rowID, _ := s.clients.ClientRowID(ctx, c.ID)
-	return &APIClient{
+	return &Client{
 		ClientID: rowID, ClientIDAlias: c.ID, ClientIDAliasEnabled: true,
 		ClientName: m.ClientName, Description: m.ClientDescription, ClientType: "CONFIDENTIAL",
 		ApplicationType: strings.ToUpper(m.ApplicationType), RedirectURIs: nonNil(m.RedirectURIs),

@@ -1,4 +1,4 @@
-package dcr
+package fetch
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/dcrconsole/dcrconsole/jose"
 )
 
 // ErrKeyNotFound means the JWKS has no usable signing key with the requested kid.
@@ -35,7 +37,6 @@ func (e *JWKSLoadError) Unwrap() error { return e.Err }
 
 // Limits of the cache.
 const (
-	maxJWKSKeys             = 100    // more keys than this and the set is refused
 	defaultMaxJWKSEntries   = 10_000 // cached uris; the least recently used is evicted
 	defaultUnknownKidPeriod = 30 * time.Second
 )
@@ -81,7 +82,7 @@ type jwksState struct {
 	byKID     map[string]jwk.Key // kid → key, built once per fetch
 	only      jwk.Key            // the single usable key, when there is exactly one
 	count     int                // usable keys
-	dropped   []droppedKey       // keys of the last fetched set that are not usable
+	dropped   []jose.DroppedKey  // keys of the last fetched set that are not usable
 	fetchedAt time.Time          // last successful fetch
 	attemptAt time.Time          // last fetch attempt
 	lastErr   error              // error of the last attempt, nil when it succeeded
@@ -158,13 +159,13 @@ func (s *jwksState) noUsableKeys() error {
 }
 
 // droppedKID returns the dropped key named kid, if any.
-func (s *jwksState) droppedKID(kid string) (droppedKey, bool) {
+func (s *jwksState) droppedKID(kid string) (jose.DroppedKey, bool) {
 	for _, d := range s.dropped {
-		if d.kid == kid {
+		if d.KID == kid {
 			return d, true
 		}
 	}
-	return droppedKey{}, false
+	return jose.DroppedKey{}, false
 }
 
 func (s *jwksState) lookup(kid string) jwk.Key {
@@ -361,7 +362,7 @@ func (c *JWKSCache) fetch(ctx context.Context, e *jwksEntry) error {
 	next := indexJWKS(set)
 	next.fetchedAt, next.attemptAt, next.dropped = now, now, dropped
 	for _, d := range dropped {
-		c.log.Warn("jwks key dropped", "uri", e.uri, "kid", d.kid, "reason", d.reason)
+		c.log.Warn("jwks key dropped", "uri", e.uri, "kid", d.KID, "reason", d.Reason)
 	}
 	if next.count == 0 {
 		next.lastErr = next.noUsableKeys()
@@ -382,7 +383,7 @@ func (c *JWKSCache) UseFetcher(uri string, f *Fetcher) {
 }
 
 // download fetches and parses uri; the fetcher bounds the document's size.
-func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, []droppedKey, error) {
+func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, []jose.DroppedKey, error) {
 	f := c.fetcher
 	if own, ok := c.fetchers[uri]; ok {
 		f = own
@@ -394,7 +395,7 @@ func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, []droppe
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("HTTP status %d", resp.StatusCode)
 	}
-	return parseUsableJWKS(resp.Body, c.MaxRSABits)
+	return jose.ParseUsableJWKS(resp.Body, c.MaxRSABits)
 }
 
 func indexJWKS(set jwk.Set) *jwksState {

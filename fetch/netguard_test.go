@@ -1,4 +1,4 @@
-package dcr
+package fetch
 
 import (
 	"net/netip"

@@ -1,4 +1,4 @@
-package dcr
+package authz
 
 import (
 	"context"
@@ -7,31 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/store"
-)
-
-// AuthError is a refusal of GET/PUT/DELETE /register/{id} by the authorization
-// order of cdr-dcr.md: the status, the WWW-Authenticate header, and a JSON body
-// (Code "" means an empty body).
-type AuthError struct {
-	Status          int
-	WWWAuthenticate string
-	Code            string
-	Description     string
-	// Detail is the internal reason, for the audit log only.
-	Detail string
-}
-
-func (e *AuthError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Detail) }
-
-// Descriptions of the management endpoints' refusals.
-const (
-	DescHolderOfKey   = "ERR-AUTH-001: Holder of Key check failed"
-	DescClientUnknown = "The client is unknown"
 )
 
 // expiredLayout prints token expiry times the way the reference implementation does.
@@ -41,15 +24,15 @@ func bearerChallenge(code, desc string) string {
 	return fmt.Sprintf(`Bearer error=%q, error_description=%q`, code, desc)
 }
 
-func invalidToken(detail, desc string) *AuthError {
-	return &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_token", desc), Detail: detail}
+func invalidToken(detail, desc string) *dcr.AuthError {
+	return &dcr.AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_token", desc), Detail: detail}
 }
 
 // clientUnknown is the one answer for a token of another client, an unknown
 // client, and a revoked, deleted or removed one: nothing reveals which.
-func clientUnknown(detail string) *AuthError {
-	return &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_request", DescClientUnknown),
-		Code: "invalid_request", Description: DescClientUnknown, Detail: detail}
+func clientUnknown(detail string) *dcr.AuthError {
+	return &dcr.AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_request", dcr.DescClientUnknown),
+		Code: "invalid_request", Description: dcr.DescClientUnknown, Detail: detail}
 }
 
 // AccessVerifier checks the holder's access tokens on the management endpoints.
@@ -86,12 +69,12 @@ func NewAccessVerifier(issuer string, skew time.Duration, mtls bool, keys *KeyRi
 
 // Authorize applies the authorization order to a request for pathClientID. It
 // returns the active client, the token's client id (for the audit log), or the refusal.
-func (v *AccessVerifier) Authorize(ctx context.Context, authorization, certThumbprint, pathClientID string) (*store.Client, string, *AuthError) {
+func (v *AccessVerifier) Authorize(ctx context.Context, authorization, certThumbprint, pathClientID string) (*store.Client, string, *dcr.AuthError) {
 	// 1. a bearer token
 	scheme, token, _ := strings.Cut(strings.TrimSpace(authorization), " ")
 	token = strings.TrimSpace(token)
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil, "", &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: "Bearer", Detail: "no bearer token"}
+		return nil, "", &dcr.AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: "Bearer", Detail: "no bearer token"}
 	}
 	// 2. well formed, signed by us, for us, current
 	claims, aerr := v.verify(token)
@@ -104,15 +87,15 @@ func (v *AccessVerifier) Authorize(ctx context.Context, authorization, certThumb
 		cnf, _ := claims["cnf"].(map[string]any)
 		bound, _ := cnf["x5t#S256"].(string)
 		if certThumbprint == "" || bound == "" || subtle.ConstantTimeCompare([]byte(bound), []byte(certThumbprint)) != 1 {
-			return nil, tokenClient, &AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_token", DescHolderOfKey),
-				Code: "invalid_token", Description: DescHolderOfKey,
+			return nil, tokenClient, &dcr.AuthError{Status: http.StatusUnauthorized, WWWAuthenticate: bearerChallenge("invalid_token", dcr.DescHolderOfKey),
+				Code: "invalid_token", Description: dcr.DescHolderOfKey,
 				Detail: fmt.Sprintf("certificate thumbprint %q, token bound to %q", certThumbprint, bound)}
 		}
 	}
 	// 4. scope
 	scope, _ := claims["scope"].(string)
-	if !containsString(strings.Fields(scope), ScopeRegistration) {
-		return nil, tokenClient, &AuthError{Status: http.StatusForbidden, WWWAuthenticate: bearerChallenge("insufficient_scope", "The token lacks the cdr:registration scope"),
+	if !slices.Contains(strings.Fields(scope), ScopeRegistration) {
+		return nil, tokenClient, &dcr.AuthError{Status: http.StatusForbidden, WWWAuthenticate: bearerChallenge("insufficient_scope", "The token lacks the cdr:registration scope"),
 			Code: "insufficient_scope", Detail: fmt.Sprintf("token scope %q", scope)}
 	}
 	// 5. the token's own, active client
@@ -124,7 +107,7 @@ func (v *AccessVerifier) Authorize(ctx context.Context, authorization, certThumb
 		return nil, tokenClient, clientUnknown("client " + pathClientID + " does not exist")
 	}
 	if err != nil {
-		return nil, tokenClient, &AuthError{Status: http.StatusInternalServerError, Code: CodeServerError, Description: "internal error", Detail: err.Error()}
+		return nil, tokenClient, &dcr.AuthError{Status: http.StatusInternalServerError, Code: dcr.CodeServerError, Description: "internal error", Detail: err.Error()}
 	}
 	if c.Status != store.StatusActive {
 		return nil, tokenClient, clientUnknown(fmt.Sprintf("client %s is %s", c.ID, c.Status))
@@ -133,7 +116,7 @@ func (v *AccessVerifier) Authorize(ctx context.Context, authorization, certThumb
 }
 
 // verify is step 2: the token is a JWS of ours, typ at+jwt, our iss and aud, current.
-func (v *AccessVerifier) verify(token string) (map[string]any, *AuthError) {
+func (v *AccessVerifier) verify(token string) (map[string]any, *dcr.AuthError) {
 	sum := sha256.Sum256([]byte(token))
 	v.mu.Lock()
 	hit, ok := v.verified[sum]
@@ -167,13 +150,13 @@ func (v *AccessVerifier) verify(token string) (map[string]any, *AuthError) {
 	return claims, nil
 }
 
-func expired(exp time.Time) *AuthError {
+func expired(exp time.Time) *dcr.AuthError {
 	return invalidToken("expired at "+exp.Format(time.RFC3339), fmt.Sprintf("The token expired at '%s'", exp.Format(expiredLayout)))
 }
 
 // verifySignature does the full check of step 2.
-func (v *AccessVerifier) verifySignature(token string) (map[string]any, string, time.Time, *AuthError) {
-	jwt, err := ParseJWT(token)
+func (v *AccessVerifier) verifySignature(token string) (map[string]any, string, time.Time, *dcr.AuthError) {
+	jwt, err := jose.ParseJWT(token)
 	if err != nil {
 		return nil, "", time.Time{}, invalidToken("malformed token: "+err.Error(), "The token is malformed")
 	}
@@ -190,7 +173,7 @@ func (v *AccessVerifier) verifySignature(token string) (map[string]any, string, 
 	if iss, _ := jwt.String("iss"); iss != v.issuer {
 		return nil, "", time.Time{}, invalidToken(fmt.Sprintf("iss %q", iss), "The issuer is invalid")
 	}
-	if !audienceContains(jwt.Claims["aud"], v.issuer) {
+	if !jose.AudienceContains(jwt.Claims["aud"], v.issuer) {
 		return nil, "", time.Time{}, invalidToken(fmt.Sprintf("aud %v", jwt.Claims["aud"]), "The audience is invalid")
 	}
 	expF, ok := jwt.Claims["exp"].(float64)

@@ -1,4 +1,4 @@
-package dcr
+package jose
 
 import (
 	"crypto/ecdsa"
@@ -12,6 +12,9 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
+
+// MaxJWKSKeys bounds a JWK Set: more keys than this and the set is refused.
+const MaxJWKSKeys = 100
 
 // Bounds of the RSA keys accepted for verifying signatures. A verification
 // costs time that grows faster than the square of the modulus size, and Go
@@ -49,24 +52,25 @@ type jwkHead struct {
 	N   string `json:"n"`
 }
 
-// droppedKey is a JWKS key left out of the usable set, and why.
-type droppedKey struct {
-	kid    string
-	reason string
+// DroppedKey is a JWKS key left out of the usable set, and why.
+type DroppedKey struct {
+	KID    string
+	Reason string
 }
 
-func (d droppedKey) String() string {
-	kid := d.kid
+// String is the reason as logged and shown in the console, naming the key.
+func (d DroppedKey) String() string {
+	kid := d.KID
 	if kid == "" {
 		kid = "(none)"
 	}
-	return fmt.Sprintf("key kid=%s dropped: %s", kid, d.reason)
+	return fmt.Sprintf("key kid=%s dropped: %s", kid, d.Reason)
 }
 
-// parseUsableJWKS parses a JWK Set and returns its usable signing keys, public
+// ParseUsableJWKS parses a JWK Set and returns its usable signing keys, public
 // parts only, and the keys it dropped with the reason. A body that is not a
-// JWK Set, or has more than maxJWKSKeys keys, is an error.
-func parseUsableJWKS(body []byte, maxRSABits int) (jwk.Set, []droppedKey, error) {
+// JWK Set, or has more than MaxJWKSKeys keys, is an error.
+func ParseUsableJWKS(body []byte, maxRSABits int) (jwk.Set, []DroppedKey, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
@@ -76,29 +80,29 @@ func parseUsableJWKS(body []byte, maxRSABits int) (jwk.Set, []droppedKey, error)
 	if doc.Keys == nil {
 		return nil, nil, errors.New(`not a JWK Set: no "keys" array`)
 	}
-	if len(doc.Keys) > maxJWKSKeys {
-		return nil, nil, fmt.Errorf("JWK Set has %d keys, more than %d", len(doc.Keys), maxJWKSKeys)
+	if len(doc.Keys) > MaxJWKSKeys {
+		return nil, nil, fmt.Errorf("JWK Set has %d keys, more than %d", len(doc.Keys), MaxJWKSKeys)
 	}
 	set := jwk.NewSet()
-	var dropped []droppedKey
+	var dropped []DroppedKey
 	for _, raw := range doc.Keys {
 		var head jwkHead
 		if err := json.Unmarshal(raw, &head); err != nil {
-			dropped = append(dropped, droppedKey{reason: "not a JSON object: " + err.Error()})
+			dropped = append(dropped, DroppedKey{Reason: "not a JSON object: " + err.Error()})
 			continue
 		}
 		if err := checkKeyHead(head, maxRSABits); err != nil {
-			dropped = append(dropped, droppedKey{kid: head.Kid, reason: err.Error()})
+			dropped = append(dropped, DroppedKey{KID: head.Kid, Reason: err.Error()})
 			continue
 		}
 		key, err := jwk.ParseKey(raw)
 		if err != nil {
-			dropped = append(dropped, droppedKey{kid: head.Kid, reason: "not a valid JWK: " + err.Error()})
+			dropped = append(dropped, DroppedKey{KID: head.Kid, Reason: "not a valid JWK: " + err.Error()})
 			continue
 		}
 		pub, err := usableSigningKey(key, maxRSABits)
 		if err != nil {
-			dropped = append(dropped, droppedKey{kid: head.Kid, reason: err.Error()})
+			dropped = append(dropped, DroppedKey{KID: head.Kid, Reason: err.Error()})
 			continue
 		}
 		_ = set.AddKey(pub)

@@ -1,4 +1,10 @@
-package dcr
+// Package register owns the holder's copy of the CDR Register: the data
+// recipients, brands and software products with their statuses, polled through
+// a fetch.Fetcher (ETags, a last good copy kept in the store), indexed for
+// lookups on every registration and token request, and diffed into change
+// events for the registrar. What a status means for a client is package dcr's
+// (and authz's) call, not this package's.
+package register
 
 import (
 	"bytes"
@@ -15,17 +21,18 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/dcrconsole/dcrconsole/fetch"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// Defaults of RegisterDataOptions.
+// Defaults of Options.
 const (
-	DefaultRegisterInterval         = time.Minute
+	DefaultInterval                 = time.Minute
 	DefaultForcedRefreshMinInterval = 10 * time.Second
 )
 
-// RegisterDataOptions configure RegisterData.
-type RegisterDataOptions struct {
+// Options configure Data.
+type Options struct {
 	BaseURI  string // e.g. https://api.cdr.gov.au/cdr-register/v1
 	Industry string // "all" when empty
 	// Interval is the poll period (register.refresh_interval; default 1 min,
@@ -38,65 +45,13 @@ type RegisterDataOptions struct {
 	Now                      func() time.Time // default time.Now
 }
 
-// ProductStatus is everything the holder knows about one software product.
-// Statuses are upper case, as the Register spells them.
-type ProductStatus struct {
-	SoftwareProductID, SoftwareProductName, Status    string
-	BrandID, BrandName, BrandStatus                   string
-	LegalEntityID, LegalEntityName, LegalEntityStatus string
-}
-
-// Levels named by EffectiveStatus.
-const (
-	LevelSoftwareProduct = "software product"
-	LevelBrand           = "brand"
-	LevelLegalEntity     = "legal entity"
-)
-
-// EffectiveStatus returns "ACTIVE" when the product, its brand and its legal
-// entity are all ACTIVE; otherwise the status of the first one that is not
-// (product, then brand, then legal entity; "UNKNOWN" when the Register gave
-// none) and its level (LevelSoftwareProduct, LevelBrand, LevelLegalEntity).
-func (p ProductStatus) EffectiveStatus() (status, level string) {
-	for _, s := range [...]struct{ status, level string }{
-		{p.Status, LevelSoftwareProduct}, {p.BrandStatus, LevelBrand}, {p.LegalEntityStatus, LevelLegalEntity},
-	} {
-		if s.status != "ACTIVE" {
-			if s.status == "" {
-				return "UNKNOWN", s.level
-			}
-			return s.status, s.level
-		}
-	}
-	return "ACTIVE", ""
-}
-
-// ProductChange is one product whose status changed in a sync. A product new
-// to the holder has a zero Old; a product that disappeared from the Register
-// has Gone set and a zero New (unlike one the Register marks REMOVED).
-type ProductChange struct {
-	Old, New ProductStatus
-	Gone     bool
-}
-
-// SyncHealth is the state of the Register synchronisation, for the console.
-type SyncHealth struct {
-	LastAttempt, LastSuccess time.Time
-	LastError                string    // the most recent failure, kept after recovery
-	LastErrorAt              time.Time // compare with LastSuccess to tell if it is current
-	ConsecutiveFails         int
-	DataAge                  time.Duration // since LastSuccess; 0 before the first success
-	Products, Brands         int
-	LegalEntities            int
-}
-
-// RegisterData keeps the CDR Register's data recipients, brands and software
+// Data keeps the CDR Register's data recipients, brands and software
 // products with their statuses, polled from the Register and persisted so the
 // holder keeps working, with the last good copy, when the Register is down.
-type RegisterData struct {
+type Data struct {
 	db   *store.DB
-	f    *Fetcher
-	opts RegisterDataOptions
+	f    *fetch.Fetcher
+	opts Options
 	log  *slog.Logger
 
 	index atomic.Pointer[registerIndex] // immutable; swapped after each good sync
@@ -114,13 +69,13 @@ type RegisterData struct {
 	synced    []func(ctx context.Context)
 }
 
-// NewRegisterData builds a RegisterData; call Load, then Run.
-func NewRegisterData(db *store.DB, f *Fetcher, opts RegisterDataOptions, log *slog.Logger) *RegisterData {
+// New builds a Data; call Load, then Run.
+func New(db *store.DB, f *fetch.Fetcher, opts Options, log *slog.Logger) *Data {
 	if opts.Industry == "" {
 		opts.Industry = "all"
 	}
 	if opts.Interval <= 0 {
-		opts.Interval = DefaultRegisterInterval
+		opts.Interval = DefaultInterval
 	}
 	if opts.ForcedRefreshMinInterval == 0 {
 		opts.ForcedRefreshMinInterval = DefaultForcedRefreshMinInterval
@@ -132,7 +87,7 @@ func NewRegisterData(db *store.DB, f *Fetcher, opts RegisterDataOptions, log *sl
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts.BaseURI = strings.TrimRight(opts.BaseURI, "/")
-	r := &RegisterData{db: db, f: f, opts: opts, log: log, snaps: map[string]store.RegisterSnapshot{}}
+	r := &Data{db: db, f: f, opts: opts, log: log, snaps: map[string]store.RegisterSnapshot{}}
 	r.index.Store(&registerIndex{})
 	r.health.Store(&store.RegisterSync{ID: 1})
 	return r
@@ -153,13 +108,13 @@ var registerEndpoints = [3]registerEndpoint{
 	{"software-products/status", "/data-recipients/brands/software-products/status", "3", "1", decodeProductStatuses},
 }
 
-func (r *RegisterData) url(ep registerEndpoint) string {
+func (r *Data) url(ep registerEndpoint) string {
 	return r.opts.BaseURI + "/" + r.opts.Industry + ep.path
 }
 
 // Load builds the index from the stored snapshots and restores the sync
 // health, without the network (at start, before the first sync).
-func (r *RegisterData) Load(ctx context.Context) error {
+func (r *Data) Load(ctx context.Context) error {
 	loaded, err := r.load(ctx)
 	if err != nil || !loaded {
 		return err
@@ -172,7 +127,7 @@ func (r *RegisterData) Load(ctx context.Context) error {
 	return nil
 }
 
-func (r *RegisterData) load(ctx context.Context) (bool, error) {
+func (r *Data) load(ctx context.Context) (bool, error) {
 	r.syncMu.Lock()
 	defer r.syncMu.Unlock()
 	rows, err := r.db.RegisterSnapshots(ctx)
@@ -218,7 +173,7 @@ type fetched struct {
 // endpoint answers 200 with a valid body or 304; otherwise the previous data
 // stays in use and only the failure is recorded. OnChange callbacks run before
 // it returns; they must not call Sync themselves.
-func (r *RegisterData) Sync(ctx context.Context) error {
+func (r *Data) Sync(ctx context.Context) error {
 	r.syncMu.Lock()
 	changes, err := r.sync(ctx)
 	if err != nil {
@@ -243,13 +198,13 @@ func (r *RegisterData) Sync(ctx context.Context) error {
 // OnSynced registers fn to run after every successful sync and after Load, with
 // the data in place: for work that must converge on the Register's state whatever
 // happened before (a crash between two syncs, a failed earlier attempt).
-func (r *RegisterData) OnSynced(fn func(ctx context.Context)) {
+func (r *Data) OnSynced(fn func(ctx context.Context)) {
 	r.cbMu.Lock()
 	defer r.cbMu.Unlock()
 	r.synced = append(r.synced, fn)
 }
 
-func (r *RegisterData) sync(ctx context.Context) ([]ProductChange, error) {
+func (r *Data) sync(ctx context.Context) ([]ProductChange, error) {
 	attempt := r.opts.Now()
 	var got [3]fetched
 	g, gctx := errgroup.WithContext(ctx)
@@ -295,7 +250,7 @@ func (r *RegisterData) sync(ctx context.Context) ([]ProductChange, error) {
 	return changes, nil
 }
 
-func (r *RegisterData) recordFailure(ctx context.Context, at time.Time, cause error) {
+func (r *Data) recordFailure(ctx context.Context, at time.Time, cause error) {
 	next := *r.health.Load()
 	next.LastAttemptAt, next.LastErrorAt = &at, &at
 	next.LastError = cause.Error()
@@ -308,7 +263,7 @@ func (r *RegisterData) recordFailure(ctx context.Context, at time.Time, cause er
 }
 
 // fetchEndpoint makes one conditional GET; the body is checked by buildIndex.
-func (r *RegisterData) fetchEndpoint(ctx context.Context, ep registerEndpoint, at time.Time) (fetched, error) {
+func (r *Data) fetchEndpoint(ctx context.Context, ep registerEndpoint, at time.Time) (fetched, error) {
 	u := r.url(ep)
 	prev, havePrev := r.snaps[u]
 	h := http.Header{"Accept": {"application/json"}, "X-V": {ep.version}, "X-Min-V": {ep.minimum}}
@@ -334,7 +289,7 @@ func (r *RegisterData) fetchEndpoint(ctx context.Context, ep registerEndpoint, a
 
 // Run syncs at once, then every Interval until ctx is done. Failures are
 // recorded in the health and logged; the last good data stays in use.
-func (r *RegisterData) Run(ctx context.Context) {
+func (r *Data) Run(ctx context.Context) {
 	t := time.NewTicker(r.opts.Interval)
 	defer t.Stop()
 	for {
@@ -348,7 +303,7 @@ func (r *RegisterData) Run(ctx context.Context) {
 }
 
 // Product returns the status of a software product; the id is case-insensitive.
-func (r *RegisterData) Product(softwareProductID string) (ProductStatus, bool) {
+func (r *Data) Product(softwareProductID string) (ProductStatus, bool) {
 	p, ok := r.index.Load().products[strings.ToLower(softwareProductID)]
 	return p, ok
 }
@@ -357,7 +312,7 @@ func (r *RegisterData) Product(softwareProductID string) (ProductStatus, bool) {
 // Sync (shared by concurrent callers, skipped when the last forced sync was
 // less than ForcedRefreshMinInterval ago) and looks again. The error is the
 // forced sync's failure, if any.
-func (r *RegisterData) LookupRefreshing(ctx context.Context, softwareProductID string) (ProductStatus, bool, error) {
+func (r *Data) LookupRefreshing(ctx context.Context, softwareProductID string) (ProductStatus, bool, error) {
 	if p, ok := r.Product(softwareProductID); ok {
 		return p, true, nil
 	}
@@ -387,7 +342,7 @@ func (r *RegisterData) LookupRefreshing(ctx context.Context, softwareProductID s
 }
 
 // Health returns the sync health and the size of the data in use.
-func (r *RegisterData) Health() SyncHealth {
+func (r *Data) Health() SyncHealth {
 	h := r.health.Load()
 	idx := r.index.Load()
 	out := SyncHealth{
@@ -408,14 +363,14 @@ func (r *RegisterData) Health() SyncHealth {
 }
 
 // Products returns every product, sorted by legal entity, brand and product name.
-func (r *RegisterData) Products() []ProductStatus {
+func (r *Data) Products() []ProductStatus {
 	return append([]ProductStatus(nil), r.index.Load().sorted...)
 }
 
 // OnChange registers fn to run after each successful sync that changed any
 // product, with every product whose ProductStatus changed or disappeared.
 // Callbacks run one at a time, in sync order, on the syncing goroutine.
-func (r *RegisterData) OnChange(fn func(ctx context.Context, changes []ProductChange)) {
+func (r *Data) OnChange(fn func(ctx context.Context, changes []ProductChange)) {
 	r.cbMu.Lock()
 	defer r.cbMu.Unlock()
 	r.callbacks = append(r.callbacks, fn)

@@ -1,4 +1,4 @@
-package dcr
+package register
 
 import (
 	"context"
@@ -123,13 +123,13 @@ func openRegisterTestStore(t testing.TB) *store.DB {
 	return db
 }
 
-func newTestRegisterData(t testing.TB, db *store.DB, reg *fakeRegister, clock *manualClock) *RegisterData {
-	return NewRegisterData(db, fetcherForTestServer(t, reg.Server), RegisterDataOptions{
+func newTestRegisterData(t testing.TB, db *store.DB, reg *fakeRegister, clock *manualClock) *Data {
+	return New(db, fetcherForTestServer(t, reg.Server), Options{
 		BaseURI: reg.URL + "/cdr-register/v1/", Industry: "all", Now: clock.Now,
 	}, nil)
 }
 
-func mustRegisterSync(t testing.TB, r *RegisterData) {
+func mustRegisterSync(t testing.TB, r *Data) {
 	t.Helper()
 	if err := r.Sync(context.Background()); err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestRegisterFullSync(t *testing.T) {
 	}
 }
 
-func mustRegisterProduct(t testing.TB, r *RegisterData, id string) ProductStatus {
+func mustRegisterProduct(t testing.TB, r *Data, id string) ProductStatus {
 	t.Helper()
 	p, ok := r.Product(id)
 	if !ok {
@@ -430,8 +430,8 @@ func TestRegisterMalformed(t *testing.T) {
 
 func TestRegisterRunStops(t *testing.T) {
 	reg := newFakeRegister(t)
-	r := NewRegisterData(openRegisterTestStore(t), fetcherForTestServer(t, reg.Server),
-		RegisterDataOptions{BaseURI: reg.URL + "/cdr-register/v1", Interval: 20 * time.Millisecond}, nil)
+	r := New(openRegisterTestStore(t), fetcherForTestServer(t, reg.Server),
+		Options{BaseURI: reg.URL + "/cdr-register/v1", Interval: 20 * time.Millisecond}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()

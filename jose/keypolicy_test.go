@@ -1,4 +1,4 @@
-package dcr
+package jose
 
 import (
 	"crypto/ecdsa"
@@ -63,7 +63,7 @@ func TestParseUsableJWKSBounds(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			set, dropped, err := parseUsableJWKS([]byte(jwksBody(tc.key)), tc.max)
+			set, dropped, err := ParseUsableJWKS([]byte(jwksBody(tc.key)), tc.max)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,14 +109,14 @@ func TestVerifyRefusesOutOfBoundKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = tok.verifyBounded(key, tc.max)
+			err = tok.VerifyBounded(key, tc.max)
 			if err == nil || !strings.Contains(err.Error(), "refused: "+tc.want) {
 				t.Fatalf("error %v, want refused: %s", err, tc.want)
 			}
 		})
 	}
 	good, _ := jwk.FromRaw(&jwksTestRSAKeys()[0].PublicKey)
-	if err := tok.verifyBounded(good, DefaultMaxRSAKeyBits); err != nil {
+	if err := tok.VerifyBounded(good, DefaultMaxRSAKeyBits); err != nil {
 		t.Fatalf("2048-bit key: %v", err)
 	}
 }

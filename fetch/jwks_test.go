@@ -1,4 +1,4 @@
-package dcr
+package fetch
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/dcrconsole/dcrconsole/jose"
 )
 
 // jwksTestRSAKeys are generated once: 2048-bit generation is slow.
@@ -101,7 +103,7 @@ func fetcherForTestServer(t testing.TB, srv *httptest.Server) *Fetcher {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	f, err := NewFetcher(FetchOptions{RootCAs: pool, AllowPrivateNetworks: true, Timeout: 2 * time.Second, MaxBytes: 1 << 20})
+	f, err := NewFetcher(Options{RootCAs: pool, AllowPrivateNetworks: true, Timeout: 2 * time.Second, MaxBytes: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +256,7 @@ func TestJWKSStaleCopyWhenSourceDown(t *testing.T) {
 }
 
 func TestJWKSLoadErrors(t *testing.T) {
-	tooMany := make([]json.RawMessage, maxJWKSKeys+1)
+	tooMany := make([]json.RawMessage, jose.MaxJWKSKeys+1)
 	for i := range tooMany {
 		tooMany[i] = jwksTestPublicJWK(t, 0, "k")
 	}

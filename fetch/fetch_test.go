@@ -1,4 +1,4 @@
-package dcr
+package fetch
 
 import (
 	"context"
@@ -35,11 +35,11 @@ func TestFetcherPolicy(t *testing.T) {
 			_, _ = w.Write([]byte(`{"ok":true}`))
 		}
 	})
-	guarded, err := NewFetcher(FetchOptions{RootCAs: pool, Timeout: 200 * time.Millisecond, MaxBytes: 4096})
+	guarded, err := NewFetcher(Options{RootCAs: pool, Timeout: 200 * time.Millisecond, MaxBytes: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
-	open, err := NewFetcher(FetchOptions{RootCAs: pool, Timeout: 200 * time.Millisecond, MaxBytes: 4096, AllowPrivateNetworks: true})
+	open, err := NewFetcher(Options{RootCAs: pool, Timeout: 200 * time.Millisecond, MaxBytes: 4096, AllowPrivateNetworks: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestFetcherPolicy(t *testing.T) {
 func TestFetcherRejectsUnknownCA(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	f, err := NewFetcher(FetchOptions{AllowPrivateNetworks: true, Timeout: time.Second})
+	f, err := NewFetcher(Options{AllowPrivateNetworks: true, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestFetcherWithLimit(t *testing.T) {
 		}
 		_, _ = w.Write([]byte(body))
 	})
-	adr, err := NewFetcher(FetchOptions{RootCAs: pool, AllowPrivateNetworks: true, MaxBytes: 4096, LimitName: "outbound.max_response_bytes"})
+	adr, err := NewFetcher(Options{RootCAs: pool, AllowPrivateNetworks: true, MaxBytes: 4096, LimitName: "outbound.max_response_bytes"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package dcr
+package fetch
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/dcrconsole/dcrconsole/jose"
 )
 
 // maxKidlessCandidates bounds the keys tried for a JWT without a kid, so that
@@ -23,13 +25,13 @@ var ErrSignature = errors.New("signature not verified")
 // that fits t's alg is tried instead (RSA for PS256, EC P-256 for ES256, and
 // the key's own alg, when set, equal to t's), at most maxKidlessCandidates.
 // Errors are *JWKSLoadError, or wrap ErrKeyNotFound or ErrSignature.
-func (c *JWKSCache) VerifyJWT(ctx context.Context, uri string, t *JWT, anyFitting bool) (jwk.Key, error) {
+func (c *JWKSCache) VerifyJWT(ctx context.Context, uri string, t *jose.JWT, anyFitting bool) (jwk.Key, error) {
 	if kid := t.KeyID(); kid != "" || !anyFitting {
 		key, err := c.Key(ctx, uri, kid)
 		if err != nil {
 			return nil, err
 		}
-		if err := t.verifyBounded(key, c.MaxRSABits); err != nil {
+		if err := t.VerifyBounded(key, c.MaxRSABits); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrSignature, err)
 		}
 		return key, nil
@@ -54,11 +56,11 @@ func (c *JWKSCache) VerifyJWT(ctx context.Context, uri string, t *JWT, anyFittin
 }
 
 // verifyKidless tries the keys of st that fit t's alg.
-func (c *JWKSCache) verifyKidless(uri string, st *jwksState, t *JWT) (jwk.Key, error) {
+func (c *JWKSCache) verifyKidless(uri string, st *jwksState, t *jose.JWT) (jwk.Key, error) {
 	if st.count == 0 {
 		return nil, &JWKSLoadError{URI: uri, Err: st.noUsableKeys()}
 	}
-	if _, ok := allowedSigningAlgs[t.Alg()]; !ok {
+	if _, ok := jose.SigningAlg(t.Alg()); !ok {
 		return nil, fmt.Errorf("%w: alg %q is not allowed (PS256 or ES256)", ErrSignature, t.Alg())
 	}
 	candidates := fittingKeys(st.set, t.Alg())
@@ -70,7 +72,7 @@ func (c *JWKSCache) verifyKidless(uri string, st *jwksState, t *JWT) (jwk.Key, e
 			ErrKeyNotFound, len(candidates), uri, t.Alg(), maxKidlessCandidates)
 	}
 	for _, k := range candidates {
-		if t.verifyBounded(k, c.MaxRSABits) == nil {
+		if t.VerifyBounded(k, c.MaxRSABits) == nil {
 			return k, nil
 		}
 	}

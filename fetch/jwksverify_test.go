@@ -1,4 +1,4 @@
-package dcr
+package fetch
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/dcrconsole/dcrconsole/cdrsim"
+	"github.com/dcrconsole/dcrconsole/jose"
 )
 
 // BenchmarkVerifyJWTHugeKey is the CPU cost of refusing one bogus JWT at the
@@ -34,7 +37,7 @@ func BenchmarkVerifyJWTHugeKey(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		tok, err := ParseJWT(string(signed))
+		tok, err := jose.ParseJWT(string(signed))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,4 +53,14 @@ func BenchmarkVerifyJWTHugeKey(b *testing.B) {
 			}
 		})
 	}
+}
+
+// fakeRSAJWK is an RSA JWK of any modulus size, cheap to make (see cdrsim.FakeRSAJWK).
+func fakeRSAJWK(t testing.TB, kid string, bits int) json.RawMessage {
+	t.Helper()
+	raw, err := cdrsim.FakeRSAJWK(kid, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

@@ -1,4 +1,9 @@
-package dcr
+// Package jose owns what a signed JWT and a signing key must be, for every
+// package that handles one: compact JWS parsing (ParseJWT), the algorithms
+// accepted (PS256, ES256), the bounds of a usable signing key and of a JWK Set
+// (keypolicy.go), and the registered-claim checks (exp, nbf, iat, aud). It
+// does no I/O: fetching and caching JWK Sets is package fetch's job.
+package jose
 
 import (
 	"bytes"
@@ -47,13 +52,13 @@ func ParseJWT(raw string) (*JWT, error) {
 		return nil, err
 	}
 	t := &JWT{Raw: raw, HeaderJSON: hj, ClaimsJSON: pj}
-	if err := decodeObject(hj, &t.Header); err != nil {
+	if err := DecodeObject(hj, &t.Header); err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
 	if _, ok := t.Header["alg"].(string); !ok {
 		return nil, errors.New("header has no string 'alg'")
 	}
-	if err := decodeObject(pj, &t.Claims); err != nil {
+	if err := DecodeObject(pj, &t.Claims); err != nil {
 		return nil, fmt.Errorf("payload: %w", err)
 	}
 	return t, nil
@@ -87,10 +92,11 @@ func SplitJWT(raw string) (header, payload []byte, err error) {
 	return header, payload, nil
 }
 
-// decodeObject decodes a JSON object a client sent. Its nesting is measured
-// first, in one pass that allocates nothing: no CDR claim nests deeper than
-// three levels, and decoding thousands of levels costs memory for nothing.
-func decodeObject(b []byte, into *map[string]any) error {
+// DecodeObject decodes a JSON object a client sent: one object and nothing
+// after it. Its nesting is measured first, in one pass that allocates nothing:
+// no CDR claim nests deeper than three levels, and decoding thousands of levels
+// costs memory for nothing.
+func DecodeObject(b []byte, into *map[string]any) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		return errors.New("not a JSON object")
@@ -128,16 +134,23 @@ var allowedSigningAlgs = map[string]jwa.SignatureAlgorithm{
 	"ES256": jwa.ES256,
 }
 
+// SigningAlg returns the algorithm named alg when it is one of those accepted
+// on SSAs, requests, client assertions and the holder's own tokens.
+func SigningAlg(alg string) (jwa.SignatureAlgorithm, bool) {
+	a, ok := allowedSigningAlgs[alg]
+	return a, ok
+}
+
 // Verify checks the token's signature with key. The header alg must be PS256 or
 // ES256 and must fit the key type (RSA of MinRSAKeyBits..HardMaxRSAKeyBits for
 // PS256, EC P-256 for ES256), and the header may not carry "crit" parameters
 // this code does not understand.
-func (t *JWT) Verify(key jwk.Key) error { return t.verifyBounded(key, HardMaxRSAKeyBits) }
+func (t *JWT) Verify(key jwk.Key) error { return t.VerifyBounded(key, HardMaxRSAKeyBits) }
 
-// verifyBounded is Verify with RSA keys bounded to maxRSABits. The key's size
+// VerifyBounded is Verify with RSA keys bounded to maxRSABits. The key's size
 // and kind are checked before any arithmetic on it, so refusing a bogus token
 // costs one bounded verification whatever key it names.
-func (t *JWT) verifyBounded(key jwk.Key, maxRSABits int) error {
+func (t *JWT) VerifyBounded(key jwk.Key, maxRSABits int) error {
 	alg, ok := allowedSigningAlgs[t.Alg()]
 	if !ok {
 		return fmt.Errorf("alg %q is not allowed (PS256 or ES256)", t.Alg())

@@ -1,4 +1,4 @@
-package dcr
+package authz
 
 import (
 	"context"
@@ -21,6 +21,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 
+	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jose"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -30,7 +32,7 @@ import (
 type KeyRing struct {
 	db    *store.DB
 	alg   string
-	audit Auditor
+	audit dcr.Auditor
 	log   *slog.Logger
 
 	reloadMu sync.Mutex // one Reload at a time, so a new signer is announced once
@@ -51,7 +53,7 @@ type holderKey struct {
 // NewKeyRing loads the holder's keys, generating the first one (alg ES256 or
 // PS256) when the database has none. a audits the moment a reload starts signing
 // with a new key.
-func NewKeyRing(ctx context.Context, db *store.DB, alg string, a Auditor, log *slog.Logger) (*KeyRing, error) {
+func NewKeyRing(ctx context.Context, db *store.DB, alg string, a dcr.Auditor, log *slog.Logger) (*KeyRing, error) {
 	k := &KeyRing{db: db, alg: alg, audit: a, log: log}
 	keys, err := db.HolderKeys(ctx, time.Now())
 	if err != nil {
@@ -170,7 +172,7 @@ func (k *KeyRing) Key(kid string) (jwk.Key, bool) {
 // stay published for publishFor (longer than any token they signed can live).
 // With a non-nil Auditor the rotation is audited, by actor, in the same
 // transaction; the server's very first key (no Auditor) is only logged.
-func RotateHolderKey(ctx context.Context, db *store.DB, a Auditor, actor, alg string, publishFor time.Duration) (string, error) {
+func RotateHolderKey(ctx context.Context, db *store.DB, a dcr.Auditor, actor, alg string, publishFor time.Duration) (string, error) {
 	var priv crypto.Signer
 	var err error
 	switch alg {
@@ -224,7 +226,7 @@ func parseHolderKey(row store.HolderKey) (*holderKey, error) {
 	if !ok {
 		return nil, fmt.Errorf("unsupported private key type %T", parsed)
 	}
-	alg, ok := allowedSigningAlgs[row.Alg]
+	alg, ok := jose.SigningAlg(row.Alg)
 	if !ok {
 		return nil, fmt.Errorf("alg %q", row.Alg)
 	}

@@ -1,4 +1,4 @@
-package dcr
+package register
 
 import "strings"
 
@@ -9,7 +9,7 @@ import "strings"
 // (product, brand and legal entity together) is status, in each spelling a
 // client may have stored it in: the Register's ids are GUIDs, and a client
 // stores one as the Register spells it, or in one case.
-func (r *RegisterData) SoftwareIDsWithStatus(status string) []string {
+func (r *Data) SoftwareIDsWithStatus(status string) []string {
 	ids := []string{} // non-nil: when no product has the status, nothing matches
 	for _, p := range r.index.Load().sorted {
 		if st, _ := p.EffectiveStatus(); st == status {
@@ -22,7 +22,7 @@ func (r *RegisterData) SoftwareIDsWithStatus(status string) []string {
 
 // UnknownSoftwareIDs is the subset of ids (as given) that the Register data
 // does not know; non-nil, so an empty result still filters.
-func (r *RegisterData) UnknownSoftwareIDs(ids []string) []string {
+func (r *Data) UnknownSoftwareIDs(ids []string) []string {
 	unknown := []string{}
 	for _, id := range ids {
 		if _, known := r.Product(id); !known {
