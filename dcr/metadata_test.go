@@ -177,3 +177,18 @@ func TestFilterScope(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// BenchmarkMetadataRules is step 10 alone over a valid request.
+//
+//	go test ./dcr -run '^$' -bench MetadataRules -benchmem
+func BenchmarkMetadataRules(b *testing.B) {
+	c := claimSource(validRequestClaims())
+	rules := metadataRules{responseTypesSupported: []string{"code"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		var m Metadata
+		if errs := rules.apply(c, testSoftwareID, true, &m); len(errs) > 0 {
+			b.Fatal(errs)
+		}
+	}
+}
