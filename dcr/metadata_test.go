@@ -1,6 +1,7 @@
 package dcr
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -21,17 +22,20 @@ func validRequestClaims() map[string]any {
 	}
 }
 
-// TestMetadataRules has one case per rule of step 10 and per error description.
-func TestMetadataRules(t *testing.T) {
+// metadataRuleCase edits a valid request and names the first error it must cause.
+type metadataRuleCase struct {
+	name  string
+	rules metadataRules
+	edit  func(c map[string]any)
+	want  string // first error; "" = valid
+}
+
+// metadataRuleCases has one case per rule of step 10 and per error description.
+func metadataRuleCases() []metadataRuleCase {
 	codeOnly := metadataRules{responseTypesSupported: []string{"code"}}
 	hybrid := metadataRules{responseTypesSupported: []string{"code", "code id_token"}}
 	jarm := metadataRules{responseTypesSupported: []string{"code"}, jarmEncryption: true}
-	tests := []struct {
-		name  string
-		rules metadataRules
-		edit  func(c map[string]any)
-		want  string // first error; "" = valid
-	}{
+	return []metadataRuleCase{
 		{"valid", codeOnly, func(map[string]any) {}, ""},
 		{"iss missing", codeOnly, func(c map[string]any) { delete(c, "iss") }, "The 'iss' claim is missing."},
 		{"iss empty", codeOnly, func(c map[string]any) { c["iss"] = "" }, "The 'iss' claim is missing."},
@@ -102,7 +106,11 @@ func TestMetadataRules(t *testing.T) {
 			c["token_endpoint_auth_signing_alg"] = "RS256"
 		}, "The 'token_endpoint_auth_signing_alg' claim value must be one of 'PS256,ES256'."},
 	}
-	for _, tc := range tests {
+}
+
+// TestMetadataRules runs every case through the rules.
+func TestMetadataRules(t *testing.T) {
+	for _, tc := range metadataRuleCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validRequestClaims()
 			tc.edit(c)
@@ -116,6 +124,38 @@ func TestMetadataRules(t *testing.T) {
 				t.Fatalf("first error\n got %q\nwant %q\n(all: %v)", got, tc.want, errs)
 			}
 		})
+	}
+}
+
+// TestEveryMetadataRuleHasAFailingCase replays the failing cases rule by rule and
+// requires each row of both rule tables to be the first to fail in at least one.
+func TestEveryMetadataRuleHasAFailingCase(t *testing.T) {
+	tables := map[string][]metadataRule{"requestClaimRules": requestClaimRules, "metadataClaimRules": metadataClaimRules}
+	covered := map[string]bool{}
+	for _, tc := range metadataRuleCases() {
+		if tc.want == "" {
+			continue
+		}
+		c := validRequestClaims()
+		tc.edit(c)
+		r := ruleRun{metadataRules: tc.rules, c: claimSource(c), softwareID: testSoftwareID, m: &Metadata{}}
+	replay:
+		for _, name := range []string{"requestClaimRules", "metadataClaimRules"} {
+			for i, rule := range tables[name] {
+				rule.check(&r, rule.claim)
+				if len(r.errs) > 0 {
+					covered[fmt.Sprint(name, i)] = true
+					break replay
+				}
+			}
+		}
+	}
+	for name, table := range tables {
+		for i, rule := range table {
+			if !covered[fmt.Sprint(name, i)] {
+				t.Errorf("%s[%d] (%s) has no case in metadataRuleCases that it fails first", name, i, rule.claim)
+			}
+		}
 	}
 }
 
