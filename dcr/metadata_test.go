@@ -159,6 +159,37 @@ func TestEveryMetadataRuleHasAFailingCase(t *testing.T) {
 	}
 }
 
+// TestMetadataRulesCollectAll pins the whole list, which the audit detail carries:
+// every violation, in the tables' order, not only the first.
+func TestMetadataRulesCollectAll(t *testing.T) {
+	c := claimSource{"iss": "other", "jti": 5.0, "aud": []any{},
+		"token_endpoint_auth_signing_alg": "RS256", "token_endpoint_auth_method": "client_secret_basic",
+		"grant_types": []any{"client_credentials"}, "request_object_signing_alg": "HS256",
+		"response_types": "code id_token", "authorization_encrypted_response_enc": "A128GCM",
+		"id_token_encrypted_response_enc": "x", "application_type": "native"}
+	rules := metadataRules{responseTypesSupported: []string{"code", "code id_token"}}
+	want := []string{
+		"The 'iat' claim is missing.",
+		"The 'exp' claim is missing.",
+		"The 'jti' claim is missing.",
+		"The 'aud' claim is missing.",
+		"The 'iss' claim value must be set to '" + testSoftwareID + "'.",
+		"The 'token_endpoint_auth_signing_alg' claim value must be one of 'PS256,ES256'.",
+		"The 'token_endpoint_auth_method' claim value must be one of 'private_key_jwt'.",
+		"The 'id_token_signed_response_alg' claim is missing.",
+		"The 'grant_types' claim value must contain the 'authorization_code' value.",
+		"The 'request_object_signing_alg' claim value must be one of 'PS256,ES256'.",
+		"The 'authorization_encrypted_response_alg' claim is missing.",
+		"The 'authorization_encrypted_response_enc' claim value must be one of 'A128CBC-HS256,A256GCM'.",
+		"The 'id_token_encrypted_response_alg' claim is missing.",
+		"The 'id_token_encrypted_response_enc' claim value must be one of 'A128CBC-HS256,A256GCM'.",
+		"The 'application_type' claim value must be set to 'web'.",
+	}
+	if got := rules.apply(c, testSoftwareID, true, &Metadata{}); !reflect.DeepEqual([]string(got), want) {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
 func TestMetadataCanonicalValues(t *testing.T) {
 	c := validRequestClaims()
 	c["token_endpoint_auth_signing_alg"] = "es256"
