@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ func main() {
 }
 
 const usage = `usage:
+  dcrconsole --help | --version             this text; the version and commit of this binary
   dcrconsole [--config FILE] [--demo]       run the server (--demo: simulated Register and ADRs, throwaway database)
   dcrconsole audit verify [--config FILE | --demo | --db FILE]
                                             verify the audit log's hash chain
@@ -44,6 +46,21 @@ const usage = `usage:
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// Asked for, help is the output and success, in any command; --version likewise.
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if isHelp(a) && (a != "help" || i == 0) { // "help" as a word only as the command: a user may be named help
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		if a == "--version" || a == "-version" || (a == "version" && len(args) == 1) {
+			info, ok := debug.ReadBuildInfo()
+			fmt.Fprintln(stdout, versionLine(version, commit, info, ok))
+			return 0
+		}
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "audit":
@@ -95,9 +112,20 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // serve runs the server until ctx is cancelled.
 func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logger) error {
+	// One server per database, decided before anything touches it: a second
+	// --demo must not wipe the running demo's database, a second server must
+	// not migrate under the first.
+	dbPath := cfg.Database.Path
+	if demoMode {
+		dbPath = demoDatabasePath()
+	}
+	lock, err := store.AcquireLock(dbPath)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	var demo *demoEnv
 	if demoMode {
-		var err error
 		if demo, err = startDemo(&cfg, log); err != nil {
 			return err
 		}

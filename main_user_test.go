@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -61,8 +61,12 @@ func TestUserCommand(t *testing.T) {
 	if u.Role != store.RoleOperator || !u.MustChangePassword || u.Disabled {
 		t.Fatalf("after add: %+v", u)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(first)) != nil {
+	if !passwordMatches(t, u.PasswordHash, first) {
 		t.Fatalf("the printed password %q is not the stored one", first)
+	}
+	// The CLI hashes with the default argon2id parameters, not the tests' cheap ones.
+	if want := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", auth.DefaultHashParams.MemoryKiB, auth.DefaultHashParams.Passes, auth.DefaultHashParams.Lanes); !strings.HasPrefix(u.PasswordHash, want) {
+		t.Fatalf("stored hash %q, want prefix %q", u.PasswordHash, want)
 	}
 
 	code, stdout, stderr = runCLI(t, nil, "user", "passwd", "alice", "--config", cfg.Path)
@@ -71,7 +75,7 @@ func TestUserCommand(t *testing.T) {
 	}
 	second := lastLine(stdout)
 	u = storedUser(t, cfg.DBPath, "alice")
-	if second == first || bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(second)) != nil || !u.MustChangePassword {
+	if second == first || !passwordMatches(t, u.PasswordHash, second) || !u.MustChangePassword {
 		t.Fatalf("after passwd: new password %q does not match, or no forced change: %+v", second, u)
 	}
 
@@ -119,4 +123,13 @@ func TestUserCommandRefuses(t *testing.T) {
 	if u := storedUser(t, cfg.DBPath, "bob"); u.Role != store.RoleViewer {
 		t.Fatalf("default role: %+v", u)
 	}
+}
+
+func passwordMatches(t *testing.T, hash, password string) bool {
+	t.Helper()
+	ok, err := auth.VerifyPasswordHash(hash, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }

@@ -1,4 +1,4 @@
-// Package auth is the console's operator accounts: passwords (bcrypt), roles,
+// Package auth is the console's operator accounts: passwords (argon2id), roles,
 // server-side sessions with idle and absolute timeouts, and login throttling.
 // Every account change is an audit event in the caller's transaction.
 package auth
@@ -11,11 +11,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -41,7 +40,9 @@ var (
 type Options struct {
 	IdleTimeout     time.Duration // a session unused this long ends (default 30m)
 	AbsoluteTimeout time.Duration // a session ends this long after login (default 12h)
-	BcryptCost      int           // default bcrypt.DefaultCost+2; tests use bcrypt.MinCost
+	// Hash is the argon2id cost of new password hashes (default
+	// DefaultHashParams; tests use CheapHashParams).
+	Hash HashParams
 }
 
 // Service manages operator accounts and sessions.
@@ -52,7 +53,10 @@ type Service struct {
 	throttle *throttle
 	// dummyHash makes a login for an unknown user cost as much as a real one,
 	// so response time does not reveal which usernames exist.
-	dummyHash []byte
+	dummyHash string
+	// hashSlots bounds concurrent password hashes, and so the memory they take
+	// (GOMAXPROCS × Hash.MemoryKiB): a burst of sign-ins queues instead.
+	hashSlots chan struct{}
 	Now       func() time.Time
 }
 
@@ -64,11 +68,12 @@ func New(db *store.DB, a Auditor, opts Options) *Service {
 	if opts.AbsoluteTimeout <= 0 {
 		opts.AbsoluteTimeout = 12 * time.Hour
 	}
-	if opts.BcryptCost == 0 {
-		opts.BcryptCost = bcrypt.DefaultCost + 2
+	if opts.Hash == (HashParams{}) {
+		opts.Hash = DefaultHashParams
 	}
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("dummy password for timing"), opts.BcryptCost)
-	return &Service{db: db, audit: a, opts: opts, throttle: newThrottle(), dummyHash: dummy, Now: time.Now}
+	return &Service{db: db, audit: a, opts: opts, throttle: newThrottle(),
+		dummyHash: hashPassword("dummy password for timing", opts.Hash),
+		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), Now: time.Now}
 }
 
 // Options returns the effective options.
@@ -106,9 +111,18 @@ func RoleAtLeast(role, want string) bool {
 	return rank[role] >= rank[want] && rank[want] > 0
 }
 
-func (s *Service) hash(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.opts.BcryptCost)
-	return string(h), err
+// hash returns the argon2id hash of password under the service's parameters.
+func (s *Service) hash(password string) string {
+	s.hashSlots <- struct{}{}
+	defer func() { <-s.hashSlots }()
+	return hashPassword(password, s.opts.Hash)
+}
+
+// matches reports whether password matches the stored hash.
+func (s *Service) matches(encoded, password string) (bool, error) {
+	s.hashSlots <- struct{}{}
+	defer func() { <-s.hashSlots }()
+	return VerifyPasswordHash(encoded, password)
 }
 
 func operatorEvent(action store.EventType, actor string, outcome store.Outcome, reason, remote string) *store.AuditEvent {
@@ -142,13 +156,10 @@ func (s *Service) CreateUser(ctx context.Context, actor, username, password, rol
 	if err := CheckPassword(username, password); err != nil {
 		return nil, err
 	}
-	h, err := s.hash(password)
-	if err != nil {
-		return nil, err
-	}
+	h := s.hash(password)
 	now := s.Now().UTC()
 	u := &store.User{Username: username, PasswordHash: h, Role: role, MustChangePassword: mustChange, CreatedAt: now, UpdatedAt: now}
-	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.CreateUser(tx, u); err != nil {
 			return err
 		}
@@ -167,13 +178,10 @@ func (s *Service) SetPassword(ctx context.Context, actor string, userID int64, p
 	if err := CheckPassword(u.Username, password); err != nil {
 		return err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil {
+	if same, _ := s.matches(u.PasswordHash, password); same {
 		return fmt.Errorf("%w: choose a password different from the current one", ErrWeakPassword)
 	}
-	h, err := s.hash(password)
-	if err != nil {
-		return err
-	}
+	h := s.hash(password)
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.SetUserPassword(tx, u.ID, h, mustChange, s.Now().UTC()); err != nil {
 			return err
@@ -252,11 +260,17 @@ func (s *Service) Verify(ctx context.Context, username, password, remote string)
 		return nil, err
 	}
 	if u == nil {
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(password))
+		_, _ = s.matches(s.dummyHash, password)
 		s.recordLogin(ctx, username, store.OutcomeRejected, "unknown user", remote)
 		return nil, ErrInvalidCredentials
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+	match, err := s.matches(u.PasswordHash, password)
+	if err != nil {
+		// A stored hash nobody can match locks the account out: say why in the audit log.
+		s.recordLogin(ctx, username, store.OutcomeRejected, "stored password hash unusable: "+err.Error()+"; reset the password", remote)
+		return nil, ErrInvalidCredentials
+	}
+	if !match {
 		s.recordLogin(ctx, username, store.OutcomeRejected, "wrong password", remote)
 		return nil, ErrInvalidCredentials
 	}
@@ -268,11 +282,18 @@ func (s *Service) Verify(ctx context.Context, username, password, remote string)
 	return u, nil
 }
 
-// Login checks credentials (see Verify) and opens a session.
+// Login checks credentials (see Verify) and opens a session. A password hash
+// in an older format (bcrypt) or with other parameters is replaced by an
+// argon2id hash under the current parameters in the same transaction.
 func (s *Service) Login(ctx context.Context, username, password, remote, userAgent string) (*Session, error) {
 	u, err := s.Verify(ctx, username, password, remote)
 	if err != nil {
 		return nil, err
+	}
+	upgraded, reason := "", "logged in"
+	if needsRehash(u.PasswordHash, s.opts.Hash) {
+		// Hashed before the transaction: the writer is never held for a hash.
+		upgraded, reason = s.hash(password), "logged in; password hash upgraded to argon2id"
 	}
 	var raw [32]byte
 	_, _ = rand.Read(raw[:])
@@ -287,10 +308,15 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 		if err := store.RecordLogin(tx, u.ID, u.PasswordHash, at); err != nil {
 			return err
 		}
+		if upgraded != "" {
+			if err := store.UpgradePasswordHash(tx, u.ID, u.PasswordHash, upgraded); err != nil {
+				return err
+			}
+		}
 		if err := store.CreateSession(tx, sess); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent(store.EventOperatorLogin, "user:"+u.Username, store.OutcomeSuccess, "logged in", remote))
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorLogin, "user:"+u.Username, store.OutcomeSuccess, reason, remote))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		s.recordLogin(ctx, u.Username, store.OutcomeRejected, "account changed during sign-in", remote)
@@ -298,6 +324,9 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 	}
 	if err != nil {
 		return nil, err
+	}
+	if upgraded != "" {
+		u.PasswordHash = upgraded
 	}
 	return &Session{Token: token, User: *u, IDHash: sess.IDHash}, nil
 }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
@@ -34,7 +32,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	f := &fixture{db: db, now: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}
-	f.svc = New(db, audit.New(db), Options{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, BcryptCost: bcrypt.MinCost})
+	f.svc = New(db, audit.New(db), Options{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, Hash: CheapHashParams})
 	f.svc.Now = func() time.Time { return f.now }
 	return f
 }

@@ -10,7 +10,7 @@ import (
 // addressLimit failures from one address, within window, further attempts are
 // refused until the window has passed since the last failure. Counters live in
 // memory: a restart forgives, which is acceptable for an on-prem console whose
-// passwords are long; bcrypt bounds the guessing rate anyway.
+// passwords are long; argon2id bounds the guessing rate anyway.
 const (
 	accountLimit = 5
 	addressLimit = 20

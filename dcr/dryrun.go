@@ -9,8 +9,8 @@ import (
 
 // A dry run answers an operator's question "what would happen if this request
 // were registered now?" step by step, for the console's JWT inspector. It runs
-// the real pipeline (Validate, which writes nothing): no client is stored, no jti
-// is consumed and no audit event is written here.
+// the real pipeline, the table's runner as Register does, which writes nothing:
+// no client is stored, no jti is consumed and no audit event is written here.
 
 // StepState is the outcome of one step of a dry run.
 type StepState string
@@ -42,10 +42,14 @@ type DryRunResult struct {
 // Passed reports whether no step failed.
 func (r DryRunResult) Passed() bool { return r.Err == nil }
 
-// Failed returns the failed step, or nil.
+// Failed returns the step the failure belongs to, or nil. Another step may show
+// StateFail too: step 10 would have failed when step 11 took precedence.
 func (r DryRunResult) Failed() *DryRunStep {
+	if r.Err == nil {
+		return nil
+	}
 	for i := range r.Steps {
-		if r.Steps[i].State == StateFail {
+		if r.Steps[i].Step == r.Err.Step {
 			return &r.Steps[i]
 		}
 	}
@@ -58,173 +62,121 @@ type ActiveClients interface {
 	HasActiveClient(ctx context.Context, softwareID string) (bool, error)
 }
 
-type stepDef struct {
-	step  Step
-	title string
-}
-
-var requestStepDefs = []stepDef{
-	{StepRequest, "1. Registration request is a JWT"},
-	{StepSoftwareStmt, "2. software_statement is present and a JWT"},
-	{StepRegisterJWKS, "3. Register JWKS loads"},
-	{StepSSA, "4. SSA is signed by the Register, current and complete"},
-	{StepRegisterStatus, "5. Software product, brand and legal entity are ACTIVE at the Register"},
-	{StepBlocked, "5b. Software product is not blocked by this Data Holder"},
-	{StepJWKSURI, "6. SSA jwks_uri is an absolute https URL"},
-	{StepADRJWKS, "7. ADR JWKS loads"},
-	{StepRequestSignature, "8. Request is signed by the ADR, current, addressed here and not replayed"},
-	{StepSectorIdentifier, "9. sector_identifier_uri answers"},
-	{StepMetadata, "10. Client metadata rules"},
-	{StepRedirectURIs, "11. Redirect URIs in the SSA"},
-	{StepDuplicate, "13. Duplicate registration"},
-}
-
-var ssaStepDefs = []stepDef{
-	{StepSoftwareStmt, "2. SSA is a JWT"},
-	{StepRegisterJWKS, "3. Register JWKS loads"},
-	{StepSSA, "4. SSA is signed by the Register, current and complete"},
-	{StepRegisterStatus, "5. Software product, brand and legal entity are ACTIVE at the Register"},
-}
-
 // DryRun runs the registration pipeline (steps 1 to 12) on a registration request
 // and, when dups is not nil, the duplicate rule (step 13), and reports every step.
 // dups nil means duplicate registrations are allowed here.
 func (p *Pipeline) DryRun(ctx context.Context, body []byte, dups ActiveClients) DryRunResult {
-	reg, derr := p.Validate(ctx, body)
-	if derr == nil && dups != nil {
-		exists, err := dups.HasActiveClient(ctx, reg.SoftwareID)
-		switch {
-		case err != nil:
-			derr = internalError("duplicate check: %v", err)
-			derr.Step = StepDuplicate
-		case exists:
-			derr = duplicateError(reg.SoftwareID)
-		}
-	}
-	res := DryRunResult{Registration: reg, Err: derr}
-	res.Steps = p.dryRunSteps(requestStepDefs, reg, derr)
-	if dups == nil {
-		last := &res.Steps[len(res.Steps)-1]
-		if last.State == StatePass {
-			last.State, last.Detail = StateSkipped, "duplicate registrations are allowed (holder.allow_duplicate_registrations)"
-		}
-	}
-	// 11 wins over 10: when 11 failed, say whether 10 would have failed too.
-	if derr != nil && derr.Step == StepRedirectURIs && reg.Request != nil {
-		errs := p.rules.apply(claimSource(reg.Request.Claims), reg.SoftwareID, true, &Metadata{})
-		if len(errs) > 0 {
-			i := slices.IndexFunc(res.Steps, func(s DryRunStep) bool { return s.Step == StepMetadata })
-			res.Steps[i].State = StateFail
-			res.Steps[i].Detail = "not reported, because step 11 takes precedence: " + strings.Join(errs, " ")
-		}
-	}
-	return res
+	return p.dryRun(requestSteps, p.check(ctx, body, false, dups), false)
 }
 
 // DryRun is the pipeline's dry run with this registrar's duplicate rule.
 func (r *Registrar) DryRun(ctx context.Context, body []byte) DryRunResult {
-	var dups ActiveClients
-	if !r.allowDuplicate {
-		dups = r.db
-	}
-	return r.pipeline.DryRun(ctx, body, dups)
+	return r.pipeline.DryRun(ctx, body, r.duplicates())
 }
 
 // CheckSSA verifies a Software Statement Assertion on its own: steps 2 to 5
 // (it parses, the Register JWKS loads, the Register signed it and it is current
 // and complete, and the product is ACTIVE at the Register).
 func (p *Pipeline) CheckSSA(ctx context.Context, raw string) DryRunResult {
-	reg := &Registration{}
-	_, derr := p.verifySSA(ctx, strings.TrimSpace(raw), reg)
-	if derr == nil {
-		derr = p.checkProduct(ctx, reg)
-	}
-	return DryRunResult{Registration: reg, Err: derr, Steps: p.dryRunSteps(ssaStepDefs, reg, derr)}
+	s := &state{reg: &Registration{}, ssaRaw: strings.TrimSpace(raw)}
+	return p.dryRun(ssaSteps, p.run(ctx, ssaSteps, s), true)
 }
 
-// dryRunSteps marks the steps before the failed one passed and those after it
-// skipped, with what each found.
-func (p *Pipeline) dryRunSteps(defs []stepDef, reg *Registration, derr *Error) []DryRunStep {
-	failed := len(defs) // none
-	if derr != nil {
-		failed = failedIndex(defs, reg, derr)
+// dryRun reports each step of sel as the runner left it: passed, failed (the one
+// step the failure belongs to), skipped because it does not apply here, or
+// skipped because the run stopped before it. ssaAlone titles the steps for an
+// SSA checked on its own.
+func (p *Pipeline) dryRun(sel []*step, o outcome, ssaAlone bool) DryRunResult {
+	reg := o.s.reg
+	if o.err != nil {
+		// No audit row is written, so the error names the step it failed at,
+		// an internal error (StepStore) included.
+		o.err.Step = o.failed
 	}
-	out := make([]DryRunStep, len(defs))
-	for i, d := range defs {
-		s := DryRunStep{Step: d.step, Title: d.title}
+	out := make([]DryRunStep, len(sel))
+	for i, st := range sel {
+		d := DryRunStep{Step: st.ID, Title: st.Title, State: StateSkipped}
+		if ssaAlone && st.ssaTitle != "" {
+			d.Title = st.ssaTitle
+		}
+		why := ""
+		if i <= o.stopped {
+			why = st.skipped(p, o.s)
+		}
 		switch {
-		case i < failed:
-			s.State, s.Detail = StatePass, p.passDetail(d.step, reg)
-			if d.step == StepRegisterStatus && (!p.cfg.CheckStatus || p.products == nil) {
-				s.State, s.Detail = StateSkipped, "Register status checks are off (register.check_status)"
-			}
-		case i == failed:
-			s.State, s.Detail = StateFail, derr.Detail
-		default:
-			s.State = StateSkipped
+		case i > o.stopped: // not reached
+		case why != "":
+			d.Detail = why
+		case st.ID == o.failed:
+			d.State, d.Detail = StateFail, o.err.Detail
+		default: // it held; so did the step that reported an earlier step's failure
+			d.State, d.Detail = StatePass, st.passed(p, reg)
 		}
-		out[i] = s
+		out[i] = d
 	}
-	// 11 passed when 10 failed: 11 is checked first and would have won.
-	if derr != nil && derr.Step == StepMetadata && failed+1 < len(out) && out[failed+1].Step == StepRedirectURIs {
-		out[failed+1].State, out[failed+1].Detail = StatePass, "every requested redirect_uri is in the SSA"
+	// Step 11 took precedence: say whether step 10 would have failed too.
+	if o.failed == StepRedirectURIs && len(o.s.ruleErrs) > 0 {
+		i := slices.IndexFunc(out, func(d DryRunStep) bool { return d.Step == StepMetadata })
+		out[i].State = StateFail
+		out[i].Detail = "not reported, because step 11 takes precedence: " + strings.Join(o.s.ruleErrs, " ")
 	}
-	return out
+	return DryRunResult{Steps: out, Registration: reg, Err: o.err}
 }
 
-// failedIndex finds the step derr belongs to. An internal error (StepStore) is
-// placed by how far the registration got: the block lookup (5b) or the jti lookup (8).
-func failedIndex(defs []stepDef, reg *Registration, derr *Error) int {
-	step := derr.Step
-	if step == StepStore {
-		step = StepBlocked
-		if reg.RequestKeyID != "" {
-			step = StepRequestSignature
-		}
-	}
-	if i := slices.IndexFunc(defs, func(d stepDef) bool { return d.step == step }); i >= 0 {
-		return i
-	}
-	return 0
+// The dry run's details of passed steps, named after the table's steps.
+
+func passedRequest(_ *Pipeline, reg *Registration) string {
+	return fmt.Sprintf("alg %s, kid %q", reg.Request.Alg(), reg.Request.KeyID())
 }
 
-// passDetail says what a passed step found.
-func (p *Pipeline) passDetail(step Step, reg *Registration) string {
-	switch step {
-	case StepRequest:
-		return fmt.Sprintf("alg %s, kid %q", reg.Request.Alg(), reg.Request.KeyID())
-	case StepSoftwareStmt:
-		return fmt.Sprintf("alg %s, kid %q", reg.SSA.Alg(), reg.SSA.KeyID())
-	case StepRegisterJWKS:
-		return "loaded from " + p.cfg.RegisterJWKSURI
-	case StepSSA:
-		return fmt.Sprintf("signed by Register key %q; software_id %s", reg.SSAKeyID, reg.SoftwareID)
-	case StepRegisterStatus:
-		if reg.Product != nil {
-			return fmt.Sprintf("%s (%s) of %s / %s: ACTIVE", reg.Product.SoftwareProductName, reg.SoftwareID,
-				reg.Product.BrandName, reg.Product.LegalEntityName)
-		}
-	case StepBlocked:
-		return "not blocked"
-	case StepJWKSURI:
-		uri, _ := reg.SSA.String("jwks_uri")
-		return uri
-	case StepADRJWKS:
-		uri, _ := reg.SSA.String("jwks_uri")
-		return "loaded from " + uri
-	case StepRequestSignature:
-		return fmt.Sprintf("signed by ADR key %q; jti %q not used before", reg.RequestKeyID, reg.JTI)
-	case StepSectorIdentifier:
-		if uri, _ := reg.SSA.String("sector_identifier_uri"); uri != "" {
-			return uri + " answered 2xx"
-		}
-		return "no sector_identifier_uri in the SSA"
-	case StepMetadata:
-		return "every rule holds"
-	case StepRedirectURIs:
-		return "registered: " + strings.Join(reg.Metadata.RedirectURIs, " ")
-	case StepDuplicate:
-		return "no active registration for software_id " + reg.SoftwareID
+func passedSoftwareStatement(_ *Pipeline, reg *Registration) string {
+	return fmt.Sprintf("alg %s, kid %q", reg.SSA.Alg(), reg.SSA.KeyID())
+}
+
+func passedRegisterJWKS(p *Pipeline, _ *Registration) string {
+	return "loaded from " + p.cfg.RegisterJWKSURI
+}
+
+func passedSSA(_ *Pipeline, reg *Registration) string {
+	return fmt.Sprintf("signed by Register key %q; software_id %s", reg.SSAKeyID, reg.SoftwareID)
+}
+
+func passedRegisterStatus(_ *Pipeline, reg *Registration) string {
+	if reg.Product == nil {
+		return ""
 	}
-	return ""
+	return fmt.Sprintf("%s (%s) of %s / %s: ACTIVE", reg.Product.SoftwareProductName, reg.SoftwareID,
+		reg.Product.BrandName, reg.Product.LegalEntityName)
+}
+
+func passedJWKSURI(_ *Pipeline, reg *Registration) string {
+	uri, _ := reg.SSA.String("jwks_uri")
+	return uri
+}
+
+func passedADRJWKS(_ *Pipeline, reg *Registration) string {
+	uri, _ := reg.SSA.String("jwks_uri")
+	return "loaded from " + uri
+}
+
+func passedRequestSignature(_ *Pipeline, reg *Registration) string {
+	return fmt.Sprintf("signed by ADR key %q; jti %q not used before", reg.RequestKeyID, reg.JTI)
+}
+
+func passedSectorIdentifier(_ *Pipeline, reg *Registration) string {
+	if uri, _ := reg.SSA.String("sector_identifier_uri"); uri != "" {
+		return uri + " answered 2xx"
+	}
+	return "no sector_identifier_uri in the SSA"
+}
+
+func passedRedirectURIs(_ *Pipeline, reg *Registration) string {
+	if len(reg.Metadata.RedirectURIs) == 0 { // step 10 failed after this step held
+		return "every requested redirect_uri is in the SSA"
+	}
+	return "registered: " + strings.Join(reg.Metadata.RedirectURIs, " ")
+}
+
+func passedDuplicate(_ *Pipeline, reg *Registration) string {
+	return "no active registration for software_id " + reg.SoftwareID
 }

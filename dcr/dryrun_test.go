@@ -39,6 +39,7 @@ type dryRunEnv struct {
 	product      *cdrsim.Product
 	dir          memoryDirectory
 	ledger       *memoryLedger
+	jtis         JTILedger // replaces ledger when set
 	blocks       BlockList
 	dups         ActiveClients
 	registerJWKS string
@@ -52,11 +53,15 @@ func (e *dryRunEnv) pipeline(t *testing.T) *Pipeline {
 		t.Fatal(err)
 	}
 	keys := NewJWKSCache(f, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var jtis JTILedger = e.ledger
+	if e.jtis != nil {
+		jtis = e.jtis
+	}
 	return NewPipeline(PipelineConfig{
 		Issuer: "https://dh.example", ScopesSupported: []string{"openid", "cdr:registration"},
 		ResponseTypesSupported: []string{"code"}, ClockSkew: 30 * time.Second, CheckStatus: e.checkStatus,
 		RegisterJWKSURI: e.registerJWKS,
-	}, keys, keys, e.dir, e.ledger, e.blocks, f)
+	}, keys, keys, e.dir, jtis, e.blocks, f)
 }
 
 // request signs a registration request, with optional edits of the SSA and the request claims.
@@ -160,7 +165,7 @@ func TestDryRun(t *testing.T) {
 				dir: memoryDirectory{strings.ToLower(p.ID): {SoftwareProductID: p.ID, Status: "ACTIVE", BrandStatus: "ACTIVE", LegalEntityStatus: "ACTIVE"}}}
 			body := tc.setup(t, env)
 			res := env.pipeline(t).DryRun(context.Background(), []byte(body), env.dups)
-			if len(res.Steps) != len(requestStepDefs) {
+			if len(res.Steps) != len(requestSteps) {
 				t.Fatalf("%d steps", len(res.Steps))
 			}
 			if tc.wantStep == "" {
@@ -215,6 +220,9 @@ func TestDryRunRedirectURIWinsOverMetadata(t *testing.T) {
 	res := env.pipeline(t).DryRun(context.Background(), []byte(body), nil)
 	if res.Err == nil || res.Err.Step != StepRedirectURIs {
 		t.Fatalf("%v", res.Err)
+	}
+	if f := res.Failed(); f == nil || f.Step != StepRedirectURIs {
+		t.Fatalf("the failure is not step 11's: %+v", f)
 	}
 	for _, s := range res.Steps {
 		switch s.Step {

@@ -9,7 +9,8 @@ import "fmt"
 // They are stable strings: they appear in the audit log and the console.
 type Step string
 
-// Pipeline steps, in the order of cdr-dcr.md.
+// Pipeline steps, in the order of cdr-dcr.md. Every Step has exactly one entry
+// in the pipeline table (steps.go), which gives its title and explanation.
 const (
 	StepTransport        Step = "transport"
 	StepRequest          Step = "request"            // 1: body is a JWT

@@ -109,139 +109,113 @@ type Registration struct {
 // Validate runs steps 1 to 12 on a registration request JWT. It returns the
 // registration and nil, or what it knew and the first failure.
 func (p *Pipeline) Validate(ctx context.Context, body []byte) (*Registration, *Error) {
-	reg := &Registration{}
-	req, err := ParseJWT(strings.TrimSpace(string(body)))
-	if err != nil { // 1
-		return reg, fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "request is not a compact JWS: %v", err)
-	}
-	reg.Request = req
-	claims := claimSource(req.Claims)
-	ssaRaw, _, ok := claims.str("software_statement")
-	if !ok { // 2
-		return reg, fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement claim is missing or not a string")
-	}
-	ssaClaims, derr := p.verifySSA(ctx, ssaRaw, reg) // 2-4
-	if derr != nil {
-		return reg, derr
-	}
-	if derr := p.checkProduct(ctx, reg); derr != nil { // 5
-		return reg, derr
-	}
-	if derr := p.checkBlocked(ctx, reg); derr != nil { // 5b: the holder's own block
-		return reg, derr
-	}
-	jwksURI, derr := ssaJWKSURI(ssaClaims) // 6
-	if derr != nil {
-		return reg, derr
-	}
-	// Clients built on openid-client, oauth4webapi or authlib send no kid by
-	// default: every ADR key that fits the alg is tried.
-	key, err := p.adrKeys.VerifyJWT(ctx, jwksURI, req, true) // 7
-	var loadErr *JWKSLoadError
-	if errors.As(err, &loadErr) {
-		return reg, fail(StepADRJWKS, CodeInvalidClientMetadata, fmt.Sprintf(DescADRJWKS, jwksURI), "%v", err)
-	}
-	if derr := p.verifyRequest(ctx, req, key, err, jwksURI, reg); derr != nil { // 8
-		return reg, derr
-	}
-	if derr := p.checkSectorIdentifier(ctx, ssaClaims); derr != nil { // 9
-		return reg, derr
-	}
-	if derr := p.buildMetadata(claims, ssaClaims, true, reg); derr != nil { // 10-12
-		return reg, derr
-	}
-	return reg, nil
+	o := p.check(ctx, body, false, nil)
+	return o.s.reg, o.err
 }
 
 // ValidateMetadata runs the pipeline on RFC 7591 client metadata (a JSON object
 // handed over by a trusted authorization server through the processing API): the
 // software_statement is verified exactly as in Validate and its claims take
 // precedence; there is no request signature, so no iss/aud/jti checks (steps 7
-// and 8 do not apply).
+// and 8 do not apply: they are JWTOnly in the table).
 func (p *Pipeline) ValidateMetadata(ctx context.Context, body []byte) (*Registration, *Error) {
-	reg := &Registration{}
-	var claims map[string]any
-	if err := decodeObject(body, &claims); err != nil { // 1
-		return reg, fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "client metadata is not a JSON object: %v", err)
-	}
-	c := claimSource(claims)
-	ssaRaw, _, ok := c.str("software_statement")
-	if !ok { // 2
-		return reg, fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is missing or not a string")
-	}
-	ssaClaims, derr := p.verifySSA(ctx, ssaRaw, reg) // 2-4
-	if derr != nil {
-		return reg, derr
-	}
-	if derr := p.checkProduct(ctx, reg); derr != nil { // 5
-		return reg, derr
-	}
-	if derr := p.checkBlocked(ctx, reg); derr != nil {
-		return reg, derr
-	}
-	if _, derr := ssaJWKSURI(ssaClaims); derr != nil { // 6
-		return reg, derr
-	}
-	if derr := p.checkSectorIdentifier(ctx, ssaClaims); derr != nil { // 9
-		return reg, derr
-	}
-	if derr := p.buildMetadata(c, ssaClaims, false, reg); derr != nil { // 10-12
-		return reg, derr
-	}
-	reg.Metadata.SoftwareStatement = ssaRaw
-	return reg, nil
+	o := p.check(ctx, body, true, nil)
+	return o.s.reg, o.err
 }
 
-// verifySSA is steps 2 to 4: the SSA parses, the Register JWKS loads, and the SSA
-// is signed by the Register, current, and complete.
-func (p *Pipeline) verifySSA(ctx context.Context, raw string, reg *Registration) (ssaClaims, *Error) {
-	ssa, err := ParseJWT(raw)
-	if err != nil { // 2
-		return nil, fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is not a compact JWS: %v", err)
-	}
-	reg.SSA = ssa
-	c := ssaClaims(ssa.Claims)
-	reg.SoftwareID, _ = ssa.String("software_id")
-	reg.OrgID, _ = ssa.String("org_id")
-
-	// The Register names its key: no trying of several keys for an SSA.
-	key, err := p.registerKeys.VerifyJWT(ctx, p.cfg.RegisterJWKSURI, ssa, false)
-	var loadErr *JWKSLoadError
-	if errors.As(err, &loadErr) { // 3
-		return nil, fail(StepRegisterJWKS, CodeInvalidSoftwareStatement, fmt.Sprintf(DescRegisterJWKS, p.cfg.RegisterJWKSURI), "%v", err)
-	}
-	if errors.Is(err, ErrKeyNotFound) { // 4
-		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA kid %q: %v", ssa.KeyID(), err)
-	}
-	if err != nil {
-		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA: %v", err)
-	}
-	reg.SSAKeyID = key.KeyID()
-	if iss, _ := ssa.String("iss"); iss != "cdr-register" {
-		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA iss is %q, want \"cdr-register\"", iss)
-	}
-	if _, err := checkTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
-		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
-	}
-	if err := c.complete(); err != nil {
-		return nil, fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
-	}
-	return c, nil
-}
-
-// checkProduct is step 5: the product, its brand and its legal entity are ACTIVE.
-func (p *Pipeline) checkProduct(ctx context.Context, reg *Registration) *Error {
-	if !p.cfg.CheckStatus || p.products == nil {
+// stepParse is step 1: the body is a compact JWS, or a JSON object for RFC 7591 metadata.
+func (p *Pipeline) stepParse(_ context.Context, s *state) *Error {
+	if !s.jwt {
+		var claims map[string]any
+		if err := decodeObject(s.body, &claims); err != nil {
+			return fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "client metadata is not a JSON object: %v", err)
+		}
+		s.claims = claims
 		return nil
 	}
+	req, err := ParseJWT(strings.TrimSpace(string(s.body)))
+	if err != nil {
+		return fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "request is not a compact JWS: %v", err)
+	}
+	s.reg.Request, s.claims = req, claimSource(req.Claims)
+	return nil
+}
+
+// stepSoftwareStatement is step 2: the software_statement is present and parses.
+// In CheckSSA there are no claims: the SSA was given on its own.
+func (p *Pipeline) stepSoftwareStatement(_ context.Context, s *state) *Error {
+	if s.claims != nil {
+		raw, _, ok := s.claims.str("software_statement")
+		if !ok {
+			return fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement claim is missing or not a string")
+		}
+		s.ssaRaw = raw
+	}
+	ssa, err := ParseJWT(s.ssaRaw)
+	if err != nil {
+		return fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is not a compact JWS: %v", err)
+	}
+	s.reg.SSA = ssa
+	s.reg.SoftwareID, _ = ssa.String("software_id")
+	s.reg.OrgID, _ = ssa.String("org_id")
+	return nil
+}
+
+// stepRegisterJWKS is step 3: the Register JWKS loads. It verifies the SSA on
+// the way; step 4 judges the result.
+func (p *Pipeline) stepRegisterJWKS(ctx context.Context, s *state) *Error {
+	// The Register names its key: no trying of several keys for an SSA.
+	key, err := p.registerKeys.VerifyJWT(ctx, p.cfg.RegisterJWKSURI, s.reg.SSA, false)
+	var loadErr *JWKSLoadError
+	if errors.As(err, &loadErr) {
+		return fail(StepRegisterJWKS, CodeInvalidSoftwareStatement, fmt.Sprintf(DescRegisterJWKS, p.cfg.RegisterJWKSURI), "%v", err)
+	}
+	s.ssaKey, s.ssaKeyErr = key, err
+	return nil
+}
+
+// stepSSA is step 4: the SSA is signed by the Register, current, and complete.
+func (p *Pipeline) stepSSA(_ context.Context, s *state) *Error {
+	ssa := s.reg.SSA
+	if errors.Is(s.ssaKeyErr, ErrKeyNotFound) {
+		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA kid %q: %v", ssa.KeyID(), s.ssaKeyErr)
+	}
+	if s.ssaKeyErr != nil {
+		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA: %v", s.ssaKeyErr)
+	}
+	s.reg.SSAKeyID = s.ssaKey.KeyID()
+	if iss, _ := ssa.String("iss"); iss != "cdr-register" {
+		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA iss is %q, want \"cdr-register\"", iss)
+	}
+	if _, err := checkTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
+		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
+	}
+	c := ssaClaims(ssa.Claims)
+	if err := c.complete(); err != nil {
+		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
+	}
+	s.ssa = c
+	return nil
+}
+
+// skipRegisterStatus says why step 5 does not run, if it does not.
+func skipRegisterStatus(p *Pipeline, _ *state) string {
+	if !p.cfg.CheckStatus || p.products == nil {
+		return "Register status checks are off (register.check_status)"
+	}
+	return ""
+}
+
+// stepRegisterStatus is step 5: the product, its brand and its legal entity are ACTIVE.
+func (p *Pipeline) stepRegisterStatus(ctx context.Context, s *state) *Error {
+	reg := s.reg
 	ps, found, err := p.products.LookupRefreshing(ctx, reg.SoftwareID)
 	if !found {
 		detail := fmt.Sprintf("software product %s is not in the Register data, even after a refresh", reg.SoftwareID)
 		if err != nil {
 			detail += fmt.Sprintf(" (refresh failed: %v)", err)
 		}
-		e := fail(StepRegisterStatus, CodeUnapprovedSoftwareStatement, DescProductNotFound, detail)
-		return e
+		return fail(StepRegisterStatus, CodeUnapprovedSoftwareStatement, DescProductNotFound, detail)
 	}
 	reg.Product = &ps
 	if status, level := ps.EffectiveStatus(); status != "ACTIVE" {
@@ -251,23 +225,30 @@ func (p *Pipeline) checkProduct(ctx context.Context, reg *Registration) *Error {
 	return nil
 }
 
-// checkBlocked refuses software products an operator has blocked.
-func (p *Pipeline) checkBlocked(ctx context.Context, reg *Registration) *Error {
+// stepBlocked is step 5b: an operator of this Data Holder has not blocked the product.
+func (p *Pipeline) stepBlocked(ctx context.Context, s *state) *Error {
 	if p.blocks == nil {
 		return nil
 	}
-	b, err := p.blocks.SoftwareBlock(ctx, reg.SoftwareID)
+	b, err := p.blocks.SoftwareBlock(ctx, s.reg.SoftwareID)
 	if err != nil {
-		return &Error{Status: 500, Code: CodeServerError, Description: "internal error", Step: StepStore, Detail: "block lookup: " + err.Error()}
+		return internalError("block lookup: %v", err)
 	}
 	if b != nil {
 		return fail(StepBlocked, CodeUnapprovedSoftwareStatement, DescSoftwareBlocked,
-			"software product %s was blocked by %s at %s: %s", reg.SoftwareID, b.BlockedBy, b.CreatedAt.UTC().Format(time.RFC3339), b.Reason)
+			"software product %s was blocked by %s at %s: %s", s.reg.SoftwareID, b.BlockedBy, b.CreatedAt.UTC().Format(time.RFC3339), b.Reason)
 	}
 	return nil
 }
 
-// ssaJWKSURI is step 6.
+// stepJWKSURI is step 6.
+func (p *Pipeline) stepJWKSURI(_ context.Context, s *state) *Error {
+	uri, derr := ssaJWKSURI(s.ssa)
+	s.jwksURI = uri
+	return derr
+}
+
+// ssaJWKSURI is the SSA's jwks_uri when it is an absolute https URL.
 func ssaJWKSURI(c ssaClaims) (string, *Error) {
 	raw, _ := c["jwks_uri"].(string)
 	u, err := url.Parse(raw)
@@ -275,142 +256,4 @@ func ssaJWKSURI(c ssaClaims) (string, *Error) {
 		return "", fail(StepJWKSURI, CodeInvalidClientMetadata, DescJWKSURIInvalid, "SSA jwks_uri %q is not an absolute https URL", raw)
 	}
 	return raw, nil
-}
-
-// verifyRequest is step 8. keyErr is the ADR key lookup's or signature check's
-// error other than a load failure; key is the key that verified req.
-func (p *Pipeline) verifyRequest(ctx context.Context, req *JWT, key jwk.Key, keyErr error, jwksURI string, reg *Registration) *Error {
-	bad := func(format string, args ...any) *Error {
-		return fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, format, args...)
-	}
-	if _, ok := allowedSigningAlgs[req.Alg()]; !ok {
-		return bad("request alg %q is not allowed (PS256 or ES256)", req.Alg())
-	}
-	if errors.Is(keyErr, ErrKeyNotFound) {
-		return bad("request kid %q: %v", req.KeyID(), keyErr)
-	}
-	if keyErr != nil {
-		return bad("request: %v (jwks_uri %s)", keyErr, jwksURI)
-	}
-	reg.RequestKeyID = key.KeyID()
-	exp, err := checkTimes(req.Claims, p.Now(), p.cfg.ClockSkew, false)
-	if err != nil {
-		return bad("request %v", err)
-	}
-	claims := claimSource(req.Claims)
-	if iss, present, _ := claims.str("iss"); present && !equalFoldASCII(iss, reg.SoftwareID) {
-		return bad("request iss %q is not the SSA software_id %q", iss, reg.SoftwareID)
-	}
-	if _, present := req.Claims["aud"]; present && !audienceContains(req.Claims["aud"], p.cfg.Issuer) {
-		return bad("request aud %v does not contain the issuer %q", req.Claims["aud"], p.cfg.Issuer)
-	}
-	if v, present := req.Claims["jti"]; present && v != nil {
-		if _, isStr := v.(string); !isStr {
-			return bad("request jti %v is not a string, so it cannot be held to single use", v)
-		}
-	}
-	if jti, _, ok := claims.str("jti"); ok {
-		used, err := p.jtis.JTIUsed(ctx, "registration_request", jti)
-		if err != nil {
-			return &Error{Status: 500, Code: CodeServerError, Description: "internal error", Step: StepStore, Detail: "jti lookup: " + err.Error()}
-		}
-		if used {
-			return bad("request jti %q was already used (replay)", jti)
-		}
-		reg.JTI = jti
-		reg.JTIExpires = exp
-		if exp.IsZero() {
-			reg.JTIExpires = p.Now().Add(24 * time.Hour)
-		}
-	}
-	return nil
-}
-
-// checkSectorIdentifier is step 9.
-func (p *Pipeline) checkSectorIdentifier(ctx context.Context, c ssaClaims) *Error {
-	raw, _ := c["sector_identifier_uri"].(string)
-	if raw == "" {
-		return nil
-	}
-	resp, err := p.docs.Get(ctx, raw, nil)
-	if err != nil {
-		return fail(StepSectorIdentifier, CodeInvalidClientMetadata, DescSectorIdentifier, "GET %s: %v", raw, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fail(StepSectorIdentifier, CodeInvalidClientMetadata, DescSectorIdentifier, "GET %s answered %d", raw, resp.StatusCode)
-	}
-	return nil
-}
-
-// buildMetadata is steps 10 to 12 and fills reg.Metadata.
-func (p *Pipeline) buildMetadata(c claimSource, ssa ssaClaims, requestChecks bool, reg *Registration) *Error {
-	m := &reg.Metadata
-	errs := p.rules.apply(c, reg.SoftwareID, requestChecks, m)
-	registered, badURI, ok := checkRedirectURIs(c, ssa.stringList("redirect_uris"))
-	if !ok { // 11 wins over 10
-		return fail(StepRedirectURIs, CodeInvalidRedirectURI, fmt.Sprintf(DescRedirectURI, badURI),
-			"redirect_uri %q is not in the SSA's redirect_uris %v", badURI, ssa.stringList("redirect_uris"))
-	}
-	if len(errs) > 0 { // 12
-		detail := strings.Join(errs, " ")
-		return fail(StepMetadata, CodeInvalidClientMetadata, errs[0], "%s", detail)
-	}
-	m.RedirectURIs = registered
-	ssa.fill(m)
-	m.Scope = filterScope(ssa.str("scope"), p.scopes)
-	if reg.Request != nil {
-		m.SoftwareStatement = reg.SSA.Raw
-	}
-	return nil
-}
-
-// audienceContains reports whether aud (string or array) names issuer.
-func audienceContains(aud any, issuer string) bool {
-	switch a := aud.(type) {
-	case string:
-		return a == issuer
-	case []any:
-		for _, v := range a {
-			if s, ok := v.(string); ok && s == issuer {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// checkTimes validates exp, nbf and iat (numbers, seconds since the epoch) with
-// skew. With required, exp and iat must be present. It returns exp (zero if absent).
-func checkTimes(claims map[string]any, now time.Time, skew time.Duration, required bool) (time.Time, error) {
-	var exp time.Time
-	for _, name := range []string{"exp", "nbf", "iat"} {
-		v, present := claims[name]
-		if !present {
-			if required && name != "nbf" {
-				return exp, fmt.Errorf("%s is missing", name)
-			}
-			continue
-		}
-		f, ok := v.(float64)
-		if !ok || f < 0 || f > 1e11 {
-			return exp, fmt.Errorf("%s is not a valid NumericDate: %v", name, v)
-		}
-		t := time.Unix(int64(f), 0)
-		switch name {
-		case "exp":
-			exp = t
-			if now.After(t.Add(skew)) {
-				return exp, fmt.Errorf("expired at %s (now %s, skew %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), skew)
-			}
-		case "nbf":
-			if now.Add(skew).Before(t) {
-				return exp, fmt.Errorf("not valid before %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-			}
-		case "iat":
-			if now.Add(skew).Before(t) {
-				return exp, fmt.Errorf("issued in the future at %s (now %s)", t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-			}
-		}
-	}
-	return exp, nil
 }

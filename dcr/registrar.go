@@ -39,12 +39,20 @@ type Attempt struct {
 	RATHash    string
 }
 
-// validate runs the pipeline that fits the attempt's body.
+// validate runs the pipeline that fits the attempt's body, without the
+// duplicate rule (PUT /register/{id}).
 func (r *Registrar) validate(ctx context.Context, a Attempt) (*Registration, *Error) {
-	if a.Metadata {
-		return r.pipeline.ValidateMetadata(ctx, a.Body)
+	o := r.pipeline.check(ctx, a.Body, a.Metadata, nil)
+	return o.s.reg, o.err
+}
+
+// duplicates answers the duplicate rule (step 13) for a new registration, or
+// is nil when duplicate registrations are allowed.
+func (r *Registrar) duplicates() ActiveClients {
+	if r.allowDuplicate {
+		return nil
 	}
-	return r.pipeline.Validate(ctx, a.Body)
+	return r.db
 }
 
 // Registrar turns validated registrations into stored clients, one transaction
@@ -69,15 +77,8 @@ func (r *Registrar) Pipeline() *Pipeline { return r.pipeline }
 // On success it returns the registration as the client must see it.
 func (r *Registrar) Register(ctx context.Context, a Attempt) (*Metadata, *Error) {
 	start := time.Now()
-	reg, derr := r.validate(ctx, a)
-	if derr == nil && !r.allowDuplicate {
-		exists, err := r.db.HasActiveClient(ctx, reg.SoftwareID)
-		if err != nil {
-			derr = internalError("duplicate check: %v", err)
-		} else if exists { // 13
-			derr = duplicateError(reg.SoftwareID)
-		}
-	}
+	o := r.pipeline.check(ctx, a.Body, a.Metadata, r.duplicates()) // steps 1 to 13
+	reg, derr := o.s.reg, o.err
 	if derr != nil {
 		r.recordRejection(ctx, a, reg, derr, start)
 		return nil, derr

@@ -55,6 +55,9 @@ type DB struct {
 	closeOnce  sync.Once
 	closeMu    sync.RWMutex
 	closed     bool
+	// cleanup removes what a read-only open made (a private copy), after Close.
+	cleanup  func()
+	readMode string
 }
 
 // Options tune Open.
@@ -65,7 +68,8 @@ type Options struct {
 	// Readers is the size of the reader pool (default 4).
 	Readers int
 	// ReadOnly opens an existing database for reading only: no writer, no
-	// migrations (an older schema is read as it is). For audit verification.
+	// migrations (an older schema is read as it is), nothing written beside
+	// the file (see readonly.go). For audit verification.
 	ReadOnly bool
 }
 
@@ -82,8 +86,14 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
+			if isReadOnly(err) {
+				return nil, &ReadOnlyError{Path: dir, Err: err}
+			}
 			return nil, fmt.Errorf("store: create directory: %w", err)
 		}
+	}
+	if err := checkWritable(path); err != nil {
+		return nil, err
 	}
 	q := url.Values{}
 	// sqlite-only: the DSN pragmas (busy_timeout, WAL, foreign_keys, synchronous, _txlock=immediate) are mattn/go-sqlite3's; a PostgreSQL dialect opens a pool with its own DSN.
@@ -170,6 +180,10 @@ func (db *DB) Close() error {
 			errs = append(errs, s.Close())
 		}
 	}
+	if db.cleanup != nil {
+		db.cleanup()
+		db.cleanup = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -177,31 +191,4 @@ func (db *DB) Close() error {
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
 	return db.r.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
-}
-
-func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	q := url.Values{}
-	q.Set("_busy_timeout", "10000")
-	q.Set("mode", "ro")
-	q.Set("_query_only", "true")
-	r, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
-	if err != nil {
-		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
-	}
-	rsql, _ := r.DB()
-	rsql.SetMaxOpenConns(opts.Readers)
-	db := &DB{r: r, path: path}
-	var current int
-	if err := r.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
-		db.Close()
-		return nil, fmt.Errorf("store: %s is not a dcrconsole database: %w", path, err)
-	}
-	if current > SchemaVersion() {
-		db.Close()
-		return nil, fmt.Errorf("store: database schema version %d is newer than this binary's %d", current, SchemaVersion())
-	}
-	return db, nil
 }

@@ -122,3 +122,11 @@ func CountEnabledAdmins(tx *Tx, exceptID int64) (int64, error) {
 	err := tx.g.Model(&User{}).Where("role = ? AND NOT disabled AND id != ?", RoleAdmin, exceptID).Count(&n).Error
 	return n, err
 }
+
+// UpgradePasswordHash replaces a password hash by an equivalent one (same
+// password, newer format or parameters) while it is still checkedHash; it
+// leaves the must-change flag and updated_at alone: nothing changed for the user.
+func UpgradePasswordHash(tx *Tx, id int64, checkedHash, newHash string) error {
+	return updateUserColumns(tx, "id = ? AND password_hash = ?", []any{id, checkedHash},
+		map[string]any{"password_hash": newHash})
+}

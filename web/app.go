@@ -41,8 +41,9 @@ type BuildOptions struct {
 	// ForcedRefreshMinInterval overrides the least gap between Register refreshes
 	// forced by unknown products (negative: no gap; tests).
 	ForcedRefreshMinInterval time.Duration
-	// BcryptCost overrides the password hashing cost (tests use the minimum).
-	BcryptCost int
+	// PasswordHash overrides the argon2id cost of password hashes (zero: the
+	// default; tests use auth.CheapHashParams).
+	PasswordHash auth.HashParams
 	// Demo marks the console as demo mode.
 	Demo bool
 }
@@ -104,7 +105,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	a.Auth = auth.New(db, a.Audit, auth.Options{
 		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
 		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
-		BcryptCost:      opts.BcryptCost,
+		Hash:            opts.PasswordHash,
 	})
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
 		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,

@@ -20,32 +20,15 @@ import (
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
-// stepTexts explain the pipeline's steps (cdr-dcr.md) to an operator.
-var stepTexts = map[string]string{
-	string(dcr.StepTransport):        "Transport: Content-Type, body size or client certificate",
-	string(dcr.StepRequest):          "Step 1: the body is empty or not a JWT",
-	string(dcr.StepSoftwareStmt):     "Step 2: software_statement missing or not a JWT",
-	string(dcr.StepRegisterJWKS):     "Step 3: the CDR Register's JWKS could not be loaded",
-	string(dcr.StepSSA):              "Step 4: SSA signature, alg, iss, exp/nbf or required SSA claims",
-	string(dcr.StepRegisterStatus):   "Step 5: software product, brand or legal entity not ACTIVE (or unknown) at the Register",
-	string(dcr.StepBlocked):          "Step 5b: software product blocked by an operator of this Data Holder",
-	string(dcr.StepJWKSURI):          "Step 6: SSA jwks_uri missing or not an absolute https URL",
-	string(dcr.StepADRJWKS):          "Step 7: the ADR's JWKS could not be loaded or has no keys",
-	string(dcr.StepRequestSignature): "Step 8: request signature, alg, exp/nbf, iss, aud or jti",
-	string(dcr.StepSectorIdentifier): "Step 9: sector_identifier_uri did not answer 2xx",
-	string(dcr.StepMetadata):         "Step 10/12: metadata rules (a claim missing or with a value not allowed)",
-	string(dcr.StepRedirectURIs):     "Step 11: a redirect_uri is not in the SSA",
-	string(dcr.StepSoftwareID):       "PUT: the SSA belongs to another software product than this client",
-	string(dcr.StepDuplicate):        "Step 13: an active registration already exists for this software_id",
-	string(dcr.StepAuthorization):    "Access token or client refused (token, scope, holder of key, unknown client)",
-	string(dcr.StepStore):            "Our side: the registration could not be stored",
-}
-
-// stepOrder is the steps in pipeline order, for the step filter.
-var stepOrder = []dcr.Step{dcr.StepTransport, dcr.StepRequest, dcr.StepSoftwareStmt, dcr.StepRegisterJWKS, dcr.StepSSA,
-	dcr.StepRegisterStatus, dcr.StepBlocked, dcr.StepJWKSURI, dcr.StepADRJWKS, dcr.StepRequestSignature,
-	dcr.StepSectorIdentifier, dcr.StepMetadata, dcr.StepRedirectURIs, dcr.StepSoftwareID, dcr.StepDuplicate,
-	dcr.StepAuthorization, dcr.StepStore}
+// stepTexts explain the pipeline's steps (cdr-dcr.md) to an operator, from
+// the pipeline's own table (dcr.Steps), which is also the step filter's order.
+var stepTexts = func() map[string]string {
+	m := make(map[string]string)
+	for _, st := range dcr.Steps() {
+		m[string(st.ID)] = st.Explain
+	}
+	return m
+}()
 
 func stepText(step string) string {
 	if t, ok := stepTexts[step]; ok {
@@ -154,9 +137,12 @@ func codeOptions(current string) []views.AuditOption {
 func stepOptions(current string) []views.AuditOption {
 	opts := []views.AuditOption{{Value: "", Label: "Any step"}}
 	known := false
-	for _, st := range stepOrder {
-		opts = append(opts, views.AuditOption{Value: string(st), Label: stepText(string(st))})
-		known = known || string(st) == current
+	for _, st := range dcr.Steps() {
+		if !st.Attempt {
+			continue
+		}
+		opts = append(opts, views.AuditOption{Value: string(st.ID), Label: st.Explain})
+		known = known || string(st.ID) == current
 	}
 	if current != "" && !known {
 		opts = append(opts, views.AuditOption{Value: current, Label: current})

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"golang.org/x/crypto/bcrypt"
 
+	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/store"
@@ -69,7 +69,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	}
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := Build(context.Background(), cfg, db, log, BuildOptions{RootCAs: ca.Pool(), ForcedRefreshMinInterval: -1, BcryptCost: bcrypt.MinCost})
+	app, err := Build(context.Background(), cfg, db, log, BuildOptions{RootCAs: ca.Pool(), ForcedRefreshMinInterval: -1, PasswordHash: auth.CheapHashParams})
 	if err != nil {
 		t.Fatal(err)
 	}

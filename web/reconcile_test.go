@@ -6,8 +6,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
@@ -43,7 +42,7 @@ func TestRegisterRemovalConverges(t *testing.T) {
 	revive()
 	h.eco.Register.SetDown(true)
 	app, err := Build(context.Background(), h.cfg, h.db, slog.New(slog.NewTextHandler(io.Discard, nil)),
-		BuildOptions{RootCAs: h.ca.Pool(), BcryptCost: bcrypt.MinCost})
+		BuildOptions{RootCAs: h.ca.Pool(), PasswordHash: auth.CheapHashParams})
 	if err != nil {
 		t.Fatal(err)
 	}
