@@ -3,6 +3,7 @@ package dcr
 import (
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +20,7 @@ func FuzzParseJWT(f *testing.F) {
 	f.Add(b64(`{"alg":1}`) + "." + b64(`[]`) + ".x")
 	f.Add(b64(`{"alg":"ES256"}`) + "." + b64(`{"a":1} trailing`) + ".x")
 	f.Add("...")
+	f.Add(b64(`{"alg":"PS256"}`) + "." + b64(`{"x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40)+`}`) + ".x")
 	f.Fuzz(func(t *testing.T, raw string) {
 		tok, err := ParseJWT(raw)
 		if err != nil {

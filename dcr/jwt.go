@@ -14,6 +14,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/dcrconsole/dcrconsole/jsonlimit"
 )
 
 // JWT is a compact JWS split and decoded, before its signature is checked.
@@ -31,7 +33,8 @@ type JWT struct {
 const maxJWTSize = 64 << 10
 
 // ParseJWT splits and decodes a compact JWS without verifying it: exactly three
-// base64url segments, a JSON object header with a string "alg", a JSON object payload.
+// base64url segments, a JSON object header with a string "alg", a JSON object
+// payload, neither nesting deeper than jsonlimit.MaxDepth.
 func ParseJWT(raw string) (*JWT, error) {
 	if raw == "" {
 		return nil, errors.New("empty")
@@ -39,27 +42,9 @@ func ParseJWT(raw string) (*JWT, error) {
 	if len(raw) > maxJWTSize {
 		return nil, fmt.Errorf("token of %d bytes exceeds %d", len(raw), maxJWTSize)
 	}
-	h, rest, ok := strings.Cut(raw, ".")
-	if !ok {
-		return nil, errors.New("not a compact JWS: no '.'")
-	}
-	p, s, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(s, ".") {
-		return nil, errors.New("not a compact JWS: want exactly three segments")
-	}
-	if h == "" || p == "" {
-		return nil, errors.New("not a compact JWS: empty header or payload")
-	}
-	hj, err := base64.RawURLEncoding.DecodeString(h)
+	hj, pj, err := SplitJWT(raw)
 	if err != nil {
-		return nil, fmt.Errorf("header is not base64url: %w", err)
-	}
-	pj, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil {
-		return nil, fmt.Errorf("payload is not base64url: %w", err)
-	}
-	if _, err := base64.RawURLEncoding.DecodeString(s); err != nil {
-		return nil, fmt.Errorf("signature is not base64url: %w", err)
+		return nil, err
 	}
 	t := &JWT{Raw: raw, HeaderJSON: hj, ClaimsJSON: pj}
 	if err := decodeObject(hj, &t.Header); err != nil {
@@ -74,10 +59,44 @@ func ParseJWT(raw string) (*JWT, error) {
 	return t, nil
 }
 
+// SplitJWT splits a compact JWS into its decoded header and payload, without
+// decoding their JSON: exactly three base64url segments, header and payload not
+// empty. The console uses it to show what a client sent even when ParseJWT
+// refuses it.
+func SplitJWT(raw string) (header, payload []byte, err error) {
+	h, rest, ok := strings.Cut(raw, ".")
+	if !ok {
+		return nil, nil, errors.New("not a compact JWS: no '.'")
+	}
+	p, s, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(s, ".") {
+		return nil, nil, errors.New("not a compact JWS: want exactly three segments")
+	}
+	if h == "" || p == "" {
+		return nil, nil, errors.New("not a compact JWS: empty header or payload")
+	}
+	if header, err = base64.RawURLEncoding.DecodeString(h); err != nil {
+		return nil, nil, fmt.Errorf("header is not base64url: %w", err)
+	}
+	if payload, err = base64.RawURLEncoding.DecodeString(p); err != nil {
+		return nil, nil, fmt.Errorf("payload is not base64url: %w", err)
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(s); err != nil {
+		return nil, nil, fmt.Errorf("signature is not base64url: %w", err)
+	}
+	return header, payload, nil
+}
+
+// decodeObject decodes a JSON object a client sent. Its nesting is measured
+// first, in one pass that allocates nothing: no CDR claim nests deeper than
+// three levels, and decoding thousands of levels costs memory for nothing.
 func decodeObject(b []byte, into *map[string]any) error {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		return errors.New("not a JSON object")
+	}
+	if err := jsonlimit.CheckDepth(b, jsonlimit.MaxDepth); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(into); err != nil {

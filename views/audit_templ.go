@@ -510,7 +510,7 @@ type AuditEventView struct {
 	ID     int64
 	Title  string
 	Fields []KV
-	Data   string // pretty JSON, or the raw text when it is not JSON
+	Data   JSONText
 	Links  []AuditLink
 }
 
@@ -569,7 +569,7 @@ func AuditEvent(v AuditEventView, nav Nav) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.Data != "" {
+			if v.Data.Text != "" {
 				templ_7745c5c3_Err = JSONBlock("Data", v.Data).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

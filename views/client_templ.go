@@ -20,9 +20,9 @@ type ClientView struct {
 	RedirectURIs                 []string
 	Scopes                       []ScopeRow
 	SSAKeyID                     string // the Register key that verified the SSA
-	SSAHeader, SSAClaims         string // pretty JSON
+	SSAHeader, SSAClaims         JSONText
 	SSATimes                     []KV
-	RequestHeader, RequestClaims string
+	RequestHeader, RequestClaims JSONText
 	RequestTimes                 []KV
 	Keys                         ClientKeys
 	Register                     []RegisterLevel // product, brand, legal entity
@@ -377,7 +377,7 @@ func Client(v ClientView, nav Nav) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if v.RequestClaims == "" {
+			if v.RequestClaims.Text == "" {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<p class=\"muted\">No request JWT is stored: this client was registered through the processing API, as RFC 7591 JSON.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -230,6 +231,12 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 				v.BodyNote = fmt.Sprintf("It was not a JWT. First %d of %d bytes:", len(data.BodyPrefix), n)
 			default:
 				v.BodyNote = fmt.Sprintf("It was not a JWT. All %d bytes:", n)
+				// A token whose segments split but whose JSON was refused (nesting
+				// too deep, say): show what it holds, bounded.
+				if _, _, err := dcr.SplitJWT(strings.TrimSpace(data.BodyPrefix)); err == nil {
+					req := decodeJWT("Registration request (decoded, not verified)", strings.TrimSpace(data.BodyPrefix), e.Time)
+					v.Request = &req
+				}
 			}
 		}
 	default:
@@ -255,7 +262,7 @@ func attemptsBySoftware(softwareID string) string {
 func decodeJWT(label, raw string, at time.Time) views.DecodedJWT {
 	t, err := dcr.ParseJWT(raw)
 	if err != nil {
-		return views.DecodedJWT{Label: label, Error: err.Error(), Raw: raw}
+		return undecodedView(label, raw, err)
 	}
 	return decodedView(label, t, func(when time.Time) string { return relativeTo(when, at) })
 }

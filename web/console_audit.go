@@ -227,7 +227,7 @@ func (s *Server) auditEventPage(c *gin.Context) {
 
 func auditEventView(e *store.AuditEvent, headID int64) views.AuditEventView {
 	id := strconv.FormatInt(e.ID, 10)
-	v := views.AuditEventView{ID: e.ID, Title: "Event " + id + ": " + string(e.Type), Data: prettyJSON([]byte(e.Data)), Fields: []views.KV{
+	v := views.AuditEventView{ID: e.ID, Title: "Event " + id + ": " + string(e.Type), Data: showJSON([]byte(e.Data)), Fields: []views.KV{
 		{Key: "ID", Value: id}, {Key: "Time", Value: e.Time.UTC().Format(time.RFC3339Nano)}, {Key: "Type", Value: string(e.Type), Mono: true},
 		{Key: "Outcome", Value: string(e.Outcome)}, {Key: "Actor", Value: e.Actor, Mono: true}, {Key: "Error code", Value: e.ErrorCode, Mono: true},
 		{Key: "Step", Value: stepValue(e.Step)}, {Key: "Reason", Value: e.Reason}, {Key: "software_id", Value: e.SoftwareID, Mono: true},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jsonlimit"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
@@ -56,15 +57,17 @@ func (s *Server) clientPage(c *gin.Context) {
 // decodedJWT is the header and claims JSON of a stored token, decoded when the
 // page is shown (the row keeps the token once, not decoded copies of it); stored
 // JSON is used when there is no token (RFC 7591 metadata from the processing API).
+// The segments are only split, not decoded: showJSON bounds what the page shows
+// of them, whatever a row stored before a limit existed holds.
 func decodedJWT(raw, storedHeader, storedClaims string) (string, string) {
 	if raw == "" {
 		return storedHeader, storedClaims
 	}
-	t, err := dcr.ParseJWT(raw)
+	h, p, err := dcr.SplitJWT(raw)
 	if err != nil {
 		return storedHeader, storedClaims
 	}
-	return string(t.HeaderJSON), string(t.ClaimsJSON)
+	return string(h), string(p)
 }
 
 // clientView builds the page's view model: no secret of the row reaches it.
@@ -76,8 +79,8 @@ func (s *Server) clientView(cl *store.Client) views.ClientView {
 	reqHeader, reqClaims := decodedJWT(cl.RequestJWT, cl.RequestHeader, cl.RequestClaims)
 	v := views.ClientView{ID: cl.ID, Name: cl.ClientName, SoftwareID: cl.SoftwareID, Status: cl.Status,
 		Registered: clientRegisteredFields(m), RedirectURIs: m.RedirectURIs, SSAKeyID: cl.SSAKeyID,
-		SSAHeader: prettyJSON([]byte(ssaHeader)), SSAClaims: prettyJSON([]byte(ssaClaims)),
-		RequestHeader: prettyJSON([]byte(reqHeader)), RequestClaims: prettyJSON([]byte(reqClaims)),
+		SSAHeader: showJSON([]byte(ssaHeader)), SSAClaims: showJSON([]byte(ssaClaims)),
+		RequestHeader: showJSON([]byte(reqHeader)), RequestClaims: showJSON([]byte(reqClaims)),
 		CanRevoke: cl.Status == store.StatusActive, CanRestore: cl.Status == store.StatusRevoked}
 	ssa := clientClaims(ssaClaims)
 	v.SSATimes = clientTimeClaims(ssa)
@@ -170,8 +173,13 @@ func clientRegisteredFields(m dcr.Metadata) []views.KV {
 	return out
 }
 
+// clientClaims decodes claims for their times; claims nesting deeper than
+// jsonlimit.MaxDepth are not decoded (the page shows them raw).
 func clientClaims(s string) map[string]any {
 	var m map[string]any
+	if jsonlimit.CheckDepth([]byte(s), jsonlimit.MaxDepth) != nil {
+		return nil
+	}
 	d := json.NewDecoder(strings.NewReader(s))
 	d.UseNumber()
 	_ = d.Decode(&m)

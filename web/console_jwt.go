@@ -1,35 +1,30 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jsonlimit"
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
 // Decoded JWTs as the console shows them (attempts, the JWT inspector, a
 // client's stored SSA and request): decoded, not verified.
 
-// prettyJSON indents JSON for reading, keeping member order; text that is not
-// JSON is returned as is.
-func prettyJSON(b []byte) string {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return ""
-	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return string(b)
-	}
-	return out.String()
+// showJSON is JSON a client sent, for a page: indented when its depth and
+// indented size are within jsonlimit.Display, else the raw text, cut at 64 KiB,
+// with a note that says why. Nothing is expanded to find out: a page stays
+// bounded whatever was sent.
+func showJSON(b []byte) views.JSONText {
+	v := jsonlimit.Show(b, jsonlimit.Display)
+	return views.JSONText{Text: v.Text, Note: v.Note}
 }
 
 // decodedView is t's header and claims for display, with iat, nbf and exp in
 // human form; relative says how each time stands to the moment that matters.
 func decodedView(label string, t *dcr.JWT, relative func(time.Time) string) views.DecodedJWT {
-	d := views.DecodedJWT{Label: label, Header: prettyJSON(t.HeaderJSON), Claims: prettyJSON(t.ClaimsJSON)}
+	d := views.DecodedJWT{Label: label, Header: showJSON(t.HeaderJSON), Claims: showJSON(t.ClaimsJSON)}
 	for _, name := range []string{"iat", "nbf", "exp"} {
 		v, present := t.Claims[name]
 		if !present {
@@ -43,5 +38,19 @@ func decodedView(label string, t *dcr.JWT, relative func(time.Time) string) view
 		at := time.Unix(int64(f), 0).UTC()
 		d.Times = append(d.Times, views.KV{Key: name, Value: views.When(at) + " (" + relative(at) + ")"})
 	}
+	return d
+}
+
+// undecodedView is a token ParseJWT refused (err), for display: its header and
+// payload as the segments hold them, shown raw when they are not JSON within
+// limits (a payload nesting too deep, say), or the token itself when it does
+// not even split into base64url segments.
+func undecodedView(label, raw string, err error) views.DecodedJWT {
+	d := views.DecodedJWT{Label: label, Error: err.Error()}
+	if h, p, serr := dcr.SplitJWT(raw); serr == nil {
+		d.Header, d.Claims = showJSON(h), showJSON(p)
+		return d
+	}
+	d.Raw = raw
 	return d
 }

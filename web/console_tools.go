@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/jsonlimit"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
@@ -51,6 +52,13 @@ func (s *Server) inspect(c *gin.Context) {
 	default:
 		v.Input = raw
 		tok, err := dcr.ParseJWT(raw)
+		if errors.Is(err, jsonlimit.ErrTooDeep) {
+			// Show what it holds, bounded, so the operator can tell the ADR.
+			status, v.Error = http.StatusBadRequest, "This JWT could not be decoded ("+err.Error()+"); dcrconsole refuses it before checking anything else."
+			outcome = "not decodable: " + err.Error()
+			inspectUndecodable(&v, raw, err)
+			break
+		}
 		if err != nil {
 			status, v.Error = http.StatusBadRequest, "This is not a JWT ("+err.Error()+"). Paste a compact JWS: three base64url parts separated by dots."
 			outcome = "not a JWT"
@@ -67,6 +75,14 @@ func (s *Server) inspect(c *gin.Context) {
 		}
 	}
 	s.render(c, status, views.Inspect(v, s.nav(c, "tools")))
+}
+
+// inspectUndecodable fills v for a token whose segments split but whose JSON
+// ParseJWT refused: its header and claims as sent, shown raw within limits.
+func inspectUndecodable(v *views.InspectView, raw string, err error) {
+	d := undecodedView("Header and claims", raw, err)
+	v.Kind, v.Token = "Undecodable JWT", &d
+	v.Signatures = []views.SignatureCheck{{What: "Signature", Detail: "not checked: the header and claims could not be decoded"}}
 }
 
 // inspectToken fills v for a decoded token and returns the audit reason and the software_id.
