@@ -1,6 +1,7 @@
 package dcr
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -21,17 +22,20 @@ func validRequestClaims() map[string]any {
 	}
 }
 
-// TestMetadataRules has one case per rule of step 10 and per error description.
-func TestMetadataRules(t *testing.T) {
+// metadataRuleCase edits a valid request and names the first error it must cause.
+type metadataRuleCase struct {
+	name  string
+	rules metadataRules
+	edit  func(c map[string]any)
+	want  string // first error; "" = valid
+}
+
+// metadataRuleCases has one case per rule of step 10 and per error description.
+func metadataRuleCases() []metadataRuleCase {
 	codeOnly := metadataRules{responseTypesSupported: []string{"code"}}
 	hybrid := metadataRules{responseTypesSupported: []string{"code", "code id_token"}}
 	jarm := metadataRules{responseTypesSupported: []string{"code"}, jarmEncryption: true}
-	tests := []struct {
-		name  string
-		rules metadataRules
-		edit  func(c map[string]any)
-		want  string // first error; "" = valid
-	}{
+	return []metadataRuleCase{
 		{"valid", codeOnly, func(map[string]any) {}, ""},
 		{"iss missing", codeOnly, func(c map[string]any) { delete(c, "iss") }, "The 'iss' claim is missing."},
 		{"iss empty", codeOnly, func(c map[string]any) { c["iss"] = "" }, "The 'iss' claim is missing."},
@@ -102,7 +106,11 @@ func TestMetadataRules(t *testing.T) {
 			c["token_endpoint_auth_signing_alg"] = "RS256"
 		}, "The 'token_endpoint_auth_signing_alg' claim value must be one of 'PS256,ES256'."},
 	}
-	for _, tc := range tests {
+}
+
+// TestMetadataRules runs every case through the rules.
+func TestMetadataRules(t *testing.T) {
+	for _, tc := range metadataRuleCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validRequestClaims()
 			tc.edit(c)
@@ -116,6 +124,69 @@ func TestMetadataRules(t *testing.T) {
 				t.Fatalf("first error\n got %q\nwant %q\n(all: %v)", got, tc.want, errs)
 			}
 		})
+	}
+}
+
+// TestEveryMetadataRuleHasAFailingCase replays the failing cases rule by rule and
+// requires each row of both rule tables to be the first to fail in at least one.
+func TestEveryMetadataRuleHasAFailingCase(t *testing.T) {
+	tables := map[string][]metadataRule{"requestClaimRules": requestClaimRules, "metadataClaimRules": metadataClaimRules}
+	covered := map[string]bool{}
+	for _, tc := range metadataRuleCases() {
+		if tc.want == "" {
+			continue
+		}
+		c := validRequestClaims()
+		tc.edit(c)
+		r := ruleRun{metadataRules: tc.rules, c: claimSource(c), softwareID: testSoftwareID, m: &Metadata{}}
+	replay:
+		for _, name := range []string{"requestClaimRules", "metadataClaimRules"} {
+			for i, rule := range tables[name] {
+				rule.check(&r, rule.claim)
+				if len(r.errs) > 0 {
+					covered[fmt.Sprint(name, i)] = true
+					break replay
+				}
+			}
+		}
+	}
+	for name, table := range tables {
+		for i, rule := range table {
+			if !covered[fmt.Sprint(name, i)] {
+				t.Errorf("%s[%d] (%s) has no case in metadataRuleCases that it fails first", name, i, rule.claim)
+			}
+		}
+	}
+}
+
+// TestMetadataRulesCollectAll pins the whole list, which the audit detail carries:
+// every violation, in the tables' order, not only the first.
+func TestMetadataRulesCollectAll(t *testing.T) {
+	c := claimSource{"iss": "other", "jti": 5.0, "aud": []any{},
+		"token_endpoint_auth_signing_alg": "RS256", "token_endpoint_auth_method": "client_secret_basic",
+		"grant_types": []any{"client_credentials"}, "request_object_signing_alg": "HS256",
+		"response_types": "code id_token", "authorization_encrypted_response_enc": "A128GCM",
+		"id_token_encrypted_response_enc": "x", "application_type": "native"}
+	rules := metadataRules{responseTypesSupported: []string{"code", "code id_token"}}
+	want := []string{
+		"The 'iat' claim is missing.",
+		"The 'exp' claim is missing.",
+		"The 'jti' claim is missing.",
+		"The 'aud' claim is missing.",
+		"The 'iss' claim value must be set to '" + testSoftwareID + "'.",
+		"The 'token_endpoint_auth_signing_alg' claim value must be one of 'PS256,ES256'.",
+		"The 'token_endpoint_auth_method' claim value must be one of 'private_key_jwt'.",
+		"The 'id_token_signed_response_alg' claim is missing.",
+		"The 'grant_types' claim value must contain the 'authorization_code' value.",
+		"The 'request_object_signing_alg' claim value must be one of 'PS256,ES256'.",
+		"The 'authorization_encrypted_response_alg' claim is missing.",
+		"The 'authorization_encrypted_response_enc' claim value must be one of 'A128CBC-HS256,A256GCM'.",
+		"The 'id_token_encrypted_response_alg' claim is missing.",
+		"The 'id_token_encrypted_response_enc' claim value must be one of 'A128CBC-HS256,A256GCM'.",
+		"The 'application_type' claim value must be set to 'web'.",
+	}
+	if got := rules.apply(c, testSoftwareID, true, &Metadata{}); !reflect.DeepEqual([]string(got), want) {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
 	}
 }
 
@@ -175,5 +246,20 @@ func TestFilterScope(t *testing.T) {
 	got := filterScope("openid bank:accounts.basic:read admin:metrics.basic:read cdr:registration openid", supported)
 	if got != "openid bank:accounts.basic:read cdr:registration" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// BenchmarkMetadataRules is step 10 alone over a valid request.
+//
+//	go test ./dcr -run '^$' -bench MetadataRules -benchmem
+func BenchmarkMetadataRules(b *testing.B) {
+	c := claimSource(validRequestClaims())
+	rules := metadataRules{responseTypesSupported: []string{"code"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		var m Metadata
+		if errs := rules.apply(c, testSoftwareID, true, &m); len(errs) > 0 {
+			b.Fatal(errs)
+		}
 	}
 }
