@@ -59,20 +59,22 @@ type JWKSCache struct {
 	failureRetry time.Duration // after a failed refetch, serve the stale copy this long before trying again
 	maxEntries   int
 
-	// entries is copied on write: a new uri is rare (a new ADR product), a
-	// lookup happens on every registration and must not contend on a lock.
-	entries atomic.Pointer[map[string]*jwksEntry]
-	mu      sync.Mutex // serialises writers of entries
+	// entries maps uri → *jwksEntry. A lookup takes no lock; an insert is
+	// O(1) amortised and copies nothing (a sync.Map, not a copied map).
+	entries sync.Map
+	lru     jwksLRU // recency order for eviction, under its own mutex
 	group   singleflight.Group
 }
 
 type jwksEntry struct {
 	uri      string
 	state    atomic.Pointer[jwksState]
-	lastUsed atomic.Int64 // unix seconds, for eviction
+	lastUsed atomic.Int64 // unix seconds of the last move to the front of lru
 
 	mu     sync.Mutex    // guards forced
 	forced chan struct{} // closed when the last unknown-kid refresh finished
+
+	prev, next *jwksEntry // links in lru, guarded by lru.mu; nil once evicted
 }
 
 // jwksState is immutable once stored.
@@ -106,7 +108,7 @@ func NewJWKSCache(f *Fetcher, ttl time.Duration, log *slog.Logger) *JWKSCache {
 		failureRetry:              defaultUnknownKidPeriod,
 		maxEntries:                defaultMaxJWKSEntries,
 	}
-	c.entries.Store(&map[string]*jwksEntry{})
+	c.lru.init()
 	return c
 }
 
@@ -182,7 +184,7 @@ func (s *jwksState) lookup(kid string) jwk.Key {
 // fetching. ok reports whether uri was ever fetched; set is nil while no fetch
 // has succeeded.
 func (c *JWKSCache) Snapshot(uri string) (set jwk.Set, fetchedAt time.Time, lastErr error, ok bool) {
-	e := (*c.entries.Load())[uri]
+	e := c.lookup(uri)
 	if e == nil {
 		return nil, time.Time{}, nil, false
 	}
@@ -201,7 +203,7 @@ func (c *JWKSCache) Snapshot(uri string) (set jwk.Set, fetchedAt time.Time, last
 // DroppedKeys returns why keys of the last fetched set at uri were left out
 // ("key kid=X dropped: RSA modulus 1000000 bits exceeds 4096"), without fetching.
 func (c *JWKSCache) DroppedKeys(uri string) []string {
-	e := (*c.entries.Load())[uri]
+	e := c.lookup(uri)
 	if e == nil {
 		return nil
 	}
@@ -224,47 +226,6 @@ func (c *JWKSCache) Refresh(ctx context.Context, uri string) error {
 		return &JWKSLoadError{URI: uri, Err: err}
 	}
 	return nil
-}
-
-// entry returns the cache entry of uri, creating it (and evicting the least
-// recently used entry when full) if needed.
-func (c *JWKSCache) entry(uri string, now time.Time) *jwksEntry {
-	e := (*c.entries.Load())[uri]
-	if e == nil {
-		c.mu.Lock()
-		old := *c.entries.Load()
-		if e = old[uri]; e == nil {
-			next := make(map[string]*jwksEntry, len(old)+1)
-			for k, v := range old {
-				next[k] = v
-			}
-			if len(next) >= c.maxEntries {
-				evictLeastRecentlyUsed(next)
-			}
-			e = &jwksEntry{uri: uri}
-			next[uri] = e
-			c.entries.Store(&next)
-		}
-		c.mu.Unlock()
-	}
-	// Only write when the second changed: a store per call would make every
-	// core fight over the entry's cache line under parallel load.
-	if sec := now.Unix(); e.lastUsed.Load() != sec {
-		e.lastUsed.Store(sec)
-	}
-	return e
-}
-
-func evictLeastRecentlyUsed(entries map[string]*jwksEntry) {
-	var victim *jwksEntry
-	for _, e := range entries {
-		if victim == nil || e.lastUsed.Load() < victim.lastUsed.Load() {
-			victim = e
-		}
-	}
-	if victim != nil {
-		delete(entries, victim.uri)
-	}
 }
 
 // UseFetcher fetches uri with f instead of the cache's own fetcher: the CDR

@@ -47,6 +47,11 @@ func (c *JWKSCache) await(ctx context.Context, e *jwksEntry) error {
 	ch := c.startFetch(ctx, e)
 	select {
 	case r := <-ch:
+		// The flight may belong to an entry of the same uri that was evicted
+		// while it ran: an entry with no copy yet takes its outcome.
+		if st, _ := r.Val.(*jwksState); st != nil {
+			e.state.CompareAndSwap(nil, st)
+		}
 		return r.Err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -55,7 +60,10 @@ func (c *JWKSCache) await(ctx context.Context, e *jwksEntry) error {
 
 func (c *JWKSCache) startFetch(ctx context.Context, e *jwksEntry) <-chan singleflight.Result {
 	fctx := context.WithoutCancel(ctx)
-	return c.group.DoChan(e.uri, func() (any, error) { return nil, c.fetch(fctx, e) })
+	return c.group.DoChan(e.uri, func() (any, error) {
+		err := c.fetch(fctx, e)
+		return e.state.Load(), err
+	})
 }
 
 // refreshForUnknownKid refetches e at most once per UnknownKidRefreshInterval
