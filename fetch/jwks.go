@@ -222,7 +222,7 @@ func (c *JWKSCache) DroppedKeys(uri string) []string {
 // previous copy, if any, stays in use and the error is returned as *JWKSLoadError.
 func (c *JWKSCache) Refresh(ctx context.Context, uri string) error {
 	e := c.entry(uri, c.now())
-	if err := c.await(ctx, e); err != nil {
+	if err := c.await(ctx, e, nil, true); err != nil {
 		return &JWKSLoadError{URI: uri, Err: err}
 	}
 	return nil

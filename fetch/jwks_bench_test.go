@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,13 +17,21 @@ import (
 // perPathJWKSServer answers every path with a JWKS of its own: one RSA key
 // whose kid is the path, so that each uri is a distinct set in the cache.
 func perPathJWKSServer(tb testing.TB) *httptest.Server {
+	srv, _ := countingPerPathJWKSServer(tb)
+	return srv
+}
+
+// countingPerPathJWKSServer is perPathJWKSServer counting the requests it answers.
+func countingPerPathJWKSServer(tb testing.TB) (*httptest.Server, *atomic.Int64) {
 	template := josetest.JWKS(jwksTestPublicJWK(tb, 0, "KID"))
+	var requests atomic.Int64
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(strings.Replace(template, `"KID"`, `"`+r.URL.Path+`"`, 1)))
 	}))
 	tb.Cleanup(srv.Close)
-	return srv
+	return srv, &requests
 }
 
 // manyURIs returns n distinct JWKS uris on srv with the kid each one serves.

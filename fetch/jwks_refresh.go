@@ -19,17 +19,18 @@ import (
 
 // current returns a usable state of e, fetching when there is no copy or the copy expired.
 func (c *JWKSCache) current(ctx context.Context, e *jwksEntry, now time.Time) (*jwksState, error) {
-	if st := e.state.Load(); st.hasCopy() {
-		if now.Sub(st.fetchedAt) < c.ttl {
-			return st, nil
+	seen := e.state.Load()
+	if seen.hasCopy() {
+		if now.Sub(seen.fetchedAt) < c.ttl {
+			return seen, nil
 		}
 		// The source is failing: serve the stale copy instead of making every
 		// caller wait for another timeout.
-		if st.lastErr != nil && now.Sub(st.attemptAt) < c.failureRetry {
-			return st, nil
+		if seen.lastErr != nil && now.Sub(seen.attemptAt) < c.failureRetry {
+			return seen, nil
 		}
 	}
-	err := c.await(ctx, e)
+	err := c.await(ctx, e, seen, false)
 	st := e.state.Load()
 	if st.hasCopy() {
 		return st, nil
@@ -42,25 +43,38 @@ func (c *JWKSCache) current(ctx context.Context, e *jwksEntry, now time.Time) (*
 
 // await runs (or joins) the fetch of e.uri and waits for it or for ctx. The
 // fetch itself is not tied to ctx: other callers may be waiting for it, and
-// the Fetcher's timeout bounds it.
-func (c *JWKSCache) await(ctx context.Context, e *jwksEntry) error {
-	ch := c.startFetch(ctx, e)
+// the Fetcher's timeout bounds it. seen is the state the caller found wanting
+// (see startFetch); nil with force fetches in any case.
+func (c *JWKSCache) await(ctx context.Context, e *jwksEntry, seen *jwksState, force bool) error {
+	ch := c.startFetch(ctx, e, seen, force)
 	select {
 	case r := <-ch:
-		// The flight may belong to an entry of the same uri that was evicted
-		// while it ran: an entry with no copy yet takes its outcome.
-		if st, _ := r.Val.(*jwksState); st != nil {
-			e.state.CompareAndSwap(nil, st)
-		}
-		return r.Err
+		return e.adopt(r)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-func (c *JWKSCache) startFetch(ctx context.Context, e *jwksEntry) <-chan singleflight.Result {
+// adopt returns the outcome of a finished flight. The flight may belong to an
+// entry of the same uri that was evicted while it ran: an entry with no copy
+// yet takes its outcome, instead of reporting a fetch that did not complete.
+func (e *jwksEntry) adopt(r singleflight.Result) error {
+	if st, _ := r.Val.(*jwksState); st != nil {
+		e.state.CompareAndSwap(nil, st)
+	}
+	return r.Err
+}
+
+// startFetch starts (or joins) the one flight of e.uri. Unless force, a flight
+// that finds e's state no longer the seen one does not fetch: another flight
+// finished between the caller's look and this one, and its outcome is as
+// fresh as a new fetch would be.
+func (c *JWKSCache) startFetch(ctx context.Context, e *jwksEntry, seen *jwksState, force bool) <-chan singleflight.Result {
 	fctx := context.WithoutCancel(ctx)
 	return c.group.DoChan(e.uri, func() (any, error) {
+		if st := e.state.Load(); !force && st != seen {
+			return st, st.lastErr
+		}
 		err := c.fetch(fctx, e)
 		return e.state.Load(), err
 	})
@@ -86,7 +100,7 @@ func (c *JWKSCache) refreshForUnknownKid(ctx context.Context, e *jwksEntry) {
 		}
 		done = make(chan struct{})
 		e.forced = done
-		ch := c.startFetch(ctx, e)
+		ch := c.startFetch(ctx, e, nil, true)
 		go func() { <-ch; close(done) }()
 	}
 	e.mu.Unlock()
