@@ -112,14 +112,7 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // serve runs the server until ctx is cancelled.
 func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logger) error {
-	// One server per database, decided before anything touches it: a second
-	// --demo must not wipe the running demo's database, a second server must
-	// not migrate under the first.
-	dbPath := cfg.Database.Path
-	if demoMode {
-		dbPath = demoDatabasePath()
-	}
-	lock, err := store.AcquireLock(dbPath)
+	lock, err := lockDatabase(cfg, demoMode)
 	if err != nil {
 		return err
 	}
@@ -136,14 +129,50 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 		return err
 	}
 	defer db.Close()
+	app, err := buildApp(ctx, cfg, db, demo, log)
+	if err != nil {
+		return err
+	}
+	srv, ln, err := listen(cfg, app, log)
+	if err != nil {
+		return err
+	}
+	bg, cancelBG := context.WithCancel(ctx)
+	defer cancelBG()
+	startBackgroundJobs(bg, cfg, db, app, log)
 
-	opts := web.BuildOptions{Demo: demoMode}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("dcrconsole listening", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
+		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Path, "demo", demoMode)
+	logAuditHead(ctx, app, log, "at start")
+	if demo != nil {
+		go demo.Run(bg, cfg, log)
+	}
+	return runUntilDone(ctx, srv, serveErr, cancelBG, app, log)
+}
+
+// lockDatabase takes the lock of the database file. One server per database,
+// decided before anything touches it: a second --demo must not wipe the running
+// demo's database, a second server must not migrate under the first.
+func lockDatabase(cfg config.Config, demoMode bool) (*store.Lock, error) {
+	dbPath := cfg.Database.Path
+	if demoMode {
+		dbPath = demoDatabasePath()
+	}
+	return store.AcquireLock(dbPath)
+}
+
+// buildApp assembles the services, loads the stored copy of the Register and
+// creates the first console administrator when there is none.
+func buildApp(ctx context.Context, cfg config.Config, db *store.DB, demo *demoEnv, log *slog.Logger) (*web.App, error) {
+	opts := web.BuildOptions{Demo: demo != nil}
 	if demo != nil {
 		opts.RootCAs = demo.RootCAs()
 	}
 	app, err := web.Build(ctx, cfg, db, log, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := app.RegisterData.Load(ctx); err != nil {
 		log.Warn("register data: no stored copy loaded", "error", err)
@@ -151,13 +180,19 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if cfg.Console.Enabled {
 		password, err := app.Auth.EnsureAdmin(ctx)
 		if err != nil {
-			return fmt.Errorf("console: first administrator: %w", err)
+			return nil, fmt.Errorf("console: first administrator: %w", err)
 		}
 		if password != "" {
 			log.Warn("console: created the first administrator; this one-time password is shown once and must be changed at first login",
 				"url", cfg.Server.PublicURL+"/console/", "username", "admin", "password", password)
 		}
 	}
+	return app, nil
+}
+
+// listen opens the listening socket (TLS when configured) and the HTTP server
+// with its timeouts.
+func listen(cfg config.Config, app *web.App, log *slog.Logger) (*http.Server, net.Listener, error) {
 	srv := &http.Server{
 		Handler:           app.Engine,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -169,18 +204,22 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
-		return fmt.Errorf("server.listen: %w", err)
+		return nil, nil, fmt.Errorf("server.listen: %w", err)
 	}
 	if cfg.TLS.CertFile != "" {
 		tlsConfig, err := serverTLSConfig(cfg.TLS)
 		if err != nil {
 			ln.Close()
-			return err
+			return nil, nil, err
 		}
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	bg, cancelBG := context.WithCancel(ctx)
-	defer cancelBG()
+	return srv, ln, nil
+}
+
+// startBackgroundJobs starts the jobs that run until bg is cancelled: the
+// Register refresh, pruning and the reload of the holder's keys.
+func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, app *web.App, log *slog.Logger) {
 	if cfg.Register.CheckStatus {
 		go app.RegisterData.Run(bg)
 	}
@@ -201,16 +240,11 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 		return err
 	}, log, "session pruning")
 	go every(bg, 10*time.Second, app.Keys.Reload, log, "holder key reload (the loaded keys stay in use)")
+}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("dcrconsole listening", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
-		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Path, "demo", demoMode)
-	logAuditHead(ctx, app, log, "at start")
-	if demo != nil {
-		go demo.Run(bg, cfg, log)
-	}
-
+// runUntilDone waits for the server to fail or ctx to end, then stops the
+// background jobs and drains the requests in flight.
+func runUntilDone(ctx context.Context, srv *http.Server, serveErr <-chan error, cancelBG context.CancelFunc, app *web.App, log *slog.Logger) error {
 	select {
 	case err := <-serveErr:
 		return err

@@ -162,6 +162,14 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 		v.Links = append(v.Links, views.AuditLink{Label: "Other attempts of this software_id", Href: attemptsBySoftware(e.SoftwareID)},
 			views.AuditLink{Label: "Its registrations", Href: "/console/clients?q=" + url.QueryEscape(e.SoftwareID)})
 	}
+	attemptRequest(&v, e)
+	return v
+}
+
+// attemptRequest fills what the attempt's audit data kept of the request: the
+// decoded request JWT and its SSA, or the bounded body prefix when it was not a
+// JWT, or NoRequest.
+func attemptRequest(v *views.AttemptView, e *store.AuditEvent) {
 	var data struct {
 		RequestJWT  string `json:"request_jwt"`
 		BodyPrefix  string `json:"body_prefix"`
@@ -203,7 +211,6 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 	default:
 		v.NoRequest = true
 	}
-	return v
 }
 
 // sizeText says n bytes in KiB when it is a whole number of them (the stored

@@ -89,6 +89,14 @@ func (s *Server) clientView(cl *store.Client) views.ClientView {
 	ssaScope, _ := ssa["scope"].(string)
 	v.Scopes = clientScopeRows(ssaScope, cl.Scope)
 
+	v.Summary = clientSummary(cl, now)
+	v.RegisterStatus, v.Register = s.clientRegister(cl.SoftwareID)
+	v.Keys = s.clientKeys(cl.JWKSURI, now)
+	return v
+}
+
+// clientSummary is the key facts of a client, at the top of its page.
+func clientSummary(cl *store.Client, now time.Time) []views.KV {
 	lastToken := "never"
 	if cl.LastTokenAt != nil {
 		lastToken = views.When(*cl.LastTokenAt) + " (" + views.Ago(*cl.LastTokenAt, now) + ")"
@@ -97,7 +105,7 @@ func (s *Server) clientView(cl *store.Client) views.ClientView {
 	if cl.StatusChangedAt != nil {
 		changed = views.When(*cl.StatusChangedAt)
 	}
-	v.Summary = []views.KV{
+	return []views.KV{
 		{Key: "client_id", Value: cl.ID, Mono: true},
 		{Key: "Client name", Value: cl.ClientName},
 		{Key: "software_id", Value: cl.SoftwareID, Mono: true},
@@ -112,34 +120,43 @@ func (s *Server) clientView(cl *store.Client) views.ClientView {
 		{Key: "Last token", Value: lastToken},
 		{Key: "mTLS certificate (SHA-256)", Value: cl.CertThumbprint, Mono: true},
 	}
+}
 
-	v.RegisterStatus = clientsRegisterUnknown
-	if p, ok := s.register.Product(cl.SoftwareID); ok {
-		v.RegisterStatus, _ = p.EffectiveStatus()
-		v.Register = []views.RegisterLevel{
-			{Level: "Software product", Name: p.SoftwareProductName, ID: p.SoftwareProductID, Status: p.Status},
-			{Level: "Brand", Name: p.BrandName, ID: p.BrandID, Status: p.BrandStatus},
-			{Level: "Legal entity", Name: p.LegalEntityName, ID: p.LegalEntityID, Status: p.LegalEntityStatus},
+// clientRegister is the client's software product as the Register lists it,
+// product, brand and legal entity, and its effective status.
+func (s *Server) clientRegister(softwareID string) (status string, levels []views.RegisterLevel) {
+	p, ok := s.register.Product(softwareID)
+	if !ok {
+		return clientsRegisterUnknown, nil
+	}
+	status, _ = p.EffectiveStatus()
+	return status, []views.RegisterLevel{
+		{Level: "Software product", Name: p.SoftwareProductName, ID: p.SoftwareProductID, Status: p.Status},
+		{Level: "Brand", Name: p.BrandName, ID: p.BrandID, Status: p.BrandStatus},
+		{Level: "Legal entity", Name: p.LegalEntityName, ID: p.LegalEntityID, Status: p.LegalEntityStatus},
+	}
+}
+
+// clientKeys is the cached copy of the client's JWKS, without fetching.
+func (s *Server) clientKeys(uri string, now time.Time) views.ClientKeys {
+	keys := views.ClientKeys{URI: uri}
+	if uri == "" {
+		return keys
+	}
+	set, fetchedAt, lastErr, ok := s.jwksCache.Snapshot(uri)
+	keys.Fetched = ok
+	if !fetchedAt.IsZero() {
+		keys.FetchedAt, keys.Ago = views.When(fetchedAt), views.Ago(fetchedAt, now)
+	}
+	if lastErr != nil {
+		keys.LastErr = lastErr.Error()
+	}
+	for i := 0; set != nil && i < set.Len(); i++ {
+		if k, ok := set.Key(i); ok {
+			keys.Keys = append(keys.Keys, views.KeyRow{KID: k.KeyID(), Kty: k.KeyType().String(), Alg: k.Algorithm().String(), Use: k.KeyUsage()})
 		}
 	}
-
-	v.Keys = views.ClientKeys{URI: cl.JWKSURI}
-	if cl.JWKSURI != "" {
-		set, fetchedAt, lastErr, ok := s.jwksCache.Snapshot(cl.JWKSURI)
-		v.Keys.Fetched = ok
-		if !fetchedAt.IsZero() {
-			v.Keys.FetchedAt, v.Keys.Ago = views.When(fetchedAt), views.Ago(fetchedAt, now)
-		}
-		if lastErr != nil {
-			v.Keys.LastErr = lastErr.Error()
-		}
-		for i := 0; set != nil && i < set.Len(); i++ {
-			if k, ok := set.Key(i); ok {
-				v.Keys.Keys = append(v.Keys.Keys, views.KeyRow{KID: k.KeyID(), Kty: k.KeyType().String(), Alg: k.Algorithm().String(), Use: k.KeyUsage()})
-			}
-		}
-	}
-	return v
+	return keys
 }
 
 // clientRegisteredFields lists every field of the registration, in the order

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -20,29 +21,50 @@ const (
 // DashboardPage is GET /console/: clients by status, registration attempts per
 // day, frequent rejection reasons, recent failures, Register and audit health.
 func (s *Server) DashboardPage(c *gin.Context) {
+	v, what, err := s.dashboardView(c)
+	if err != nil {
+		s.log.Error("console: dashboard "+what, "error", err, "request_id", c.GetString(requestIDKey))
+		s.consoleError(c, http.StatusInternalServerError, "Something went wrong", "The dashboard could not be loaded. Try again.")
+		return
+	}
+	s.render(c, http.StatusOK, views.Dashboard(v, s.nav(c, "dashboard")))
+}
+
+// dashboardView gathers the dashboard's figures; on failure, what names the
+// part that could not be loaded.
+func (s *Server) dashboardView(c *gin.Context) (v views.DashboardView, what string, err error) {
 	ctx := c.Request.Context()
 	now := time.Now().UTC()
 	y, m, d := now.AddDate(0, 0, -(dashboardDays - 1)).Date()
 	since := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	v := views.DashboardView{Now: now, Days: dashboardDays, Register: s.registerHealth()}
+	v = views.DashboardView{Now: now, Days: dashboardDays, Register: s.registerHealth()}
 
-	fail := func(what string, err error) {
-		s.log.Error("console: dashboard "+what, "error", err, "request_id", c.GetString(requestIDKey))
-		s.consoleError(c, http.StatusInternalServerError, "Something went wrong", "The dashboard could not be loaded. Try again.")
-	}
 	counts, err := s.db.CountClientsByStatus(ctx)
 	if err != nil {
-		fail("client counts", err)
-		return
+		return v, "client counts", err
 	}
 	for _, cnt := range counts {
 		v.Clients = append(v.Clients, views.StatusCount{Status: cnt.Status, N: cnt.N})
 		v.ClientsTotal += cnt.N
 	}
+	if what, err := s.dashboardActivity(ctx, &v, since, now); err != nil {
+		return v, what, err
+	}
+	if v.AuditHeadID, v.AuditHeadHash, err = s.audit.Head(ctx); err != nil {
+		return v, "audit head", err
+	}
+	if v.LastVerify, err = s.lastAuditVerification(c); err != nil {
+		return v, "last verification", err
+	}
+	return v, "", nil
+}
+
+// dashboardActivity fills the registrations per day since since, the frequent
+// rejection reasons and the recent failures.
+func (s *Server) dashboardActivity(ctx context.Context, v *views.DashboardView, since, now time.Time) (what string, err error) {
 	days, err := s.db.RegistrationsPerDay(ctx, since, now)
 	if err != nil {
-		fail("registrations per day", err)
-		return
+		return "registrations per day", err
 	}
 	chartDays := make([]views.ChartDay, len(days))
 	for i, day := range days {
@@ -54,8 +76,7 @@ func (s *Server) DashboardPage(c *gin.Context) {
 	v.Chart = views.NewRegistrationChart(chartDays)
 	reasons, err := s.db.TopRejectionReasons(ctx, since, dashboardReasons)
 	if err != nil {
-		fail("rejection reasons", err)
-		return
+		return "rejection reasons", err
 	}
 	for _, r := range reasons {
 		v.Reasons = append(v.Reasons, views.ReasonRow{ErrorCode: r.ErrorCode, Step: r.Step, Description: r.Description, N: r.N,
@@ -63,23 +84,14 @@ func (s *Server) DashboardPage(c *gin.Context) {
 	}
 	recent, err := s.db.RecentFailedRegistrations(ctx, since, dashboardRecent)
 	if err != nil {
-		fail("recent failures", err)
-		return
+		return "recent failures", err
 	}
 	for _, e := range recent {
 		desc := e.PublicReason()
 		v.Recent = append(v.Recent, views.FailureRow{Href: dashboardAttemptHref(e.ID), Time: e.Time, SoftwareID: e.SoftwareID,
 			ErrorCode: e.ErrorCode, Step: e.Step, Description: desc})
 	}
-	if v.AuditHeadID, v.AuditHeadHash, err = s.audit.Head(ctx); err != nil {
-		fail("audit head", err)
-		return
-	}
-	if v.LastVerify, err = s.lastAuditVerification(c); err != nil {
-		fail("last verification", err)
-		return
-	}
-	s.render(c, http.StatusOK, views.Dashboard(v, s.nav(c, "dashboard")))
+	return "", nil
 }
 
 func dashboardAttemptHref(id int64) string { return "/console/attempts/" + strconv.FormatInt(id, 10) }

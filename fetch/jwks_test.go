@@ -20,51 +20,11 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/dcrconsole/dcrconsole/jose"
+	"github.com/dcrconsole/dcrconsole/jose/josetest"
 )
 
-// jwksTestRSAKeys are generated once: 2048-bit generation is slow.
-var jwksTestRSAKeys = sync.OnceValue(func() []*rsa.PrivateKey {
-	keys := make([]*rsa.PrivateKey, 3)
-	for i := range keys {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		keys[i] = k
-	}
-	return keys
-})
-
-// jwksTestJWK returns the JWK JSON of raw (a private or public key) with kid and use set.
-func jwksTestJWK(t testing.TB, raw any, kid, use string) json.RawMessage {
-	t.Helper()
-	k, err := jwk.FromRaw(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if kid != "" {
-		_ = k.Set(jwk.KeyIDKey, kid)
-	}
-	if use != "" {
-		_ = k.Set(jwk.KeyUsageKey, use)
-	}
-	b, err := json.Marshal(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func jwksTestPublicJWK(t testing.TB, i int, kid string) json.RawMessage {
-	return jwksTestJWK(t, &jwksTestRSAKeys()[i].PublicKey, kid, "sig")
-}
-
-func jwksBody(keys ...json.RawMessage) string {
-	if keys == nil {
-		keys = []json.RawMessage{}
-	}
-	b, _ := json.Marshal(map[string]any{"keys": keys})
-	return string(b)
+	return josetest.JWK(t, &josetest.RSAKeys()[i].PublicKey, kid, "sig")
 }
 
 // jwksServer serves a settable body and status and counts requests.
@@ -141,7 +101,7 @@ func newTestJWKSCache(t testing.TB, srv *jwksServer) (*JWKSCache, *manualClock) 
 
 func TestJWKSFetchAndCacheHit(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	srv := newJWKSServer(t, jwksBody(jwksTestPublicJWK(t, 0, "r1"), jwksTestJWK(t, &ec.PublicKey, "e1", "")))
+	srv := newJWKSServer(t, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1"), josetest.JWK(t, &ec.PublicKey, "e1", "")))
 	c, _ := newTestJWKSCache(t, srv)
 	ctx := context.Background()
 	for _, kid := range []string{"r1", "e1", "r1", "e1"} {
@@ -169,7 +129,7 @@ func TestJWKSFetchAndCacheHit(t *testing.T) {
 }
 
 func TestJWKSTTLExpiry(t *testing.T) {
-	srv := newJWKSServer(t, jwksBody(jwksTestPublicJWK(t, 0, "r1")))
+	srv := newJWKSServer(t, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1")))
 	c, clock := newTestJWKSCache(t, srv)
 	ctx := context.Background()
 	mustJWKSKey(t, c, srv.URL, "r1")
@@ -178,7 +138,7 @@ func TestJWKSTTLExpiry(t *testing.T) {
 	if n := srv.requests.Load(); n != 1 {
 		t.Fatalf("requests before expiry = %d, want 1", n)
 	}
-	srv.set(http.StatusOK, jwksBody(jwksTestPublicJWK(t, 1, "r2")))
+	srv.set(http.StatusOK, josetest.JWKS(jwksTestPublicJWK(t, 1, "r2")))
 	clock.Advance(2 * time.Second)
 	mustJWKSKey(t, c, srv.URL, "r2")
 	if _, err := c.Key(ctx, srv.URL, "r1"); !errors.Is(err, ErrKeyNotFound) {
@@ -206,11 +166,11 @@ func mustJWKSKey(t testing.TB, c *JWKSCache, uri, kid string) jwk.Key {
 }
 
 func TestJWKSUnknownKidRefreshRateLimited(t *testing.T) {
-	srv := newJWKSServer(t, jwksBody(jwksTestPublicJWK(t, 0, "r1")))
+	srv := newJWKSServer(t, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1")))
 	c, clock := newTestJWKSCache(t, srv)
 	ctx := context.Background()
 	mustJWKSKey(t, c, srv.URL, "r1")
-	srv.set(http.StatusOK, jwksBody(jwksTestPublicJWK(t, 0, "r1"), jwksTestPublicJWK(t, 1, "r2")))
+	srv.set(http.StatusOK, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1"), jwksTestPublicJWK(t, 1, "r2")))
 
 	clock.Advance(10 * time.Second) // the fetch 10 s ago counts: no refetch yet
 	_, err := c.Key(ctx, srv.URL, "r2")
@@ -239,7 +199,7 @@ func TestJWKSUnknownKidRefreshRateLimited(t *testing.T) {
 }
 
 func TestJWKSStaleCopyWhenSourceDown(t *testing.T) {
-	srv := newJWKSServer(t, jwksBody(jwksTestPublicJWK(t, 0, "r1")))
+	srv := newJWKSServer(t, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1")))
 	c, clock := newTestJWKSCache(t, srv)
 	mustJWKSKey(t, c, srv.URL, "r1")
 	srv.Close()
@@ -265,12 +225,12 @@ func TestJWKSLoadErrors(t *testing.T) {
 		status     int
 		wantErr    error
 	}{
-		{"not found", jwksBody(jwksTestPublicJWK(t, 0, "r1")), http.StatusNotFound, nil},
+		{"not found", josetest.JWKS(jwksTestPublicJWK(t, 0, "r1")), http.StatusNotFound, nil},
 		{"server error", "{}", http.StatusInternalServerError, nil},
-		{"empty set", jwksBody(), http.StatusOK, errNoUsableKeys},
+		{"empty set", josetest.JWKS(), http.StatusOK, errNoUsableKeys},
 		{"not json", "<html>", http.StatusOK, nil},
 		{"no keys member", `{"kty":"RSA"}`, http.StatusOK, nil},
-		{"too many keys", jwksBody(tooMany...), http.StatusOK, nil},
+		{"too many keys", josetest.JWKS(tooMany...), http.StatusOK, nil},
 		{"oversized", `{"keys":[],"pad":"` + strings.Repeat("x", 1<<20) + `"}`, http.StatusOK, ErrTooLarge},
 	}
 	for _, tc := range cases {
@@ -304,15 +264,15 @@ func TestJWKSLoadErrors(t *testing.T) {
 func TestJWKSUnusableKeysIgnored(t *testing.T) {
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	srv := newJWKSServer(t, jwksBody(
-		jwksTestJWK(t, &jwksTestRSAKeys()[0].PublicKey, "enc", "enc"),
-		jwksTestJWK(t, &small.PublicKey, "small", "sig"),
-		jwksTestJWK(t, &p384.PublicKey, "p384", "sig"),
-		jwksTestJWK(t, []byte("0123456789abcdef0123456789abcdef"), "oct", "sig"),
+	srv := newJWKSServer(t, josetest.JWKS(
+		josetest.JWK(t, &josetest.RSAKeys()[0].PublicKey, "enc", "enc"),
+		josetest.JWK(t, &small.PublicKey, "small", "sig"),
+		josetest.JWK(t, &p384.PublicKey, "p384", "sig"),
+		josetest.JWK(t, []byte("0123456789abcdef0123456789abcdef"), "oct", "sig"),
 		json.RawMessage(`{"kty":"RSA","kid":"broken","n":12}`),
 		// A P-256 x with a y off the curve: jwx parses it, the ECDH check refuses it.
 		json.RawMessage(`{"kty":"EC","kid":"offcurve","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"AAAAJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"}`),
-		jwksTestJWK(t, &jwksTestRSAKeys()[1].PublicKey, "good", ""),
+		josetest.JWK(t, &josetest.RSAKeys()[1].PublicKey, "good", ""),
 	))
 	c, _ := newTestJWKSCache(t, srv)
 	for _, kid := range []string{"enc", "small", "p384", "oct", "broken", "offcurve"} {
@@ -327,7 +287,7 @@ func TestJWKSUnusableKeysIgnored(t *testing.T) {
 
 func TestJWKSPrivateKeysYieldPublicKeys(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	srv := newJWKSServer(t, jwksBody(jwksTestJWK(t, jwksTestRSAKeys()[2], "rp", "sig"), jwksTestJWK(t, ec, "ep", "")))
+	srv := newJWKSServer(t, josetest.JWKS(josetest.JWK(t, josetest.RSAKeys()[2], "rp", "sig"), josetest.JWK(t, ec, "ep", "")))
 	c, _ := newTestJWKSCache(t, srv)
 	for _, kid := range []string{"rp", "ep"} {
 		k := mustJWKSKey(t, c, srv.URL, kid)
@@ -348,7 +308,7 @@ func TestJWKSPrivateKeysYieldPublicKeys(t *testing.T) {
 }
 
 func TestJWKSSingleflight(t *testing.T) {
-	srv := newJWKSServer(t, jwksBody(jwksTestPublicJWK(t, 0, "r1")))
+	srv := newJWKSServer(t, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1")))
 	srv.delay = 100 * time.Millisecond
 	c, _ := newTestJWKSCache(t, srv)
 	var wg sync.WaitGroup
@@ -371,7 +331,7 @@ func TestJWKSSingleflight(t *testing.T) {
 }
 
 func TestJWKSCallerCancelDoesNotBreakSharedFetch(t *testing.T) {
-	srv := newJWKSServer(t, jwksBody(jwksTestPublicJWK(t, 0, "r1")))
+	srv := newJWKSServer(t, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1")))
 	srv.delay = 100 * time.Millisecond
 	c, _ := newTestJWKSCache(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
@@ -386,7 +346,7 @@ func TestJWKSCallerCancelDoesNotBreakSharedFetch(t *testing.T) {
 }
 
 func TestJWKSEvictsLeastRecentlyUsed(t *testing.T) {
-	srv := newJWKSServer(t, jwksBody(jwksTestPublicJWK(t, 0, "r1")))
+	srv := newJWKSServer(t, josetest.JWKS(jwksTestPublicJWK(t, 0, "r1")))
 	c, clock := newTestJWKSCache(t, srv)
 	c.maxEntries = 2
 	a, b, d := srv.URL+"/a", srv.URL+"/b", srv.URL+"/d"
@@ -408,7 +368,7 @@ func TestJWKSEvictsLeastRecentlyUsed(t *testing.T) {
 }
 
 func BenchmarkJWKSKey(b *testing.B) {
-	srv := newJWKSServer(b, jwksBody(jwksTestPublicJWK(b, 0, "r1"), jwksTestPublicJWK(b, 1, "r2")))
+	srv := newJWKSServer(b, josetest.JWKS(jwksTestPublicJWK(b, 0, "r1"), jwksTestPublicJWK(b, 1, "r2")))
 	c := NewJWKSCache(fetcherForTestServer(b, srv.Server), time.Hour, nil)
 	mustJWKSKey(b, c, srv.URL, "r1")
 	ctx := context.Background()

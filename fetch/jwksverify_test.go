@@ -12,6 +12,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/jose"
+	"github.com/dcrconsole/dcrconsole/jose/josetest"
 )
 
 // BenchmarkVerifyJWTHugeKey is the CPU cost of refusing one bogus JWT at the
@@ -25,7 +26,7 @@ func BenchmarkVerifyJWTHugeKey(b *testing.B) {
 	for range 7 {
 		keys = append(keys, fakeRSAJWK(b, "", 4096))
 	}
-	srv := newJWKSServer(b, jwksBody(keys...))
+	srv := newJWKSServer(b, josetest.JWKS(keys...))
 	c := NewJWKSCache(fetcherForTestServer(b, srv.Server), time.Hour, nil)
 	ctx := context.Background()
 	for _, kid := range []string{"huge", ""} {
@@ -33,7 +34,7 @@ func BenchmarkVerifyJWTHugeKey(b *testing.B) {
 		if kid != "" {
 			_ = hdr.Set(jws.KeyIDKey, kid)
 		}
-		signed, err := jws.Sign([]byte(`{"iss":"x"}`), jws.WithKey(jwa.PS256, jwksTestRSAKeys()[2], jws.WithProtectedHeaders(hdr)))
+		signed, err := jws.Sign([]byte(`{"iss":"x"}`), jws.WithKey(jwa.PS256, josetest.RSAKeys()[2], jws.WithProtectedHeaders(hdr)))
 		if err != nil {
 			b.Fatal(err)
 		}

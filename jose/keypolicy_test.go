@@ -13,6 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
+	"github.com/dcrconsole/dcrconsole/jose/josetest"
 )
 
 func fakeRSAJWK(t testing.TB, kid string, bits int) json.RawMessage {
@@ -30,7 +31,7 @@ func ecJWK(t testing.TB, curve elliptic.Curve, kid string) json.RawMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return jwksTestJWK(t, &k.PublicKey, kid, "sig")
+	return josetest.JWK(t, &k.PublicKey, kid, "sig")
 }
 
 const octJWK = `{"kty":"oct","kid":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}`
@@ -59,11 +60,11 @@ func TestParseUsableJWKSBounds(t *testing.T) {
 		{"ec secp256k1", json.RawMessage(`{"kty":"EC","kid":"k","crv":"secp256k1","x":"AA","y":"AA"}`), 0, `EC curve "secp256k1" is not P-256`},
 		{"oct", json.RawMessage(octJWK), 0, `key kid=oct dropped: kty "oct" is not RSA or EC`},
 		{"OKP", json.RawMessage(`{"kty":"OKP","crv":"Ed25519","x":"AA"}`), 0, `key kid=(none) dropped: kty "OKP"`},
-		{"encryption key", jwksTestJWK(t, &jwksTestRSAKeys()[0].PublicKey, "k", "enc"), 0, `use "enc" is not "sig"`},
+		{"encryption key", josetest.JWK(t, &josetest.RSAKeys()[0].PublicKey, "k", "enc"), 0, `use "enc" is not "sig"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			set, dropped, err := ParseUsableJWKS([]byte(jwksBody(tc.key)), tc.max)
+			set, dropped, err := ParseUsableJWKS([]byte(josetest.JWKS(tc.key)), tc.max)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +84,7 @@ func TestParseUsableJWKSBounds(t *testing.T) {
 // TestVerifyRefusesOutOfBoundKeys: a key that did not come through the JWKS
 // filter is refused again at verify time, by its size and kind alone.
 func TestVerifyRefusesOutOfBoundKeys(t *testing.T) {
-	signed, err := jws.Sign([]byte(`{"iss":"x"}`), jws.WithKey(jwa.PS256, jwksTestRSAKeys()[0]))
+	signed, err := jws.Sign([]byte(`{"iss":"x"}`), jws.WithKey(jwa.PS256, josetest.RSAKeys()[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestVerifyRefusesOutOfBoundKeys(t *testing.T) {
 			}
 		})
 	}
-	good, _ := jwk.FromRaw(&jwksTestRSAKeys()[0].PublicKey)
+	good, _ := jwk.FromRaw(&josetest.RSAKeys()[0].PublicKey)
 	if err := tok.VerifyBounded(good, DefaultMaxRSAKeyBits); err != nil {
 		t.Fatalf("2048-bit key: %v", err)
 	}

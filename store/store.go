@@ -84,32 +84,64 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.ReadOnly {
 		return openReadOnly(ctx, path, opts)
 	}
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
+	gcfg := gormConfig()
+	w, err := openWriter(path, opts.Synchronous, gcfg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := openReaders(path, opts.Readers, gcfg)
+	if err != nil {
+		closeGorm(w)
+		return nil, err
+	}
+	db := &DB{w: w, r: r, path: path,
+		writes: make(chan *writeRequest, maxBatch), closing: make(chan struct{}), writerDone: make(chan struct{})}
+	go db.writer()
+	if err := db.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// prepareFile creates the database's directory and checks that the file can be
+// written, so a read-only location is reported as such before SQLite opens it.
+func prepareFile(path string) error {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			if isReadOnly(err) {
-				return nil, &ReadOnlyError{Path: dir, Err: err}
+				return &ReadOnlyError{Path: dir, Err: err}
 			}
-			return nil, fmt.Errorf("store: create directory: %w", err)
+			return fmt.Errorf("store: create directory: %w", err)
 		}
 	}
-	if err := checkWritable(path); err != nil {
-		return nil, err
-	}
-	q := url.Values{}
-	// sqlite-only: the DSN pragmas (busy_timeout, WAL, foreign_keys, synchronous, _txlock=immediate) are mattn/go-sqlite3's; a PostgreSQL dialect opens a pool with its own DSN.
-	q.Set("_busy_timeout", "10000")
-	q.Set("_journal_mode", "WAL")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", opts.Synchronous)
-	q.Set("_txlock", "immediate")
-	q.Set("cache", "private")
-	dsn := "file:" + path + "?" + q.Encode()
-	gcfg := &gorm.Config{
+	return checkWritable(path)
+}
+
+// gormConfig is the GORM configuration of both pools.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
 		PrepareStmt:            true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
+}
+
+// openWriter opens the single writer connection.
+func openWriter(path, synchronous string, gcfg *gorm.Config) (*gorm.DB, error) {
+	q := url.Values{}
+	// sqlite-only: the DSN pragmas (busy_timeout, WAL, foreign_keys, synchronous, _txlock=immediate) are mattn/go-sqlite3's; a PostgreSQL dialect opens a pool with its own DSN.
+	q.Set("_busy_timeout", "10000")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", synchronous)
+	q.Set("_txlock", "immediate")
+	q.Set("cache", "private")
+	dsn := "file:" + path + "?" + q.Encode()
 	// The writer runs every statement inside a (group) transaction, where GORM's
 	// prepared-statement cache re-prepares per transaction: preparing directly is
 	// cheaper. Readers keep the cache, their statements live on pooled connections.
@@ -131,7 +163,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		_ = wsql.Close()
 		return nil, fmt.Errorf("store: temp_store: %w", err)
 	}
+	return w, nil
+}
 
+// openReaders opens the pool of query-only reader connections.
+func openReaders(path string, readers int, gcfg *gorm.Config) (*gorm.DB, error) {
 	rq := url.Values{}
 	rq.Set("_busy_timeout", "10000")
 	rq.Set("_foreign_keys", "on")
@@ -139,21 +175,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	rq.Set("cache", "private")
 	r, err := gorm.Open(sqlite.Open("file:"+path+"?"+rq.Encode()), gcfg)
 	if err != nil {
-		_ = wsql.Close()
 		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
 	}
 	rsql, _ := r.DB()
-	rsql.SetMaxOpenConns(opts.Readers)
-	rsql.SetMaxIdleConns(opts.Readers)
+	rsql.SetMaxOpenConns(readers)
+	rsql.SetMaxIdleConns(readers)
+	return r, nil
+}
 
-	db := &DB{w: w, r: r, path: path,
-		writes: make(chan *writeRequest, maxBatch), closing: make(chan struct{}), writerDone: make(chan struct{})}
-	go db.writer()
-	if err := db.migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
+// closeGorm closes the connections behind g.
+func closeGorm(g *gorm.DB) {
+	if s, err := g.DB(); err == nil {
+		_ = s.Close()
 	}
-	return db, nil
 }
 
 // Path is the file the database lives in.

@@ -54,11 +54,36 @@ type BuildOptions struct {
 
 // Build assembles the services and the engine from cfg.
 func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) (*App, error) {
+	fetcher, err := newFetcher(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
+	a.buildRegistration(cfg, db, log, opts)
+	if err := a.buildHolder(ctx, cfg, db, log); err != nil {
+		return nil, err
+	}
+	a.Auth = auth.New(db, a.Audit, auth.Options{
+		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
+		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
+		Hash:            opts.PasswordHash,
+	})
+	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
+		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
+		API: authlete.NewService(a.Registrar, db, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// newFetcher is the guarded fetcher of every outbound request.
+func newFetcher(cfg config.Config, opts BuildOptions) (*fetch.Fetcher, error) {
 	caPEM, err := fetch.LoadCAFile(cfg.Outbound.CAFile)
 	if err != nil {
 		return nil, err
 	}
-	fetcher, err := fetch.NewFetcher(fetch.Options{
+	return fetch.NewFetcher(fetch.Options{
 		Timeout:              cfg.Outbound.Timeout.Duration,
 		MaxBytes:             cfg.Outbound.MaxResponseBytes,
 		LimitName:            "outbound.max_response_bytes",
@@ -66,14 +91,15 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		ExtraCAPEM:           caPEM,
 		AllowPrivateNetworks: cfg.Outbound.AllowPrivateNetworks,
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// buildRegistration assembles what registering a client needs: the JWKS cache,
+// the Register's data, the pipeline and the registrar.
+func (a *App) buildRegistration(cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) {
 	// The Register is trusted and its answers grow with the ecosystem; URLs an
 	// ADR controls keep the small outbound limit.
-	registerFetcher := fetcher.WithLimit(cfg.Register.MaxResponseBytes, "register.max_response_bytes")
-	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
-	a.JWKS = fetch.NewJWKSCache(fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
+	registerFetcher := a.Fetcher.WithLimit(cfg.Register.MaxResponseBytes, "register.max_response_bytes")
+	a.JWKS = fetch.NewJWKSCache(a.Fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
 	a.JWKS.MaxRSABits = cfg.Outbound.MaxRSAKeyBits
 	a.JWKS.UseFetcher(cfg.Register.JWKSURI, registerFetcher)
 	a.RegisterData = register.New(db, registerFetcher, register.Options{
@@ -91,11 +117,17 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		ClockSkew:              cfg.Holder.ClockSkew.Duration,
 		CheckStatus:            cfg.Register.CheckStatus,
 		RegisterJWKSURI:        cfg.Register.JWKSURI,
-	}, a.JWKS, a.JWKS, a.RegisterData, db, db, fetcher)
+	}, a.JWKS, a.JWKS, a.RegisterData, db, db, a.Fetcher)
 	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
 	a.RegisterData.OnSynced(func(ctx context.Context) { a.Registrar.ReconcileRegister(ctx, a.RegisterData.Products()) })
+}
+
+// buildHolder assembles the holder's own authorization server: its signing
+// keys, the token endpoint and the verifier of the access tokens it issues.
+func (a *App) buildHolder(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logger) error {
+	var err error
 	if a.Keys, err = authz.NewKeyRing(ctx, db, cfg.Holder.SigningAlg, a.Audit, log); err != nil {
-		return nil, err
+		return err
 	}
 	a.Tokens = authz.NewTokenService(authz.TokenConfig{
 		Issuer:        cfg.Holder.Issuer,
@@ -106,16 +138,5 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		MTLS:          cfg.MTLSEnabled(),
 	}, db, a.Keys, a.JWKS, a.RegisterData, a.Audit, log)
 	a.Access = authz.NewAccessVerifier(cfg.Holder.Issuer, cfg.Holder.ClockSkew.Duration, cfg.MTLSEnabled(), a.Keys, db)
-	a.Auth = auth.New(db, a.Audit, auth.Options{
-		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
-		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
-		Hash:            opts.PasswordHash,
-	})
-	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
-		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
-		API: authlete.NewService(a.Registrar, db, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+	return nil
 }

@@ -1,4 +1,6 @@
-package jose
+// Package josetest holds the JWK helpers that the tests of jose and fetch share:
+// RSA keys generated once, a key as JWK JSON, and a JWKS document.
+package josetest
 
 import (
 	"crypto/rand"
@@ -10,12 +12,8 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 )
 
-// The JWK helpers below are copies of package fetch's test helpers (jwks_test.go):
-// test files cannot be shared across packages, and these are too small to earn a
-// package of their own.
-
-// jwksTestRSAKeys are generated once: 2048-bit generation is slow.
-var jwksTestRSAKeys = sync.OnceValue(func() []*rsa.PrivateKey {
+// RSAKeys are three 2048-bit keys, generated once per test binary: generation is slow.
+var RSAKeys = sync.OnceValue(func() []*rsa.PrivateKey {
 	keys := make([]*rsa.PrivateKey, 3)
 	for i := range keys {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -27,8 +25,9 @@ var jwksTestRSAKeys = sync.OnceValue(func() []*rsa.PrivateKey {
 	return keys
 })
 
-// jwksTestJWK returns the JWK JSON of raw (a private or public key) with kid and use set.
-func jwksTestJWK(t testing.TB, raw any, kid, use string) json.RawMessage {
+// JWK returns the JWK JSON of raw (a private or public key) with kid and use set
+// when they are not empty.
+func JWK(t testing.TB, raw any, kid, use string) json.RawMessage {
 	t.Helper()
 	k, err := jwk.FromRaw(raw)
 	if err != nil {
@@ -47,7 +46,8 @@ func jwksTestJWK(t testing.TB, raw any, kid, use string) json.RawMessage {
 	return b
 }
 
-func jwksBody(keys ...json.RawMessage) string {
+// JWKS returns the JWKS document {"keys": [...]} holding keys.
+func JWKS(keys ...json.RawMessage) string {
 	if keys == nil {
 		keys = []json.RawMessage{}
 	}
