@@ -41,7 +41,10 @@ const (
 )
 
 // JWKSCache caches public signing keys by JWKS uri. Key is safe for heavy
-// concurrent use: a cached lookup is two map reads and a few atomic loads, no lock.
+// concurrent use: a cached lookup is two map reads and a few atomic loads, and
+// takes a lock only for the first use of a uri in a given second (to mark it
+// recently used); inserting and evicting a uri is O(1), whatever the number
+// of uris cached (jwks_lru.go).
 type JWKSCache struct {
 	// UnknownKidRefreshInterval is the least time between two fetches of a uri
 	// triggered by an unknown kid (default 30 s). Set it before first use.
