@@ -7,18 +7,15 @@
 package register
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/dcrconsole/dcrconsole/fetch"
@@ -56,8 +53,8 @@ type Data struct {
 
 	index atomic.Pointer[registerIndex] // immutable; swapped after each good sync
 
-	syncMu sync.Mutex                        // one sync at a time; guards snaps and health writes
-	snaps  map[string]store.RegisterSnapshot // last good response per endpoint URL
+	syncMu sync.Mutex              // one sync at a time; guards snaps and health writes
+	snaps  map[string]snapshotMeta // last good response per endpoint URL, without its body
 	health atomic.Pointer[store.RegisterSync]
 
 	forced     singleflight.Group
@@ -87,7 +84,7 @@ func New(db *store.DB, f *fetch.Fetcher, opts Options, log *slog.Logger) *Data {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts.BaseURI = strings.TrimRight(opts.BaseURI, "/")
-	r := &Data{db: db, f: f, opts: opts, log: log, snaps: map[string]store.RegisterSnapshot{}}
+	r := &Data{db: db, f: f, opts: opts, log: log, snaps: map[string]snapshotMeta{}}
 	r.index.Store(&registerIndex{})
 	r.health.Store(&store.RegisterSync{ID: 1})
 	return r
@@ -142,11 +139,11 @@ func (r *Data) load(ctx context.Context) (bool, error) {
 	for _, s := range rows {
 		byURL[s.Endpoint] = s
 	}
-	snaps := map[string]store.RegisterSnapshot{}
+	snaps := map[string]snapshotMeta{}
 	var bodies [3][]byte
 	for i, ep := range registerEndpoints {
 		if s, ok := byURL[r.url(ep)]; ok {
-			snaps[s.Endpoint] = s
+			snaps[s.Endpoint] = metaOf(s.ETag, s.Body)
 			bodies[i] = s.Body
 		}
 	}
@@ -161,130 +158,6 @@ func (r *Data) load(ctx context.Context) (bool, error) {
 	r.snaps = snaps
 	r.index.Store(idx)
 	return true, nil
-}
-
-// fetched is one endpoint's answer in a sync.
-type fetched struct {
-	snap    store.RegisterSnapshot
-	changed bool // a 200 with a new body or ETag, to be saved
-}
-
-// Sync fetches the three Register endpoints now. It succeeds only when every
-// endpoint answers 200 with a valid body or 304; otherwise the previous data
-// stays in use and only the failure is recorded. OnChange callbacks run before
-// it returns; they must not call Sync themselves.
-func (r *Data) Sync(ctx context.Context) error {
-	r.syncMu.Lock()
-	changes, err := r.sync(ctx)
-	if err != nil {
-		r.syncMu.Unlock()
-		return err
-	}
-	// Run the callbacks outside the sync lock, but in sync order.
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
-	r.syncMu.Unlock()
-	if len(changes) > 0 {
-		for _, fn := range r.callbacks {
-			fn(ctx, changes)
-		}
-	}
-	for _, fn := range r.synced {
-		fn(ctx)
-	}
-	return nil
-}
-
-// OnSynced registers fn to run after every successful sync and after Load, with
-// the data in place: for work that must converge on the Register's state whatever
-// happened before (a crash between two syncs, a failed earlier attempt).
-func (r *Data) OnSynced(fn func(ctx context.Context)) {
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
-	r.synced = append(r.synced, fn)
-}
-
-func (r *Data) sync(ctx context.Context) ([]ProductChange, error) {
-	attempt := r.opts.Now()
-	var got [3]fetched
-	g, gctx := errgroup.WithContext(ctx)
-	for i, ep := range registerEndpoints {
-		g.Go(func() (err error) {
-			got[i], err = r.fetchEndpoint(gctx, ep, attempt)
-			return err
-		})
-	}
-	err := g.Wait()
-	var idx *registerIndex
-	if err == nil {
-		idx, err = r.buildIndex([3][]byte{got[0].snap.Body, got[1].snap.Body, got[2].snap.Body})
-	}
-	next := *r.health.Load()
-	next.LastAttemptAt = &attempt
-	if err == nil {
-		next.LastSuccessAt, next.ConsecutiveFails = &attempt, 0
-		err = r.db.Tx(ctx, func(tx *store.Tx) error {
-			for i := range got {
-				if got[i].changed {
-					if err := store.SaveRegisterSnapshot(tx, &got[i].snap); err != nil {
-						return fmt.Errorf("saving snapshot: %w", err)
-					}
-				}
-			}
-			return store.SaveRegisterSyncHealth(tx, &next)
-		})
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err() // shutting down: not a Register failure
-		}
-		r.recordFailure(ctx, attempt, err)
-		return nil, fmt.Errorf("register sync: %w", err)
-	}
-	for i := range got {
-		r.snaps[got[i].snap.Endpoint] = got[i].snap
-	}
-	r.health.Store(&next)
-	changes := diffProducts(r.index.Swap(idx), idx)
-	r.log.Info("register sync", "products", len(idx.products), "changes", len(changes))
-	return changes, nil
-}
-
-func (r *Data) recordFailure(ctx context.Context, at time.Time, cause error) {
-	next := *r.health.Load()
-	next.LastAttemptAt, next.LastErrorAt = &at, &at
-	next.LastError = cause.Error()
-	next.ConsecutiveFails++
-	r.health.Store(&next)
-	r.log.Warn("register sync failed; keeping the last good data", "err", cause, "consecutive_fails", next.ConsecutiveFails)
-	if err := r.db.Tx(ctx, func(tx *store.Tx) error { return store.SaveRegisterSyncHealth(tx, &next) }); err != nil {
-		r.log.Error("register sync: saving health", "err", err)
-	}
-}
-
-// fetchEndpoint makes one conditional GET; the body is checked by buildIndex.
-func (r *Data) fetchEndpoint(ctx context.Context, ep registerEndpoint, at time.Time) (fetched, error) {
-	u := r.url(ep)
-	prev, havePrev := r.snaps[u]
-	h := http.Header{"Accept": {"application/json"}, "X-V": {ep.version}, "X-Min-V": {ep.minimum}}
-	if havePrev && prev.ETag != "" {
-		h.Set("If-None-Match", prev.ETag)
-	}
-	resp, err := r.f.Get(ctx, u, h)
-	if err != nil {
-		return fetched{}, fmt.Errorf("%s: %w", ep.name, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotModified && havePrev:
-		return fetched{snap: prev}, nil
-	case resp.StatusCode != http.StatusOK:
-		return fetched{}, fmt.Errorf("%s: HTTP status %d", ep.name, resp.StatusCode)
-	}
-	etag := resp.Header.Get("ETag")
-	if havePrev && prev.ETag == etag && bytes.Equal(prev.Body, resp.Body) {
-		return fetched{snap: prev}, nil
-	}
-	return fetched{snap: store.RegisterSnapshot{Endpoint: u, ETag: etag, Body: resp.Body, FetchedAt: at}, changed: true}, nil
 }
 
 // Run syncs at once, then every Interval until ctx is done. Failures are
