@@ -177,8 +177,7 @@ func (r *Data) Run(ctx context.Context) {
 
 // Product returns the status of a software product; the id is case-insensitive.
 func (r *Data) Product(softwareProductID string) (ProductStatus, bool) {
-	p, ok := r.index.Load().products[strings.ToLower(softwareProductID)]
-	return p, ok
+	return r.index.Load().product(strings.ToLower(softwareProductID))
 }
 
 // LookupRefreshing looks the product up; when it is unknown it runs one forced
