@@ -52,6 +52,10 @@ type Data struct {
 	log  *slog.Logger
 
 	index atomic.Pointer[registerIndex] // immutable; swapped after each good sync
+	// loaded is closed once the stored copy is in place (at once, unless
+	// StartLoad runs); ready caches that, to spare the hot path the channel.
+	loaded atomic.Pointer[chan struct{}]
+	ready  atomic.Bool
 
 	syncMu sync.Mutex              // one sync at a time; guards snaps and health writes
 	snaps  map[string]snapshotMeta // last good response per endpoint URL, without its body
@@ -86,6 +90,10 @@ func New(db *store.DB, f *fetch.Fetcher, opts Options, log *slog.Logger) *Data {
 	opts.BaseURI = strings.TrimRight(opts.BaseURI, "/")
 	r := &Data{db: db, f: f, opts: opts, log: log, snaps: map[string]snapshotMeta{}}
 	r.index.Store(&registerIndex{})
+	open := make(chan struct{})
+	close(open)
+	r.loaded.Store(&open)
+	r.ready.Store(true)
 	r.health.Store(&store.RegisterSync{ID: 1})
 	return r
 }
@@ -112,16 +120,49 @@ func (r *Data) url(ep registerEndpoint) string {
 // Load builds the index from the stored snapshots and restores the sync
 // health, without the network (at start, before the first sync).
 func (r *Data) Load(ctx context.Context) error {
+	return r.loadThenOpen(ctx, nil)
+}
+
+// StartLoad runs Load in the background, so that a start does not wait for
+// it; the channel gets Load's result. Until the stored copy is in place, every
+// reader of the data (Product, LookupRefreshing, Products, Health, the
+// console's queries) and Sync wait for it: nothing is answered from an empty
+// copy, and a sync never lands before the older stored copy. Call it before
+// serving, once.
+func (r *Data) StartLoad(ctx context.Context) <-chan error {
+	gate := make(chan struct{})
+	r.ready.Store(false)
+	r.loaded.Store(&gate)
+	done := make(chan error, 1)
+	go func() { done <- r.loadThenOpen(ctx, gate) }()
+	return done
+}
+
+// loadThenOpen loads the stored copy, opens the gate (when there is one) and
+// runs the OnSynced callbacks, ahead of any sync's.
+func (r *Data) loadThenOpen(ctx context.Context, gate chan struct{}) error {
 	loaded, err := r.load(ctx)
+	r.cbMu.Lock()
+	defer r.cbMu.Unlock()
+	if gate != nil {
+		r.ready.Store(true)
+		close(gate)
+	}
 	if err != nil || !loaded {
 		return err
 	}
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
 	for _, fn := range r.synced {
 		fn(ctx)
 	}
 	return nil
+}
+
+// current is the index in use, once the stored copy is in place.
+func (r *Data) current() *registerIndex {
+	if !r.ready.Load() {
+		<-*r.loaded.Load()
+	}
+	return r.index.Load()
 }
 
 func (r *Data) load(ctx context.Context) (bool, error) {
@@ -177,7 +218,7 @@ func (r *Data) Run(ctx context.Context) {
 
 // Product returns the status of a software product; the id is case-insensitive.
 func (r *Data) Product(softwareProductID string) (ProductStatus, bool) {
-	return r.index.Load().product(strings.ToLower(softwareProductID))
+	return r.current().product(strings.ToLower(softwareProductID))
 }
 
 // LookupRefreshing looks the product up; when it is unknown it runs one forced
@@ -215,8 +256,8 @@ func (r *Data) LookupRefreshing(ctx context.Context, softwareProductID string) (
 
 // Health returns the sync health and the size of the data in use.
 func (r *Data) Health() SyncHealth {
+	idx := r.current()
 	h := r.health.Load()
-	idx := r.index.Load()
 	out := SyncHealth{
 		LastError: h.LastError, ConsecutiveFails: h.ConsecutiveFails,
 		Products: len(idx.products), Brands: idx.brands, LegalEntities: idx.legalEntities,
@@ -236,7 +277,7 @@ func (r *Data) Health() SyncHealth {
 
 // Products returns every product, sorted by legal entity, brand and product name.
 func (r *Data) Products() []ProductStatus {
-	return append([]ProductStatus(nil), r.index.Load().sorted...)
+	return append([]ProductStatus(nil), r.current().sorted...)
 }
 
 // OnChange registers fn to run after each successful sync that changed any

@@ -42,6 +42,7 @@ type fetched struct {
 // stays in use and only the failure is recorded. OnChange callbacks run before
 // it returns; they must not call Sync themselves.
 func (r *Data) Sync(ctx context.Context) error {
+	r.current() // after the stored copy, never under it
 	r.syncMu.Lock()
 	changes, err := r.sync(ctx)
 	if err != nil {
