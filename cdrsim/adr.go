@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -91,6 +92,14 @@ func (a *ADR) URL() string { return a.srv.url }
 
 // JWKSURI returns the URL of the ADR's public keys, URL()+"/jwks".
 func (a *ADR) JWKSURI() string { return a.srv.url + "/jwks" }
+
+// ProductJWKSURI returns URL()+"/adr/{productID}/jwks": the ADR's keys under
+// a URL of the product's own, so that a holder sees as many JWKS URIs as there
+// are products (load tests with a real-sized Register) while one listener
+// serves them all.
+func (a *ADR) ProductJWKSURI(productID string) string {
+	return a.srv.url + "/adr/" + url.PathEscape(productID) + "/jwks"
+}
 
 // SectorIdentifierURI returns URL()+"/sector-identifier", which answers a JSON
 // array of the ADR's redirect URIs.

@@ -15,6 +15,7 @@ const logoSVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">
 func (a *ADR) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /jwks", a.serveJWKS)
+	mux.HandleFunc("GET /adr/{product}/jwks", a.serveJWKS)
 	mux.HandleFunc("GET /sector-identifier", a.serveSectorIdentifier)
 	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasSuffix(req.URL.Path, ".svg") {

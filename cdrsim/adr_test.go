@@ -95,3 +95,22 @@ func TestADR(t *testing.T) {
 		t.Error("new keys not published")
 	}
 }
+
+func TestADRProductJWKSURI(t *testing.T) {
+	e := newTestEcosystem(t, 1)
+	adr := e.ADRs[0]
+	uri := adr.ProductJWKSURI("product-1")
+	if uri != adr.URL()+"/adr/product-1/jwks" {
+		t.Fatalf("ProductJWKSURI = %q", uri)
+	}
+	set := fetchJWKS(t, e.CA.Client(), uri)
+	if set.Len() != 2 {
+		t.Fatalf("product JWKS has %d keys", set.Len())
+	}
+	if _, ok := set.LookupKeyID(adr.ECKeyID()); !ok {
+		t.Error("product JWKS lacks the ADR's EC key")
+	}
+	if n := adr.Requests("/adr/product-1/jwks"); n != 1 {
+		t.Errorf("requests counted: %d", n)
+	}
+}
