@@ -112,6 +112,10 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 
 // serve runs the server until ctx is cancelled.
 func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logger) error {
+	// Parsing the system's root certificates takes tens of milliseconds: start
+	// now, beside opening the database; the fetcher built later gets them from
+	// crypto/x509's cache.
+	go func() { _, _ = x509.SystemCertPool() }()
 	lock, err := lockDatabase(cfg, demoMode)
 	if err != nil {
 		return err
@@ -163,8 +167,8 @@ func lockDatabase(cfg config.Config, demoMode bool) (*store.Lock, error) {
 	return store.AcquireLock(dbPath)
 }
 
-// buildApp assembles the services, loads the stored copy of the Register and
-// creates the first console administrator when there is none.
+// buildApp assembles the services, starts loading the stored copy of the
+// Register and creates the first console administrator when there is none.
 func buildApp(ctx context.Context, cfg config.Config, db *store.DB, demo *demoEnv, log *slog.Logger) (*web.App, error) {
 	opts := web.BuildOptions{Demo: demo != nil}
 	if demo != nil {
@@ -174,9 +178,14 @@ func buildApp(ctx context.Context, cfg config.Config, db *store.DB, demo *demoEn
 	if err != nil {
 		return nil, err
 	}
-	if err := app.RegisterData.Load(ctx); err != nil {
-		log.Warn("register data: no stored copy loaded", "error", err)
-	}
+	// The stored copy loads while the server starts; whatever needs it waits
+	// for it (see register.Data.StartLoad), /readyz does not.
+	loaded := app.RegisterData.StartLoad(ctx)
+	go func() {
+		if err := <-loaded; err != nil {
+			log.Warn("register data: no stored copy loaded", "error", err)
+		}
+	}()
 	if cfg.Console.Enabled {
 		password, err := app.Auth.EnsureAdmin(ctx)
 		if err != nil {

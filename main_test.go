@@ -96,7 +96,7 @@ type server struct {
 
 // startServer starts the binary with args (after --config cfg.Path) and env
 // added to the test's environment; it is killed at cleanup if still running.
-func startServer(t *testing.T, cfg testConfig, env []string, args ...string) *server {
+func startServer(t testing.TB, cfg testConfig, env []string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binPath, append([]string{"--config", cfg.Path}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -135,7 +135,7 @@ func (s *server) exited() bool {
 }
 
 // waitReady polls GET /readyz until it answers 200.
-func (s *server) waitReady(t *testing.T) {
+func (s *server) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(readyDeadline)
 	for {
@@ -157,7 +157,7 @@ func (s *server) waitReady(t *testing.T) {
 }
 
 // waitLog waits until the process output contains want.
-func (s *server) waitLog(t *testing.T, want string, within time.Duration) {
+func (s *server) waitLog(t testing.TB, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !strings.Contains(s.Stderr.String(), want) {
@@ -172,7 +172,7 @@ func (s *server) waitLog(t *testing.T, want string, within time.Duration) {
 }
 
 // stop sends SIGTERM and returns the exit code.
-func (s *server) stop(t *testing.T) int {
+func (s *server) stop(t testing.TB) int {
 	t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -189,7 +189,7 @@ func (s *server) kill(t *testing.T) {
 	s.wait(t)
 }
 
-func (s *server) wait(t *testing.T) int {
+func (s *server) wait(t testing.TB) int {
 	t.Helper()
 	select {
 	case <-s.done:
@@ -242,7 +242,7 @@ type ecosystem struct {
 // newEcosystem starts a Register with two ADRs; the first ADR gets extra
 // products, so that tests can make several registrations under the CDR
 // one-registration-per-product rule.
-func newEcosystem(t *testing.T, extra int) *ecosystem {
+func newEcosystem(t testing.TB, extra int) *ecosystem {
 	t.Helper()
 	ca, err := cdrsim.NewCA()
 	if err != nil {
@@ -293,7 +293,7 @@ type testConfig struct {
 }
 
 // freeAddr returns a 127.0.0.1 address that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -307,7 +307,7 @@ func freeAddr(t *testing.T) string {
 // writeConfig writes a config listening on a free port; with e it points at the
 // simulated Register and a database in a temp dir, and extra TOML lines are
 // appended to the [holder] table.
-func writeConfig(t *testing.T, e *ecosystem, holder ...string) testConfig {
+func writeConfig(t testing.TB, e *ecosystem, holder ...string) testConfig {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)

@@ -52,7 +52,8 @@ type Service struct {
 	opts     Options
 	throttle *throttle
 	// dummyHash makes a login for an unknown user cost as much as a real one,
-	// so response time does not reveal which usernames exist.
+	// so response time does not reveal which usernames exist. It is made
+	// without hashing (see unmatchableHash): nothing to compute at start.
 	dummyHash string
 	// hashSlots bounds concurrent password hashes, and so the memory they take
 	// (GOMAXPROCS × Hash.MemoryKiB): a burst of sign-ins queues instead.
@@ -72,7 +73,7 @@ func New(db *store.DB, a Auditor, opts Options) *Service {
 		opts.Hash = DefaultHashParams
 	}
 	return &Service{db: db, audit: a, opts: opts, throttle: newThrottle(),
-		dummyHash: hashPassword("dummy password for timing", opts.Hash),
+		dummyHash: unmatchableHash(opts.Hash),
 		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), Now: time.Now}
 }
 

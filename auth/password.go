@@ -51,10 +51,26 @@ var errBadHash = errors.New("auth: stored password hash is not argon2id or bcryp
 func hashPassword(password string, p HashParams) string {
 	salt := make([]byte, saltLen)
 	_, _ = rand.Read(salt)
-	key := argon2.IDKey([]byte(password), salt, p.Passes, p.MemoryKiB, p.Lanes, keyLen)
+	return encodeArgon2id(p, salt, argon2.IDKey([]byte(password), salt, p.Passes, p.MemoryKiB, p.Lanes, keyLen))
+}
+
+// encodeArgon2id is the PHC string of an argon2id key.
+func encodeArgon2id(p HashParams, salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.MemoryKiB, p.Passes, p.Lanes, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// unmatchableHash returns a PHC string under p with a random salt and a random
+// key, made without running argon2id: no password matches it (finding one is
+// a preimage of argon2id), yet checking a password against it costs exactly
+// what checking a real hash under p costs. It equalises the time of a sign-in
+// as an unknown user, at no cost at start.
+func unmatchableHash(p HashParams) string {
+	salt, key := make([]byte, saltLen), make([]byte, keyLen)
+	_, _ = rand.Read(salt)
+	_, _ = rand.Read(key)
+	return encodeArgon2id(p, salt, key)
 }
 
 // parsedHash is a decoded argon2id PHC string.

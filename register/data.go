@@ -7,18 +7,15 @@
 package register
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/dcrconsole/dcrconsole/fetch"
@@ -55,9 +52,13 @@ type Data struct {
 	log  *slog.Logger
 
 	index atomic.Pointer[registerIndex] // immutable; swapped after each good sync
+	// loaded is closed once the stored copy is in place (at once, unless
+	// StartLoad runs); ready caches that, to spare the hot path the channel.
+	loaded atomic.Pointer[chan struct{}]
+	ready  atomic.Bool
 
-	syncMu sync.Mutex                        // one sync at a time; guards snaps and health writes
-	snaps  map[string]store.RegisterSnapshot // last good response per endpoint URL
+	syncMu sync.Mutex              // one sync at a time; guards snaps and health writes
+	snaps  map[string]snapshotMeta // last good response per endpoint URL, without its body
 	health atomic.Pointer[store.RegisterSync]
 
 	forced     singleflight.Group
@@ -87,8 +88,12 @@ func New(db *store.DB, f *fetch.Fetcher, opts Options, log *slog.Logger) *Data {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts.BaseURI = strings.TrimRight(opts.BaseURI, "/")
-	r := &Data{db: db, f: f, opts: opts, log: log, snaps: map[string]store.RegisterSnapshot{}}
+	r := &Data{db: db, f: f, opts: opts, log: log, snaps: map[string]snapshotMeta{}}
 	r.index.Store(&registerIndex{})
+	open := make(chan struct{})
+	close(open)
+	r.loaded.Store(&open)
+	r.ready.Store(true)
 	r.health.Store(&store.RegisterSync{ID: 1})
 	return r
 }
@@ -115,16 +120,49 @@ func (r *Data) url(ep registerEndpoint) string {
 // Load builds the index from the stored snapshots and restores the sync
 // health, without the network (at start, before the first sync).
 func (r *Data) Load(ctx context.Context) error {
+	return r.loadThenOpen(ctx, nil)
+}
+
+// StartLoad runs Load in the background, so that a start does not wait for
+// it; the channel gets Load's result. Until the stored copy is in place, every
+// reader of the data (Product, LookupRefreshing, Products, Health, the
+// console's queries) and Sync wait for it: nothing is answered from an empty
+// copy, and a sync never lands before the older stored copy. Call it before
+// serving, once.
+func (r *Data) StartLoad(ctx context.Context) <-chan error {
+	gate := make(chan struct{})
+	r.ready.Store(false)
+	r.loaded.Store(&gate)
+	done := make(chan error, 1)
+	go func() { done <- r.loadThenOpen(ctx, gate) }()
+	return done
+}
+
+// loadThenOpen loads the stored copy, opens the gate (when there is one) and
+// runs the OnSynced callbacks, ahead of any sync's.
+func (r *Data) loadThenOpen(ctx context.Context, gate chan struct{}) error {
 	loaded, err := r.load(ctx)
+	r.cbMu.Lock()
+	defer r.cbMu.Unlock()
+	if gate != nil {
+		r.ready.Store(true)
+		close(gate)
+	}
 	if err != nil || !loaded {
 		return err
 	}
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
 	for _, fn := range r.synced {
 		fn(ctx)
 	}
 	return nil
+}
+
+// current is the index in use, once the stored copy is in place.
+func (r *Data) current() *registerIndex {
+	if !r.ready.Load() {
+		<-*r.loaded.Load()
+	}
+	return r.index.Load()
 }
 
 func (r *Data) load(ctx context.Context) (bool, error) {
@@ -142,11 +180,11 @@ func (r *Data) load(ctx context.Context) (bool, error) {
 	for _, s := range rows {
 		byURL[s.Endpoint] = s
 	}
-	snaps := map[string]store.RegisterSnapshot{}
+	snaps := map[string]snapshotMeta{}
 	var bodies [3][]byte
 	for i, ep := range registerEndpoints {
 		if s, ok := byURL[r.url(ep)]; ok {
-			snaps[s.Endpoint] = s
+			snaps[s.Endpoint] = metaOf(s.ETag, s.Body)
 			bodies[i] = s.Body
 		}
 	}
@@ -161,130 +199,6 @@ func (r *Data) load(ctx context.Context) (bool, error) {
 	r.snaps = snaps
 	r.index.Store(idx)
 	return true, nil
-}
-
-// fetched is one endpoint's answer in a sync.
-type fetched struct {
-	snap    store.RegisterSnapshot
-	changed bool // a 200 with a new body or ETag, to be saved
-}
-
-// Sync fetches the three Register endpoints now. It succeeds only when every
-// endpoint answers 200 with a valid body or 304; otherwise the previous data
-// stays in use and only the failure is recorded. OnChange callbacks run before
-// it returns; they must not call Sync themselves.
-func (r *Data) Sync(ctx context.Context) error {
-	r.syncMu.Lock()
-	changes, err := r.sync(ctx)
-	if err != nil {
-		r.syncMu.Unlock()
-		return err
-	}
-	// Run the callbacks outside the sync lock, but in sync order.
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
-	r.syncMu.Unlock()
-	if len(changes) > 0 {
-		for _, fn := range r.callbacks {
-			fn(ctx, changes)
-		}
-	}
-	for _, fn := range r.synced {
-		fn(ctx)
-	}
-	return nil
-}
-
-// OnSynced registers fn to run after every successful sync and after Load, with
-// the data in place: for work that must converge on the Register's state whatever
-// happened before (a crash between two syncs, a failed earlier attempt).
-func (r *Data) OnSynced(fn func(ctx context.Context)) {
-	r.cbMu.Lock()
-	defer r.cbMu.Unlock()
-	r.synced = append(r.synced, fn)
-}
-
-func (r *Data) sync(ctx context.Context) ([]ProductChange, error) {
-	attempt := r.opts.Now()
-	var got [3]fetched
-	g, gctx := errgroup.WithContext(ctx)
-	for i, ep := range registerEndpoints {
-		g.Go(func() (err error) {
-			got[i], err = r.fetchEndpoint(gctx, ep, attempt)
-			return err
-		})
-	}
-	err := g.Wait()
-	var idx *registerIndex
-	if err == nil {
-		idx, err = r.buildIndex([3][]byte{got[0].snap.Body, got[1].snap.Body, got[2].snap.Body})
-	}
-	next := *r.health.Load()
-	next.LastAttemptAt = &attempt
-	if err == nil {
-		next.LastSuccessAt, next.ConsecutiveFails = &attempt, 0
-		err = r.db.Tx(ctx, func(tx *store.Tx) error {
-			for i := range got {
-				if got[i].changed {
-					if err := store.SaveRegisterSnapshot(tx, &got[i].snap); err != nil {
-						return fmt.Errorf("saving snapshot: %w", err)
-					}
-				}
-			}
-			return store.SaveRegisterSyncHealth(tx, &next)
-		})
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err() // shutting down: not a Register failure
-		}
-		r.recordFailure(ctx, attempt, err)
-		return nil, fmt.Errorf("register sync: %w", err)
-	}
-	for i := range got {
-		r.snaps[got[i].snap.Endpoint] = got[i].snap
-	}
-	r.health.Store(&next)
-	changes := diffProducts(r.index.Swap(idx), idx)
-	r.log.Info("register sync", "products", len(idx.products), "changes", len(changes))
-	return changes, nil
-}
-
-func (r *Data) recordFailure(ctx context.Context, at time.Time, cause error) {
-	next := *r.health.Load()
-	next.LastAttemptAt, next.LastErrorAt = &at, &at
-	next.LastError = cause.Error()
-	next.ConsecutiveFails++
-	r.health.Store(&next)
-	r.log.Warn("register sync failed; keeping the last good data", "err", cause, "consecutive_fails", next.ConsecutiveFails)
-	if err := r.db.Tx(ctx, func(tx *store.Tx) error { return store.SaveRegisterSyncHealth(tx, &next) }); err != nil {
-		r.log.Error("register sync: saving health", "err", err)
-	}
-}
-
-// fetchEndpoint makes one conditional GET; the body is checked by buildIndex.
-func (r *Data) fetchEndpoint(ctx context.Context, ep registerEndpoint, at time.Time) (fetched, error) {
-	u := r.url(ep)
-	prev, havePrev := r.snaps[u]
-	h := http.Header{"Accept": {"application/json"}, "X-V": {ep.version}, "X-Min-V": {ep.minimum}}
-	if havePrev && prev.ETag != "" {
-		h.Set("If-None-Match", prev.ETag)
-	}
-	resp, err := r.f.Get(ctx, u, h)
-	if err != nil {
-		return fetched{}, fmt.Errorf("%s: %w", ep.name, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusNotModified && havePrev:
-		return fetched{snap: prev}, nil
-	case resp.StatusCode != http.StatusOK:
-		return fetched{}, fmt.Errorf("%s: HTTP status %d", ep.name, resp.StatusCode)
-	}
-	etag := resp.Header.Get("ETag")
-	if havePrev && prev.ETag == etag && bytes.Equal(prev.Body, resp.Body) {
-		return fetched{snap: prev}, nil
-	}
-	return fetched{snap: store.RegisterSnapshot{Endpoint: u, ETag: etag, Body: resp.Body, FetchedAt: at}, changed: true}, nil
 }
 
 // Run syncs at once, then every Interval until ctx is done. Failures are
@@ -304,8 +218,7 @@ func (r *Data) Run(ctx context.Context) {
 
 // Product returns the status of a software product; the id is case-insensitive.
 func (r *Data) Product(softwareProductID string) (ProductStatus, bool) {
-	p, ok := r.index.Load().products[strings.ToLower(softwareProductID)]
-	return p, ok
+	return r.current().product(strings.ToLower(softwareProductID))
 }
 
 // LookupRefreshing looks the product up; when it is unknown it runs one forced
@@ -343,8 +256,8 @@ func (r *Data) LookupRefreshing(ctx context.Context, softwareProductID string) (
 
 // Health returns the sync health and the size of the data in use.
 func (r *Data) Health() SyncHealth {
+	idx := r.current()
 	h := r.health.Load()
-	idx := r.index.Load()
 	out := SyncHealth{
 		LastError: h.LastError, ConsecutiveFails: h.ConsecutiveFails,
 		Products: len(idx.products), Brands: idx.brands, LegalEntities: idx.legalEntities,
@@ -364,7 +277,7 @@ func (r *Data) Health() SyncHealth {
 
 // Products returns every product, sorted by legal entity, brand and product name.
 func (r *Data) Products() []ProductStatus {
-	return append([]ProductStatus(nil), r.index.Load().sorted...)
+	return append([]ProductStatus(nil), r.current().sorted...)
 }
 
 // OnChange registers fn to run after each successful sync that changed any

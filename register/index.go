@@ -13,7 +13,7 @@ import (
 
 // registerIndex is the Register data in use; immutable once built.
 type registerIndex struct {
-	products              map[string]ProductStatus // by lower-case product id
+	products              map[string]int // position in sorted, by lower-case product id
 	sorted                []ProductStatus
 	brands, legalEntities int
 }
@@ -117,7 +117,8 @@ func (r *Data) buildIndex(bodies [3][]byte) (*registerIndex, error) {
 	}
 	leStatus, _ := decoded[1].(map[string]string)
 	spStatus, _ := decoded[2].(map[string]string)
-	idx := &registerIndex{products: map[string]ProductStatus{}}
+	byID := map[string]ProductStatus{}
+	idx := &registerIndex{}
 	for _, le := range decoded[0].([]drLegalEntity) {
 		if le.LegalEntityID == "" {
 			continue
@@ -134,10 +135,10 @@ func (r *Data) buildIndex(bodies [3][]byte) (*registerIndex, error) {
 				if key == "" {
 					continue
 				}
-				if _, dup := idx.products[key]; dup {
+				if _, dup := byID[key]; dup {
 					continue // first listing wins
 				}
-				idx.products[key] = ProductStatus{
+				byID[key] = ProductStatus{
 					SoftwareProductID: sp.ID, SoftwareProductName: sp.Name,
 					Status:  cmp.Or(spStatus[key], strings.ToUpper(sp.Status)),
 					BrandID: b.BrandID, BrandName: b.Name, BrandStatus: strings.ToUpper(b.Status),
@@ -146,22 +147,36 @@ func (r *Data) buildIndex(bodies [3][]byte) (*registerIndex, error) {
 			}
 		}
 	}
-	idx.sorted = make([]ProductStatus, 0, len(idx.products))
-	for _, p := range idx.products {
+	idx.sorted = make([]ProductStatus, 0, len(byID))
+	for _, p := range byID {
 		idx.sorted = append(idx.sorted, p)
 	}
 	slices.SortFunc(idx.sorted, func(a, b ProductStatus) int {
 		return cmp.Or(cmp.Compare(a.LegalEntityName, b.LegalEntityName), cmp.Compare(a.BrandName, b.BrandName),
 			cmp.Compare(a.SoftwareProductName, b.SoftwareProductName), cmp.Compare(a.SoftwareProductID, b.SoftwareProductID))
 	})
+	// One copy of each product: the map holds positions in sorted.
+	idx.products = make(map[string]int, len(idx.sorted))
+	for i, p := range idx.sorted {
+		idx.products[strings.ToLower(p.SoftwareProductID)] = i
+	}
 	return idx, nil
+}
+
+// product returns the product with a lower-case id.
+func (idx *registerIndex) product(key string) (ProductStatus, bool) {
+	i, ok := idx.products[key]
+	if !ok {
+		return ProductStatus{}, false
+	}
+	return idx.sorted[i], true
 }
 
 // diffProducts lists the products that are new, changed or gone, in the order of next then old.
 func diffProducts(old, next *registerIndex) []ProductChange {
 	var out []ProductChange
 	for _, p := range next.sorted {
-		if o, ok := old.products[strings.ToLower(p.SoftwareProductID)]; !ok || o != p {
+		if o, ok := old.product(strings.ToLower(p.SoftwareProductID)); !ok || o != p {
 			out = append(out, ProductChange{Old: o, New: p})
 		}
 	}

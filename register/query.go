@@ -11,7 +11,7 @@ import "strings"
 // stores one as the Register spells it, or in one case.
 func (r *Data) SoftwareIDsWithStatus(status string) []string {
 	ids := []string{} // non-nil: when no product has the status, nothing matches
-	for _, p := range r.index.Load().sorted {
+	for _, p := range r.current().sorted {
 		if st, _ := p.EffectiveStatus(); st == status {
 			id := p.SoftwareProductID
 			ids = append(ids, id, strings.ToLower(id), strings.ToUpper(id))

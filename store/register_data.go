@@ -61,3 +61,14 @@ func SaveRegisterSyncHealth(tx *Tx, s *RegisterSync) error {
 	s.ID = 1
 	return tx.g.Clauses(clause.OnConflict{UpdateAll: true}).Create(s).Error
 }
+
+// RegisterSnapshotBody returns the stored body of one endpoint's snapshot;
+// ErrNotFound when there is none.
+func (db *DB) RegisterSnapshotBody(ctx context.Context, endpoint string) ([]byte, error) {
+	var s RegisterSnapshot
+	err := db.r.WithContext(ctx).Select("body").Where("endpoint = ?", endpoint).Take(&s).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	return s.Body, err
+}

@@ -94,6 +94,9 @@ func (db *DB) writer() {
 			timer.Stop()
 		}
 		db.commit(batch)
+		// An idle writer must not keep the last batch alive: a request's closure
+		// holds whatever its caller wrote (a Register answer is megabytes).
+		clear(batch)
 	}
 }
 
