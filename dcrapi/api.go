@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -132,7 +131,7 @@ type apiCall struct {
 // answers 400 and returns false.
 func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (authlete.Request, bool) {
 	var call apiCall
-	body, err := io.ReadAll(c.Request.Body)
+	body, err := readAllSized(c.Request.Body, c.Request.ContentLength)
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()

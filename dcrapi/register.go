@@ -81,8 +81,9 @@ func (s *Server) readJWTBody(c *gin.Context) ([]byte, *dcr.Error) {
 const bodySizeHintCap = 64 << 10
 
 // readAllSized is io.ReadAll starting with room for the declared length (up to
-// bodySizeHintCap), so a registration body is read without growing the buffer
-// through every power of two on the way (measured on every POST /register).
+// bodySizeHintCap), so a request body is read without growing the buffer
+// through every power of two on the way (measured on every POST /register;
+// the processing API reads its bodies the same way).
 // It returns what io.ReadAll returns: the bytes read and the first error other
 // than io.EOF.
 func readAllSized(r io.Reader, declared int64) ([]byte, error) {
