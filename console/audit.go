@@ -343,9 +343,6 @@ func beforeID(c *gin.Context) (int64, error) {
 	return id, nil
 }
 
-// verifier is the server's background chain verification (one run at a time).
-func (s *Server) verifier() *audit.VerifyJob { return s.verify }
-
 // AuditVerify: POST /console/audit/verify (operator). Starts a verification in
 // the background unless one is running; it is audited with its result.
 func (s *Server) AuditVerify(c *gin.Context) {
@@ -357,7 +354,7 @@ func (s *Server) AuditVerify(c *gin.Context) {
 		s.redirectWithFlash(c, "/console/audit/verify", "The request could not be recorded in the audit log, so nothing was started. Try again.", true)
 		return
 	}
-	run, started := s.verifier().Start(store.AuditEvent{Actor: actor(c), RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)})
+	run, started := s.verify.Start(store.AuditEvent{Actor: actor(c), RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)})
 	msg := "Verification started. This page shows the result when it finishes."
 	if !started {
 		msg = "A verification started by " + run.By + " at " + views.When(run.Started) + " is still running; its result shows here."
@@ -367,7 +364,7 @@ func (s *Server) AuditVerify(c *gin.Context) {
 
 // AuditVerifyPage: GET /console/audit/verify. Refreshes itself while a run goes.
 func (s *Server) AuditVerifyPage(c *gin.Context) {
-	current, running, last, finished := s.verifier().Status()
+	current, running, last, finished := s.verify.Status()
 	nav := s.nav(c, "audit")
 	v := views.AuditVerifyView{CanAct: nav.CanAct(), Running: running, HasLast: finished}
 	if running {
