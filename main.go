@@ -114,8 +114,10 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logger) error {
 	// Parsing the system's root certificates takes tens of milliseconds: start
 	// now, beside opening the database; the fetcher built later gets them from
-	// crypto/x509's cache.
-	go func() { _, _ = x509.SystemCertPool() }()
+	// crypto/x509's cache. Demo mode trusts only its simulated CA: nothing to warm.
+	if !demoMode {
+		go func() { _, _ = x509.SystemCertPool() }()
+	}
 	lock, err := lockDatabase(cfg, demoMode)
 	if err != nil {
 		return err
