@@ -354,7 +354,7 @@ func (s *Server) AuditVerify(c *gin.Context) {
 		s.redirectWithFlash(c, "/console/audit/verify", "The request could not be recorded in the audit log, so nothing was started. Try again.", true)
 		return
 	}
-	run, started := s.verify.Start(store.AuditEvent{Actor: actor(c), RemoteAddr: c.ClientIP(), RequestID: c.GetString(requestIDKey)})
+	run, started := s.verify.Start(*ev) // who asked: the same actor, address and request as the start record
 	msg := "Verification started. This page shows the result when it finishes."
 	if !started {
 		msg = "A verification started by " + run.By + " at " + views.When(run.Started) + " is still running; its result shows here."
