@@ -31,7 +31,7 @@ func (s *TokenService) grant(a *tokenAttempt, r TokenRequest) *dcr.Error {
 	}
 	token, err := s.keys.Sign(at, TypeAccessToken)
 	if err != nil {
-		return tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", "sign: %v", err)
+		return tokenServerError("sign: %v", err)
 	}
 	if a.exp.IsZero() {
 		a.exp = a.now.Add(time.Hour)

@@ -113,6 +113,12 @@ func tokenError(status int, code, desc, detail string, args ...any) *dcr.Error {
 	return &dcr.Error{Status: status, Code: code, Description: desc, Step: dcr.StepToken, Detail: detail}
 }
 
+// tokenServerError is a failure on our side while issuing a token: the client
+// is told to try again, the detail goes to the audit log.
+func tokenServerError(detail string, args ...any) *dcr.Error {
+	return tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", detail, args...)
+}
+
 // tokenAttempt is what one POST /token established, filled in step by step by
 // authenticate and grant. Issue alone turns it into the audit event and the
 // transaction.
@@ -146,7 +152,7 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 	}
 	if err != nil {
 		s.log.Error("token: store", "request_id", r.RequestID, "error", err)
-		return nil, tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", "store: %v", err)
+		return nil, tokenServerError("store: %v", err)
 	}
 	return a.resp, derr
 }
