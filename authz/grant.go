@@ -3,6 +3,7 @@ package authz
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,10 +58,8 @@ func (s *TokenService) productActive(c *store.Client) *dcr.Error {
 // client's scope; no scope parameter means all of that.
 func grantedScope(r TokenRequest, clientScope string) (string, *dcr.Error) {
 	allowed := ""
-	for _, s := range strings.Fields(clientScope) {
-		if s == ScopeRegistration {
-			allowed = ScopeRegistration
-		}
+	if slices.Contains(strings.Fields(clientScope), ScopeRegistration) {
+		allowed = ScopeRegistration
 	}
 	if !r.ScopePresent {
 		if allowed == "" {

@@ -182,10 +182,9 @@ func (s *TokenService) commit(ctx context.Context, a tokenAttempt, derr *dcr.Err
 	now := s.Now().UTC()
 	return s.db.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if a.authenticated {
+			// A replay only matters to a success; a refusal is recorded anyway.
 			err := store.ConsumeJTI(tx, store.JTIClientAssertion, a.client.ID+"\x00"+a.jti, a.exp)
-			if errors.Is(err, store.ErrReplay) && derr == nil {
-				return err
-			} else if err != nil && !errors.Is(err, store.ErrReplay) {
+			if err != nil && (derr == nil || !errors.Is(err, store.ErrReplay)) {
 				return err
 			}
 		}
