@@ -145,9 +145,7 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 	if errors.Is(err, store.ErrReplay) {
 		// A concurrent request used the same assertion first.
 		derr = tokenError(http.StatusBadRequest, CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed concurrently", a.jti)
-		if err := s.audit.Record(context.WithoutCancel(ctx), s.event(r, a, derr, took)); err != nil {
-			s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
-		}
+		s.recordRefusal(ctx, s.event(r, a, derr, took))
 		return nil, derr
 	}
 	if err != nil {
