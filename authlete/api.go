@@ -201,9 +201,8 @@ func (s *Service) authorize(ctx context.Context, r Request, eventType store.Even
 		}
 		s.registrar.RecordRefusal(ctx, eventType, r.caller(), r.ClientID, "",
 			&dcr.AuthError{Status: 401, Code: "invalid_token", Description: "The registration access token is invalid", Detail: detail})
-		body, _ := json.Marshal(oauthBody{Error: "invalid_token", Description: "The registration access token is invalid or the client is unknown"})
-		return nil, &Response{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized: invalid registration access token or unknown client",
-			Action: ActionUnauthorized, ResponseContent: string(body)}
+		resp := unauthorized(": invalid registration access token or unknown client")
+		return nil, &resp
 	}
 	return c, nil
 }
@@ -293,12 +292,19 @@ func errorResponse(derr *dcr.Error) Response {
 		return serverError(errors.New(derr.Detail))
 	}
 	if derr.HTTPStatus() == 401 {
-		body, _ := json.Marshal(oauthBody{Error: "invalid_token", Description: "The registration access token is invalid or the client is unknown"})
-		return Response{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized", Action: ActionUnauthorized, ResponseContent: string(body)}
+		return unauthorized("")
 	}
 	body, _ := json.Marshal(oauthBody{Error: derr.Code, Description: derr.Description})
 	return Response{ResultCode: ResultBadRequest, ResultMessage: fmt.Sprintf("[%s] %s: %s", ResultBadRequest, derr.Code, derr.Description),
 		Action: ActionBadRequest, ResponseContent: string(body)}
+}
+
+// unauthorized is the one UNAUTHORIZED answer, whatever was wrong (an unknown
+// client and a wrong token look alike); detail ends the result message.
+func unauthorized(detail string) Response {
+	body, _ := json.Marshal(oauthBody{Error: "invalid_token", Description: "The registration access token is invalid or the client is unknown"})
+	return Response{ResultCode: ResultUnauthorized, ResultMessage: "[" + ResultUnauthorized + "] Unauthorized" + detail,
+		Action: ActionUnauthorized, ResponseContent: string(body)}
 }
 
 func serverError(err error) Response {

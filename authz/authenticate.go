@@ -89,7 +89,7 @@ func (s *TokenService) activeClient(ctx context.Context, id string) (*store.Clie
 		return nil, badToken(CodeInvalidClient, "The client is unknown", "%s", detail)
 	}
 	if err != nil {
-		return nil, tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", "client lookup: %v", err)
+		return nil, tokenServerError("client lookup: %v", err)
 	}
 	return client, nil
 }
@@ -112,7 +112,7 @@ func (s *TokenService) checkAssertion(ctx context.Context, a *tokenAttempt, asse
 		return badToken(CodeInvalidClient, "The client assertion has no jti", "jti missing")
 	}
 	if used, err := s.db.JTIUsed(ctx, store.JTIClientAssertion, a.client.ID+"\x00"+a.jti); err != nil {
-		return tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", "jti lookup: %v", err)
+		return tokenServerError("jti lookup: %v", err)
 	} else if used {
 		return badToken(CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed", a.jti)
 	}

@@ -3,6 +3,7 @@ package authz
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ func (s *TokenService) grant(a *tokenAttempt, r TokenRequest) *dcr.Error {
 	}
 	token, err := s.keys.Sign(at, TypeAccessToken)
 	if err != nil {
-		return tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", "sign: %v", err)
+		return tokenServerError("sign: %v", err)
 	}
 	if a.exp.IsZero() {
 		a.exp = a.now.Add(time.Hour)
@@ -57,10 +58,8 @@ func (s *TokenService) productActive(c *store.Client) *dcr.Error {
 // client's scope; no scope parameter means all of that.
 func grantedScope(r TokenRequest, clientScope string) (string, *dcr.Error) {
 	allowed := ""
-	for _, s := range strings.Fields(clientScope) {
-		if s == ScopeRegistration {
-			allowed = ScopeRegistration
-		}
+	if slices.Contains(strings.Fields(clientScope), ScopeRegistration) {
+		allowed = ScopeRegistration
 	}
 	if !r.ScopePresent {
 		if allowed == "" {

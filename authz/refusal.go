@@ -14,8 +14,14 @@ func (s *TokenService) Refuse(ctx context.Context, r TokenRequest, derr *dcr.Err
 	ev := &store.AuditEvent{Type: store.EventTokenIssue, RemoteAddr: r.RemoteAddr, CertThumbprint: r.CertThumbprint,
 		RequestID: r.RequestID, Data: tokenData(r)}
 	dcr.AuditRefusal(ev, derr)
+	s.recordRefusal(ctx, ev)
+}
+
+// recordRefusal writes a refusal's event in a transaction of its own; a failure
+// is logged, since the client has been answered.
+func (s *TokenService) recordRefusal(ctx context.Context, ev *store.AuditEvent) {
 	if err := s.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
-		s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
+		s.log.Error("audit: token refusal not recorded", "request_id", ev.RequestID, "error", err)
 	}
 }
 

@@ -113,6 +113,12 @@ func tokenError(status int, code, desc, detail string, args ...any) *dcr.Error {
 	return &dcr.Error{Status: status, Code: code, Description: desc, Step: dcr.StepToken, Detail: detail}
 }
 
+// tokenServerError is a failure on our side while issuing a token: the client
+// is told to try again, the detail goes to the audit log.
+func tokenServerError(detail string, args ...any) *dcr.Error {
+	return tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", detail, args...)
+}
+
 // tokenAttempt is what one POST /token established, filled in step by step by
 // authenticate and grant. Issue alone turns it into the audit event and the
 // transaction.
@@ -139,14 +145,12 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 	if errors.Is(err, store.ErrReplay) {
 		// A concurrent request used the same assertion first.
 		derr = tokenError(http.StatusBadRequest, CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed concurrently", a.jti)
-		if err := s.audit.Record(context.WithoutCancel(ctx), s.event(r, a, derr, took)); err != nil {
-			s.log.Error("audit: token refusal not recorded", "request_id", r.RequestID, "error", err)
-		}
+		s.recordRefusal(ctx, s.event(r, a, derr, took))
 		return nil, derr
 	}
 	if err != nil {
 		s.log.Error("token: store", "request_id", r.RequestID, "error", err)
-		return nil, tokenError(http.StatusInternalServerError, dcr.CodeServerError, "The server could not issue a token; try again later.", "store: %v", err)
+		return nil, tokenServerError("store: %v", err)
 	}
 	return a.resp, derr
 }
@@ -176,10 +180,9 @@ func (s *TokenService) commit(ctx context.Context, a tokenAttempt, derr *dcr.Err
 	now := s.Now().UTC()
 	return s.db.Tx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		if a.authenticated {
+			// A replay only matters to a success; a refusal is recorded anyway.
 			err := store.ConsumeJTI(tx, store.JTIClientAssertion, a.client.ID+"\x00"+a.jti, a.exp)
-			if errors.Is(err, store.ErrReplay) && derr == nil {
-				return err
-			} else if err != nil && !errors.Is(err, store.ErrReplay) {
+			if err != nil && (derr == nil || !errors.Is(err, store.ErrReplay)) {
 				return err
 			}
 		}

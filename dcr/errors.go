@@ -32,6 +32,7 @@ const (
 	StepRedirectURIs     Step = "redirect_uris"      // 11
 	StepSoftwareID       Step = "software_id"        // PUT: the SSA belongs to another product
 	StepDuplicate        Step = "duplicate"          // 13
+	StepAuthorization    Step = "authorization"      // a management call refused by authorization
 	StepStore            Step = "store"
 )
 

@@ -12,9 +12,6 @@ import (
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
-// StepAuthorization is the audit step of a refused management call.
-const StepAuthorization Step = "authorization"
-
 // Caller is who called a management endpoint, for the audit log.
 type Caller struct {
 	RemoteAddr     string

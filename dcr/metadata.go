@@ -2,6 +2,7 @@ package dcr
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -166,27 +167,18 @@ func checkRedirectURIs(c claimSource, ssaURIs []string) (registered []string, ba
 		if match == "" {
 			return nil, r, false
 		}
-		if !containsString(registered, match) {
+		if !slices.Contains(registered, match) {
 			registered = append(registered, match)
 		}
 	}
 	return registered, "", true
 }
 
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // filterScope keeps the SSA's scopes that the holder supports, in the SSA's order.
 func filterScope(ssaScope string, supported map[string]bool) string {
 	var out []string
 	for _, s := range strings.Fields(ssaScope) {
-		if supported[s] && !containsString(out, s) {
+		if supported[s] && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}

@@ -2,6 +2,7 @@ package dcr
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -202,7 +203,7 @@ func grantTypesWithAuthorizationCode(r *ruleRun, claim string) {
 	}
 	canon, allKnown := canonicalValues(gts, grantTypeValues)
 	switch {
-	case !containsString(canon, "authorization_code"):
+	case !slices.Contains(canon, "authorization_code"):
 		r.errs = append(r.errs, DescGrantTypesAuthCode)
 	case !ok || !allKnown:
 		r.errs.oneOf(claim, grantTypeValues)
@@ -228,8 +229,8 @@ func supportedResponseTypes(r *ruleRun, claim string) {
 		return
 	}
 	r.m.ResponseTypes = canon
-	r.codeFlow = containsString(canon, responseTypeCode)
-	r.hybridFlow = containsString(canon, responseTypeHyb)
+	r.codeFlow = slices.Contains(canon, responseTypeCode)
+	r.hybridFlow = slices.Contains(canon, responseTypeHyb)
 }
 
 // canonicalValues maps vals to their spelling in allowed, without duplicates;
@@ -242,7 +243,7 @@ func canonicalValues(vals, allowed []string) (canon []string, allKnown bool) {
 			allKnown = false
 			continue
 		}
-		if !containsString(canon, c) {
+		if !slices.Contains(canon, c) {
 			canon = append(canon, c)
 		}
 	}
