@@ -110,15 +110,23 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // prepareFile creates the database's directory and checks that the file can be
 // written, so a read-only location is reported as such before SQLite opens it.
 func prepareFile(path string) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			if isReadOnly(err) {
-				return &ReadOnlyError{Path: dir, Err: err}
-			}
-			return fmt.Errorf("store: create directory: %w", err)
-		}
+	if err := createDir(path); err != nil {
+		return err
 	}
 	return checkWritable(path)
+}
+
+// createDir creates the directory of the database at path, reporting a
+// read-only location as a *ReadOnlyError.
+func createDir(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		if isReadOnly(err) {
+			return &ReadOnlyError{Path: dir, Err: err}
+		}
+		return fmt.Errorf("store: create directory: %w", err)
+	}
+	return nil
 }
 
 // gormConfig is the GORM configuration of both pools.
