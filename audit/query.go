@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -10,9 +9,6 @@ import (
 // Filter selects audit events (store.AuditFilter): empty fields match
 // everything, and a Type ending in "." or "*" matches a prefix.
 type Filter = store.AuditFilter
-
-// ErrBadFilter is returned for a filter value that cannot be applied.
-var ErrBadFilter = errors.New("audit: invalid filter")
 
 // List returns one page of events, newest first, and the BeforeID of the next
 // page (0 at the end). Keyset pagination on the primary key keeps every page

@@ -74,9 +74,6 @@ type jwksEntry struct {
 	state    atomic.Pointer[jwksState]
 	lastUsed atomic.Int64 // unix seconds of the last move to the front of lru
 
-	mu     sync.Mutex    // guards forced
-	forced chan struct{} // closed when the last unknown-kid refresh finished
-
 	prev, next *jwksEntry // links in lru, guarded by lru.mu; nil once evicted
 }
 

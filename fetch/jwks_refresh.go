@@ -81,33 +81,13 @@ func (c *JWKSCache) startFetch(ctx context.Context, e *jwksEntry, seen *jwksStat
 }
 
 // refreshForUnknownKid refetches e at most once per UnknownKidRefreshInterval
-// (any fetch counts); callers arriving while such a refetch runs wait for it.
+// (any fetch counts); callers arriving while such a refetch runs join its
+// single flight and wait for it.
 func (c *JWKSCache) refreshForUnknownKid(ctx context.Context, e *jwksEntry) {
-	e.mu.Lock()
-	done := e.forced
-	running := false
-	if done != nil {
-		select {
-		case <-done:
-		default:
-			running = true
-		}
+	if st := e.state.Load(); st != nil && c.now().Sub(st.attemptAt) < c.UnknownKidRefreshInterval {
+		return
 	}
-	if !running {
-		if st := e.state.Load(); st != nil && c.now().Sub(st.attemptAt) < c.UnknownKidRefreshInterval {
-			e.mu.Unlock()
-			return
-		}
-		done = make(chan struct{})
-		e.forced = done
-		ch := c.startFetch(ctx, e, nil, true)
-		go func() { <-ch; close(done) }()
-	}
-	e.mu.Unlock()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
+	_ = c.await(ctx, e, nil, true)
 }
 
 // fetch downloads and parses e.uri and stores the outcome. A failed fetch

@@ -51,10 +51,3 @@ func (db *DB) SoftwareBlock(ctx context.Context, softwareID string) (*BlockedSof
 	}
 	return &b, err
 }
-
-// BlockedSoftwareList lists every block, newest first.
-func (db *DB) BlockedSoftwareList(ctx context.Context) ([]BlockedSoftware, error) {
-	var out []BlockedSoftware
-	err := db.r.WithContext(ctx).Order("created_at DESC").Find(&out).Error
-	return out, err
-}

@@ -61,13 +61,10 @@ func isReadOnly(err error) bool {
 // touches it (no migration, no demo wipe), creating its directory if needed.
 // Another live holder is a *LockedError naming it; a read-only directory a *ReadOnlyError.
 func AcquireLock(dbPath string) (*Lock, error) {
-	dir := filepath.Dir(dbPath)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		if isReadOnly(err) {
-			return nil, &ReadOnlyError{Path: dir, Err: err}
-		}
-		return nil, fmt.Errorf("store: create directory: %w", err)
+	if err := createDir(dbPath); err != nil {
+		return nil, err
 	}
+	dir := filepath.Dir(dbPath)
 	lockPath := dbPath + ".lock"
 	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {

@@ -2,7 +2,11 @@
 
 package store
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+)
 
 // Lock is a no-op where flock is unavailable: one server per database is then
 // the operator's responsibility.
@@ -26,6 +30,9 @@ func (e *ReadOnlyError) Error() string {
 }
 
 func (e *ReadOnlyError) Unwrap() error { return e.Err }
+
+// isReadOnly reports whether err says the permissions refuse writing.
+func isReadOnly(err error) bool { return errors.Is(err, fs.ErrPermission) }
 
 // AcquireLock does nothing on this platform.
 func AcquireLock(string) (*Lock, error) { return &Lock{}, nil }

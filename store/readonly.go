@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -40,12 +39,6 @@ const (
 
 // ReadMode is how a read-only DB was opened ("" for a read-write one).
 func (db *DB) ReadMode() string { return db.readMode }
-
-// sqliteURI is path as an SQLite URI filename with the given query.
-func sqliteURI(path string, q url.Values) string {
-	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	return "file:" + escaped + "?" + q.Encode()
-}
 
 func openReadOnly(ctx context.Context, path string, opts Options) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {

@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,15 +111,23 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 // prepareFile creates the database's directory and checks that the file can be
 // written, so a read-only location is reported as such before SQLite opens it.
 func prepareFile(path string) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			if isReadOnly(err) {
-				return &ReadOnlyError{Path: dir, Err: err}
-			}
-			return fmt.Errorf("store: create directory: %w", err)
-		}
+	if err := createDir(path); err != nil {
+		return err
 	}
 	return checkWritable(path)
+}
+
+// createDir creates the directory of the database at path, reporting a
+// read-only location as a *ReadOnlyError.
+func createDir(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		if isReadOnly(err) {
+			return &ReadOnlyError{Path: dir, Err: err}
+		}
+		return fmt.Errorf("store: create directory: %w", err)
+	}
+	return nil
 }
 
 // gormConfig is the GORM configuration of both pools.
@@ -141,7 +150,7 @@ func openWriter(path, synchronous string, gcfg *gorm.Config) (*gorm.DB, error) {
 	q.Set("_synchronous", synchronous)
 	q.Set("_txlock", "immediate")
 	q.Set("cache", "private")
-	dsn := "file:" + path + "?" + q.Encode()
+	dsn := sqliteURI(path, q)
 	// The writer runs every statement inside a (group) transaction, where GORM's
 	// prepared-statement cache re-prepares per transaction: preparing directly is
 	// cheaper. Readers keep the cache, their statements live on pooled connections.
@@ -173,7 +182,7 @@ func openReaders(path string, readers int, gcfg *gorm.Config) (*gorm.DB, error) 
 	rq.Set("_foreign_keys", "on")
 	rq.Set("_query_only", "true")
 	rq.Set("cache", "private")
-	r, err := gorm.Open(sqlite.Open("file:"+path+"?"+rq.Encode()), gcfg)
+	r, err := gorm.Open(sqlite.Open(sqliteURI(path, rq)), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
 	}
@@ -181,6 +190,14 @@ func openReaders(path string, readers int, gcfg *gorm.Config) (*gorm.DB, error) 
 	rsql.SetMaxOpenConns(readers)
 	rsql.SetMaxIdleConns(readers)
 	return r, nil
+}
+
+// sqliteURI is path as an SQLite URI filename with the given query: the
+// characters SQLite would read as the query or fragment are escaped, so any
+// path opens the file it names.
+func sqliteURI(path string, q url.Values) string {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + escaped + "?" + q.Encode()
 }
 
 // closeGorm closes the connections behind g.
