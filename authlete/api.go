@@ -51,6 +51,8 @@ type Response struct {
 	Action          string  `json:"action"`
 	ResponseContent string  `json:"responseContent"`
 	Client          *Client `json:"client,omitempty"`
+	// Cause is why an INTERNAL_SERVER_ERROR happened: for the server's log, never sent.
+	Cause error `json:"-"`
 }
 
 // Client is a stored client as Authlete's Client object names it: camelCase,
@@ -309,9 +311,8 @@ func unauthorized(detail string) Response {
 
 func serverError(err error) Response {
 	body, _ := json.Marshal(oauthBody{Error: "server_error", Description: "The registration could not be processed; try again later."})
-	_ = err // logged by the caller's request log; never sent
 	return Response{ResultCode: ResultServerError, ResultMessage: "[" + ResultServerError + "] Internal server error",
-		Action: ActionServerError, ResponseContent: string(body)}
+		Action: ActionServerError, ResponseContent: string(body), Cause: err}
 }
 
 // client maps a stored client to Authlete's Client shape.

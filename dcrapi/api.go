@@ -175,7 +175,7 @@ func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (authlet
 
 func (s *Server) apiRespond(c *gin.Context, resp authlete.Response) {
 	if resp.Action == authlete.ActionServerError {
-		s.log.Error("api: internal error", "request_id", c.GetString(requestIDKey), "result", resp.ResultMessage)
+		s.log.Error("api: internal error", "request_id", c.GetString(requestIDKey), "result", resp.ResultMessage, "error", resp.Cause)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, resp)
