@@ -177,6 +177,8 @@ var migrations = []migration{
 		`DROP INDEX idx_client_search_client`,
 		`DROP INDEX idx_clients_org_id`,
 	}},
+	// 35-39: operator sign-in (issue 13: MFA, passkeys, session control, persisted throttling).
+	{35, "second factors, persisted sign-in throttling", mfaSchema},
 }
 
 // SchemaVersion is the version the newest migration brings a database to.
