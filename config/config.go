@@ -59,6 +59,8 @@ type Console struct {
 	// ends any session this long after login.
 	SessionIdleTimeout     Duration `toml:"session_idle_timeout"`
 	SessionAbsoluteTimeout Duration `toml:"session_absolute_timeout"`
+	// ConsoleSignIn (config/console_signin.go): MFA, passkeys' origin, MFA key.
+	ConsoleSignIn
 }
 
 // TLS terminates HTTPS in the server itself.
@@ -191,6 +193,7 @@ func Default() Config {
 			Enabled:                true,
 			SessionIdleTimeout:     Duration{30 * time.Minute},
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
+			ConsoleSignIn:          defaultConsoleSignIn(),
 		},
 		Log: Log{Format: "text", Level: "info"},
 	}
@@ -328,6 +331,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
+	}
+	if err := c.validateConsoleSignIn(); err != nil {
+		return err
 	}
 	if c.API.Enabled {
 		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {

@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
+	"net/url"
 	"log/slog"
 	"time"
 
@@ -63,10 +65,18 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	if err := a.buildHolder(ctx, cfg, db, log); err != nil {
 		return nil, err
 	}
+	mfaKey, err := auth.LoadOrCreateMFAKey(cfg.MFAKeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("console.mfa_key_file: %w", err)
+	}
 	a.Auth = auth.New(db, a.Audit, auth.Options{
 		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
 		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
 		Hash:            opts.PasswordHash,
+		RequireMFA:      cfg.Console.RequireMFA,
+		MFAKey:          mfaKey,
+		MFAIssuer:       "dcrconsole " + hostOf(cfg.ConsolePublicURL()),
+		PasskeyOrigin:   cfg.ConsolePublicURL(),
 	})
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
 		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
@@ -139,4 +149,13 @@ func (a *App) buildHolder(ctx context.Context, cfg config.Config, db *store.DB, 
 	}, db, a.Keys, a.JWKS, a.RegisterData, a.Audit, log)
 	a.Access = authz.NewAccessVerifier(cfg.Holder.Issuer, cfg.Holder.ClockSkew.Duration, cfg.MTLSEnabled(), a.Keys, db)
 	return nil
+}
+
+// hostOf is the host of a URL, to name the console in authenticator apps.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }

@@ -57,6 +57,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	cfg.Register.BaseURI = eco.Register.BaseURI()
 	cfg.Outbound.AllowPrivateNetworks = true
 	cfg.Outbound.Timeout = config.Duration{Duration: 3 * time.Second}
+	cfg.Console.RequireMFA = "none" // the MFA tests (console_mfa_test.go) turn it on
 	for _, o := range opts {
 		o(&cfg)
 	}
