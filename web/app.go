@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"net/url"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
