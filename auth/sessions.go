@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
@@ -190,5 +191,48 @@ func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
 			return err
 		}
 		return s.pruneFailures(tx, now)
+	})
+}
+
+// Authenticate returns the session of a cookie value, ending it when it has been
+// idle or alive too long, or its user is disabled.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, error) {
+	if token == "" || len(token) > 100 {
+		return nil, ErrNoSession
+	}
+	idHash := hashToken(token)
+	sw, err := s.db.SessionByHash(ctx, idHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	if sw.User.Disabled || now.After(sw.Session.ExpiresAt) || now.Sub(sw.Session.LastSeenAt) > s.opts.IdleTimeout {
+		_ = s.db.Tx(ctx, func(tx *store.Tx) error { return store.DeleteSession(tx, idHash) })
+		return nil, ErrNoSession
+	}
+	// Record activity at most once a minute: a page view should not cost a write.
+	if now.Sub(sw.Session.LastSeenAt) > time.Minute {
+		_ = s.db.Tx(ctx, func(tx *store.Tx) error { return store.TouchSession(tx, idHash, now) })
+	}
+	return &Session{Token: token, User: sw.User, IDHash: idHash, Stage: sw.Session.Stage}, nil
+}
+
+// Logout ends one session, or with everywhere every session of its user.
+func (s *Service) Logout(ctx context.Context, sess *Session, everywhere bool, remote string) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		reason := "logged out"
+		if everywhere {
+			n, err := store.DeleteUserSessions(tx, sess.User.ID)
+			if err != nil {
+				return err
+			}
+			reason = fmt.Sprintf("logged out everywhere (%d sessions)", n)
+		} else if err := store.DeleteSession(tx, sess.IDHash); err != nil {
+			return err
+		}
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorLogout, "user:"+sess.User.Username, store.OutcomeSuccess, reason, remote))
 	})
 }
