@@ -48,7 +48,11 @@ func (s *Service) SecondFactor(ctx context.Context, pending *Session, code, remo
 	}
 	sess, err := s.promote(ctx, pending, remote, userAgent, reason, use)
 	if errors.Is(err, store.ErrNotFound) {
-		s.recordLogin(ctx, u.Username, store.OutcomeRejected, "code used already or session ended (replay refused)", remote)
+		why := "authenticator code used already (replay refused), or the sign-in ended"
+		if len(code) == recoveryCodeLen {
+			why = "wrong or used recovery code, or the sign-in ended"
+		}
+		s.recordLogin(ctx, u.Username, store.OutcomeRejected, why, remote)
 		return nil, ErrInvalidCode
 	}
 	ok = err == nil
