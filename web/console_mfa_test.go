@@ -241,3 +241,48 @@ func checkEnrolOnly(t *testing.T, h *harness, cookie string, clock *time.Time) {
 		t.Errorf("the enrolling cookie still works: %d", r.status)
 	}
 }
+
+// TestSignInEndpointsRefuseGarbage: malformed or replayed input to the
+// second-factor and passkey endpoints is a 4xx with a message, never a 500.
+func TestSignInEndpointsRefuseGarbage(t *testing.T) {
+	h, clock := mfaHarness(t, "none")
+	cookie := h.operator(t, store.RoleOperator)
+	json := func(path, cookie, body string) response {
+		return h.do(http.MethodPost, path, "application/json", body,
+			map[string]string{"Cookie": cookie, "Sec-Fetch-Site": "same-origin"})
+	}
+	begin := h.console(http.MethodPost, "/console/login/passkey/begin", "", "")
+	ceremony, _ := begin.json["ceremony"].(string)
+	if begin.status != 200 || ceremony == "" || begin.json["options"] == nil {
+		t.Fatalf("begin: %d %s", begin.status, begin.body)
+	}
+	for _, tc := range []struct{ name, path, cookie, body string }{
+		{"unknown ceremony", "/console/login/passkey/finish?ceremony=nope", "", `{}`},
+		{"garbage answer", "/console/login/passkey/finish?ceremony=" + ceremony, "", `{"id":`},
+		{"ceremony used already", "/console/login/passkey/finish?ceremony=" + ceremony, "", `{}`},
+		{"registration without begin", "/console/account/passkeys/finish?ceremony=x", cookie, `[]`},
+	} {
+		if r := json(tc.path, tc.cookie, tc.body); r.status != http.StatusBadRequest || r.json["error"] == nil {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
+		}
+	}
+	if r := h.console(http.MethodPost, "/console/account/passkeys/begin", cookie, "name="); r.status != http.StatusBadRequest {
+		t.Errorf("nameless passkey: %d", r.status)
+	}
+	if r := h.console(http.MethodPost, "/console/login/mfa/passkey/begin", cookie, ""); r.status != http.StatusUnauthorized {
+		t.Errorf("second-factor passkey for a signed-in session: %d %s", r.status, r.body)
+	}
+	secret, _, _ := h.enrolTOTP(t, cookie, clock)
+	pending, _ := h.passwordStep(t, "operator-user", testPassword)
+	for _, code := range []string{"", "12345", "abcdef", strings.Repeat("9", 5000), "------"} {
+		if r := h.console(http.MethodPost, "/console/login/mfa", pending, "code="+url.QueryEscape(code)); r.status != http.StatusUnauthorized {
+			t.Errorf("code %.10q: %d", code, r.status)
+		}
+	}
+	// Wrong second factors count against the sign-in throttle like wrong passwords.
+	*clock = clock.Add(30 * time.Second)
+	code, _ := totp.GenerateCode(secret, *clock)
+	if r := h.console(http.MethodPost, "/console/login/mfa", pending, "code="+code); r.status != http.StatusTooManyRequests {
+		t.Errorf("sixth attempt: %d", r.status)
+	}
+}
