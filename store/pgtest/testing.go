@@ -1,0 +1,70 @@
+package pgtest
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RequireEnv, set to 1, makes a PostgreSQL that cannot start fail the tests
+// that need it instead of skipping them (CI sets it).
+const RequireEnv = "DCRCONSOLE_REQUIRE_POSTGRES"
+
+var (
+	shared     *Cluster
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+// Main runs a package's tests and then stops the package's cluster, if a test
+// started one. Call it from TestMain: os.Exit(pgtest.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	if shared != nil {
+		shared.Close()
+	}
+	return code
+}
+
+// Shared is the test binary's one cluster, started on first use.
+func Shared() (*Cluster, error) {
+	sharedOnce.Do(func() { shared, sharedErr = Start(Options{}) })
+	return shared, sharedErr
+}
+
+// Required reports whether a PostgreSQL that cannot start must fail tests.
+func Required() bool { return os.Getenv(RequireEnv) == "1" }
+
+// Available reports whether the shared cluster runs (starting it if needed).
+func Available() bool {
+	_, err := Shared()
+	return err == nil
+}
+
+// URL is the URL of a fresh, empty database on the shared cluster, for t
+// alone. Without PostgreSQL the test is skipped, or fails under RequireEnv=1.
+func URL(t testing.TB) string {
+	t.Helper()
+	c, err := Shared()
+	if err != nil {
+		Unavailable(t, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url, err := c.CreateDatabase(ctx, t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+// Unavailable skips t (or fails it under RequireEnv=1) because PostgreSQL could not start.
+func Unavailable(t testing.TB, err error) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("PostgreSQL is required (%s=1) but cannot start: %v", RequireEnv, err)
+	}
+	t.Skipf("PostgreSQL not available, skipping (apt-get install -y postgresql; set %s=1 to fail instead): %v", RequireEnv, err)
+}
