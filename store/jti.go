@@ -34,11 +34,20 @@ func (db *DB) JTIUsed(ctx context.Context, kind, jti string) (bool, error) {
 
 // ConsumeJTI records jti inside tx; ErrReplay if it was already recorded.
 func ConsumeJTI(tx *Tx, kind, jti string, expires time.Time) error {
-	err := tx.g.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, ?, ?)`, kind, jti, expires.Unix()).Error
-	if err != nil && IsUniqueViolation(err) {
+	// ON CONFLICT DO NOTHING and a count rather than a caught error: on
+	// PostgreSQL a failed statement aborts the caller's whole transaction, and
+	// across replicas the primary key alone decides which use was first.
+	res := tx.g.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, kind, jti, expires.Unix())
+	if res.Error != nil {
+		if IsUniqueViolation(res.Error) {
+			return ErrReplay
+		}
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
 		return ErrReplay
 	}
-	return err
+	return nil
 }
 
 // PruneJTIs deletes jtis that expired before now; a replay of them fails on exp anyway.

@@ -68,3 +68,34 @@ func Unavailable(t testing.TB, err error) {
 	}
 	t.Skipf("PostgreSQL not available, skipping (apt-get install -y postgresql; set %s=1 to fail instead): %v", RequireEnv, err)
 }
+
+// Test backends.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// BackendEnv selects the backend of the tests that run on one backend only:
+// DCRCONSOLE_TEST_DATABASE=postgres runs a whole suite on PostgreSQL.
+const BackendEnv = "DCRCONSOLE_TEST_DATABASE"
+
+// DefaultBackend is the backend of single-backend tests: $DCRCONSOLE_TEST_DATABASE, else sqlite.
+func DefaultBackend() string {
+	if os.Getenv(BackendEnv) == Postgres {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Backends are the backends that the key tests run on: both, always (a
+// PostgreSQL that cannot start skips, or fails under RequireEnv=1, its subtests).
+func Backends() []string { return []string{SQLite, Postgres} }
+
+// DSN is what store.Open takes for backend: sqlitePath, or a fresh PostgreSQL database.
+func DSN(t testing.TB, backend, sqlitePath string) string {
+	t.Helper()
+	if backend == Postgres {
+		return URL(t)
+	}
+	return sqlitePath
+}
