@@ -14,7 +14,8 @@ import (
 	"github.com/dcrconsole/dcrconsole/store/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// TestMain runs the suite on SQLite, then again on PostgreSQL.
+func TestMain(m *testing.M) { os.Exit(pgtest.MainBothBackends(m)) }
 
 // openTest opens a fresh database of the default test backend (sqlite, or
 // $DCRCONSOLE_TEST_DATABASE).

@@ -2,7 +2,9 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -98,4 +100,33 @@ func DSN(t testing.TB, backend, sqlitePath string) string {
 		return URL(t)
 	}
 	return sqlitePath
+}
+
+// MainBothBackends runs a package's tests on the default backend, then, when
+// they passed and no backend was chosen through BackendEnv, runs the same test
+// binary again with BackendEnv=postgres: the whole suite on both backends under
+// a plain `go test`. Without PostgreSQL's binaries the second run is skipped
+// (it fails under RequireEnv=1).
+func MainBothBackends(m *testing.M) int {
+	code := Main(m)
+	if code != 0 || os.Getenv(BackendEnv) != "" {
+		return code
+	}
+	if _, err := BinDir(); err != nil {
+		if Required() {
+			fmt.Fprintf(os.Stderr, "PostgreSQL is required (%s=1): %v\n", RequireEnv, err)
+			return 1
+		}
+		fmt.Fprintf(os.Stderr, "pgtest: the suite did not run on PostgreSQL: %v\n", err)
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "pgtest: running the suite again on PostgreSQL ("+BackendEnv+"=postgres)")
+	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd.Env = append(os.Environ(), BackendEnv+"="+Postgres)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest: on PostgreSQL:", err)
+		return 1
+	}
+	return 0
 }
