@@ -181,3 +181,45 @@ func TestClientRowIDIsStable(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaderIsOneReplicaAndFailsOver: one replica leads; when its session
+// dies (as with kill -9), another takes over at its next campaign.
+func TestLeaderIsOneReplicaAndFailsOver(t *testing.T) {
+	dbs := replicas(t, 2)
+	ctx := context.Background()
+	a, b := dbs[0].NewLeader(), dbs[1].NewLeader()
+	if !a.Campaign(ctx) || b.Campaign(ctx) {
+		t.Fatalf("first campaigns: a %v b %v, want only a", a.IsLeader(), b.IsLeader())
+	}
+	if !a.Campaign(ctx) || b.Campaign(ctx) {
+		t.Fatal("leadership moved without a failure")
+	}
+	// The leader's session ends abruptly.
+	var n int
+	if err := dbs[1].r.Raw(`SELECT COUNT(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND ((classid::bigint << 32) | objid::bigint) = ? AND granted`,
+		int64(lockKeyLeader)).Row().Scan(&n); err != nil || n != 1 {
+		t.Fatalf("terminated %d sessions: %v", n, err)
+	}
+	// pg_terminate_backend signals; the session ends (and frees the lock) soon after.
+	for deadline := time.Now().Add(10 * time.Second); !b.Campaign(ctx); {
+		if time.Now().After(deadline) {
+			t.Fatal("b did not take over")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if a.Campaign(ctx) {
+		t.Fatal("a still leads after its session died")
+	}
+	b.Resign()
+	if !a.Campaign(ctx) {
+		t.Fatal("a did not take over after b resigned")
+	}
+}
+
+// TestSQLiteAlwaysLeads: one process per SQLite file.
+func TestSQLiteAlwaysLeads(t *testing.T) {
+	l := openBackend(t, pgtest.SQLite).NewLeader()
+	if !l.IsLeader() || !l.Campaign(context.Background()) {
+		t.Fatal("SQLite does not lead")
+	}
+}
