@@ -46,6 +46,11 @@ func onPostgres(t testing.TB) harnessOption {
 	return func(c *config.Config) { c.Database.Driver, c.Database.URL = config.DriverPostgres, url }
 }
 
+// onPostgresURL puts the harness on the PostgreSQL database at url.
+func onPostgresURL(url string) harnessOption {
+	return func(c *config.Config) { c.Database.Driver, c.Database.URL = config.DriverPostgres, url }
+}
+
 // withBackend puts the harness on backend (pgtest.SQLite or pgtest.Postgres).
 func withBackend(t testing.TB, backend string) harnessOption {
 	if backend == pgtest.Postgres {
