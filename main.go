@@ -43,6 +43,9 @@ const usage = `usage:
                                             the holder's signing keys; rotate makes a new key sign
                                             (a running server picks it up within 10 s; the old key
                                             stays published until its tokens have expired)
+  dcrconsole db copy --from sqlite:PATH --to postgres://USER:PASSWORD@HOST/DB
+                                            move a deployment to an empty PostgreSQL database; the
+                                            audit chain must verify there with the source's head hash
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -71,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return userCommand(args[1:], stdout, stderr)
 		case "apikey":
 			return apikeyCommand(args[1:], stdout, stderr)
+		case "db":
+			return dbCommand(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("dcrconsole", flag.ContinueOnError)
