@@ -46,6 +46,8 @@ const usage = `usage:
   dcrconsole db copy --from sqlite:PATH --to postgres://USER:PASSWORD@HOST/DB
                                             move a deployment to an empty PostgreSQL database; the
                                             audit chain must verify there with the source's head hash
+  dcrconsole health [--url URL]             exit 0 when URL (default http://127.0.0.1:8080/readyz)
+                                            answers 200: a container health check without curl
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -76,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return apikeyCommand(args[1:], stdout, stderr)
 		case "db":
 			return dbCommand(args[1:], stdout, stderr)
+		case "health":
+			return healthCommand(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("dcrconsole", flag.ContinueOnError)
