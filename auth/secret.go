@@ -56,9 +56,18 @@ func LoadOrCreateMFAKey(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: read %s: %v", ErrMFAKey, path, err)
 	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	key, err := ParseMFAKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return key, nil
+}
+
+// ParseMFAKey reads an MFA key written as 64 hex digits.
+func ParseMFAKey(text string) ([]byte, error) {
+	key, err := hex.DecodeString(strings.TrimSpace(text))
 	if err != nil || len(key) != mfaKeyBytes {
-		return nil, fmt.Errorf("%w: %s must hold %d bytes in hex", ErrMFAKey, path, mfaKeyBytes)
+		return nil, fmt.Errorf("%w: must be %d bytes in hex (%d hex digits)", ErrMFAKey, mfaKeyBytes, 2*mfaKeyBytes)
 	}
 	return key, nil
 }

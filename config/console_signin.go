@@ -32,10 +32,19 @@ func (c *Config) ConsolePublicURL() string {
 	return c.Server.PublicURL
 }
 
-// MFAKeyPath is the MFA key file: console.mfa_key_file, or beside the database.
+// MFAKeyEnv provides the MFA key (64 hex digits) instead of a file; it wins
+// over console.mfa_key_file, so a secret store can hand it to every replica.
+const MFAKeyEnv = "DCRCONSOLE_MFA_KEY"
+
+// MFAKeyPath is the MFA key file: console.mfa_key_file, or beside the SQLite
+// database; "" on PostgreSQL, whose replicas must be given one shared key
+// (console.mfa_key_file or DCRCONSOLE_MFA_KEY).
 func (c *Config) MFAKeyPath() string {
-	if c.Console.MFAKeyFile != "" {
+	switch {
+	case c.Console.MFAKeyFile != "":
 		return c.Console.MFAKeyFile
+	case c.Database.Postgres():
+		return ""
 	}
 	return c.Database.Path + ".mfa-key"
 }

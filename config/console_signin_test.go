@@ -37,4 +37,12 @@ func TestConsoleSignInKeys(t *testing.T) {
 	if def.Console.RequireMFA != "admin" || def.ConsolePublicURL() != def.Server.PublicURL || def.MFAKeyPath() != "dcrconsole.db.mfa-key" {
 		t.Fatalf("defaults: %+v %s %s", def.Console.ConsoleSignIn, def.ConsolePublicURL(), def.MFAKeyPath())
 	}
+	def.Database.Driver = DriverPostgres
+	if def.MFAKeyPath() != "" {
+		t.Fatalf("PostgreSQL replicas would each make their own key: %q", def.MFAKeyPath())
+	}
+	def.Console.MFAKeyFile = "/run/secrets/mfa-key"
+	if def.MFAKeyPath() != "/run/secrets/mfa-key" {
+		t.Fatal(def.MFAKeyPath())
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -65,9 +66,9 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	if err := a.buildHolder(ctx, cfg, db, log); err != nil {
 		return nil, err
 	}
-	mfaKey, err := auth.LoadOrCreateMFAKey(cfg.MFAKeyPath())
+	mfaKey, err := loadMFAKey(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("console.mfa_key_file: %w", err)
+		return nil, err
 	}
 	a.Auth = auth.New(db, a.Audit, auth.Options{
 		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
@@ -158,4 +159,26 @@ func hostOf(raw string) string {
 		return ""
 	}
 	return u.Hostname()
+}
+
+// loadMFAKey is the key that seals second-factor secrets: DCRCONSOLE_MFA_KEY,
+// else console.mfa_key_file (created when missing), else beside the SQLite
+// database. PostgreSQL replicas must share one key, so there it is never made up.
+func loadMFAKey(cfg config.Config) ([]byte, error) {
+	if v := os.Getenv(config.MFAKeyEnv); v != "" {
+		key, err := auth.ParseMFAKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", config.MFAKeyEnv, err)
+		}
+		return key, nil
+	}
+	path := cfg.MFAKeyPath()
+	if path == "" {
+		return nil, fmt.Errorf("console.mfa_key_file: on PostgreSQL every replica must use the same MFA key: set console.mfa_key_file to a file they all read, or %s (64 hex digits, e.g. from `openssl rand -hex 32`)", config.MFAKeyEnv)
+	}
+	key, err := auth.LoadOrCreateMFAKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("console.mfa_key_file: %w", err)
+	}
+	return key, nil
 }

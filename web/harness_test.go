@@ -82,6 +82,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	cfg.Outbound.AllowPrivateNetworks = true
 	cfg.Outbound.Timeout = config.Duration{Duration: 3 * time.Second}
 	cfg.Console.RequireMFA = "none" // the MFA tests (console_mfa_test.go) turn it on
+	cfg.Console.MFAKeyFile = filepath.Join(filepath.Dir(cfg.Database.Path), "mfa-key") // shared by replicas on PostgreSQL
 	for _, o := range opts {
 		o(&cfg)
 	}
