@@ -23,7 +23,7 @@ func (h *harness) restart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, h.cfg.Database.Path, store.Options{})
+	db, err := store.Open(ctx, h.cfg.Database.DSN(), store.Options{MaxOpenConns: h.cfg.Database.MaxOpenConns})
 	if err != nil {
 		t.Fatal(err)
 	}
