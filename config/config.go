@@ -42,6 +42,7 @@ type Config struct {
 	Console  Console  `toml:"console"`
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
+	Metrics  Metrics  `toml:"metrics"`
 }
 
 // API is the Authlete-compatible registration processing API under /api/{service_id}.
@@ -333,6 +334,9 @@ func (c *Config) Validate() error {
 		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {
 			return fmt.Errorf("api.service_id: %q must be 1 to 64 characters without '/', '?', '#', '%%' or spaces when the API is enabled", c.API.ServiceID)
 		}
+	}
+	if err := c.validateMetrics(); err != nil {
+		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":
