@@ -59,6 +59,8 @@ type DB struct {
 	// cleanup removes what a read-only open made (a private copy), after Close.
 	cleanup  func()
 	readMode string
+	// stats are the writer's totals (writestats.go).
+	stats writeCounters
 }
 
 // Options tune Open.

@@ -127,19 +127,33 @@ func (db *DB) drain(batch []*writeRequest) {
 	}
 }
 
+// commit runs batch as one commit, counts it (WriteStats) and answers every
+// member: counted first, so whoever is answered finds the commit in the totals.
 func (db *DB) commit(batch []*writeRequest) {
+	started := time.Now()
+	var errs []error
 	if len(batch) == 1 {
 		req := batch[0]
-		req.done <- runSafely(func() error { return req.run(db.w) })
-		return
+		errs = []error{runSafely(func() error { return req.run(db.w) })}
+	} else {
+		errs = db.runBatch(batch)
 	}
+	db.stats.committed(started, errs)
+	for i, req := range batch {
+		req.done <- errs[i]
+	}
+}
+
+// runBatch runs the members of batch in one transaction, each in its own
+// savepoint, and commits it; it returns each member's result.
+func (db *DB) runBatch(batch []*writeRequest) []error {
 	errs := make([]error, len(batch))
 	tx := db.w.Begin()
 	if tx.Error != nil {
-		for _, req := range batch {
-			req.done <- tx.Error
+		for i := range batch {
+			errs[i] = tx.Error
 		}
-		return
+		return errs
 	}
 	for i, req := range batch {
 		// sqlite-only: group commit runs each member in a SAVEPOINT of one transaction and tells a statement error from one that aborts the whole transaction by SQLite result codes (abortsTransaction); PostgreSQL aborts the transaction on any error, so its dialect needs its own rule.
@@ -155,10 +169,7 @@ func (db *DB) commit(batch []*writeRequest) {
 					errs[j] = fmt.Errorf("store: batch aborted by another transaction's failure: %w", errs[i])
 				}
 			}
-			for j, req := range batch {
-				req.done <- errs[j]
-			}
-			return
+			return errs
 		}
 	}
 	if err := tx.Commit().Error; err != nil {
@@ -168,9 +179,7 @@ func (db *DB) commit(batch []*writeRequest) {
 			}
 		}
 	}
-	for i, req := range batch {
-		req.done <- errs[i]
-	}
+	return errs
 }
 
 // runSafely turns a panic in a transaction function into an error, so one bad
@@ -178,7 +187,7 @@ func (db *DB) commit(batch []*writeRequest) {
 func runSafely(fn func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("store: transaction panicked: %v", v)
+			err = fmt.Errorf("%w: %v", errPanicked, v)
 		}
 	}()
 	return fn()
