@@ -48,6 +48,8 @@ type holderKey struct {
 	alg  jwa.SignatureAlgorithm
 	priv crypto.Signer
 	pub  jwk.Key
+	// created is when the key was made: the signing key's age is watched.
+	created time.Time
 }
 
 // NewKeyRing loads the holder's keys, generating the first one (alg ES256 or
@@ -139,6 +141,14 @@ func (k *KeyRing) SigningKeyID() string {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.signer.kid
+}
+
+// SigningKeyCreated is when the key that signs new tokens was made: its age
+// is what an operator rotating keys on a schedule watches.
+func (k *KeyRing) SigningKeyCreated() time.Time {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signer.created
 }
 
 // Sign makes a compact JWS of claims with the signing key and the given typ.
@@ -237,5 +247,5 @@ func parseHolderKey(row store.HolderKey) (*holderKey, error) {
 	_ = pub.Set(jwk.KeyIDKey, row.KID)
 	_ = pub.Set(jwk.AlgorithmKey, alg)
 	_ = pub.Set(jwk.KeyUsageKey, "sig")
-	return &holderKey{kid: row.KID, alg: alg, priv: priv, pub: pub}, nil
+	return &holderKey{kid: row.KID, alg: alg, priv: priv, pub: pub, created: row.CreatedAt}, nil
 }
