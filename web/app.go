@@ -15,6 +15,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/metrics"
 	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -33,6 +34,8 @@ type App struct {
 	Access       *authz.AccessVerifier
 	Auth         *auth.Service
 	Audit        *audit.Log
+	// Metrics is the Prometheus registry behind metrics.listen; nil when it is off.
+	Metrics *metrics.Metrics
 
 	server *Server
 }
@@ -59,17 +62,22 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		return nil, err
 	}
 	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
+	if cfg.Metrics.Listen != "" {
+		a.Metrics = metrics.New()
+		db.ObserveCommits(a.Metrics.CommitObserver())
+	}
 	a.buildRegistration(cfg, db, log, opts)
 	if err := a.buildHolder(ctx, cfg, db, log); err != nil {
 		return nil, err
 	}
+	a.watch(cfg, db)
 	a.Auth = auth.New(db, a.Audit, auth.Options{
 		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
 		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
 		Hash:            opts.PasswordHash,
 	})
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
-		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
+		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Metrics: a.Metrics, Demo: opts.Demo, Log: log,
 		API: authlete.NewService(a.Registrar, db, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
 	if err != nil {
 		return nil, err
@@ -99,10 +107,11 @@ func (a *App) buildRegistration(cfg config.Config, db *store.DB, log *slog.Logge
 	// The Register is trusted and its answers grow with the ecosystem; URLs an
 	// ADR controls keep the small outbound limit.
 	registerFetcher := a.Fetcher.WithLimit(cfg.Register.MaxResponseBytes, "register.max_response_bytes")
-	a.JWKS = fetch.NewJWKSCache(a.Fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
+	observe := a.Metrics.FetchObserver() // nil without metrics: the fetchers stay as they are
+	a.JWKS = fetch.NewJWKSCache(a.Fetcher.Observed("adr_jwks", observe), cfg.Outbound.JWKSCacheTTL.Duration, log)
 	a.JWKS.MaxRSABits = cfg.Outbound.MaxRSAKeyBits
-	a.JWKS.UseFetcher(cfg.Register.JWKSURI, registerFetcher)
-	a.RegisterData = register.New(db, registerFetcher, register.Options{
+	a.JWKS.UseFetcher(cfg.Register.JWKSURI, registerFetcher.Observed("register_jwks", observe))
+	a.RegisterData = register.New(db, registerFetcher.Observed("register", observe), register.Options{
 		BaseURI:  cfg.Register.BaseURI,
 		Industry: cfg.Register.Industry,
 		Interval: cfg.Register.RefreshInterval.Duration,
@@ -117,7 +126,7 @@ func (a *App) buildRegistration(cfg config.Config, db *store.DB, log *slog.Logge
 		ClockSkew:              cfg.Holder.ClockSkew.Duration,
 		CheckStatus:            cfg.Register.CheckStatus,
 		RegisterJWKSURI:        cfg.Register.JWKSURI,
-	}, a.JWKS, a.JWKS, a.RegisterData, db, db, a.Fetcher)
+	}, a.JWKS, a.JWKS, a.RegisterData, db, db, a.Fetcher.Observed("sector_identifier", observe))
 	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
 	a.RegisterData.OnSynced(func(ctx context.Context) { a.Registrar.ReconcileRegister(ctx, a.RegisterData.Products()) })
 }
@@ -139,4 +148,17 @@ func (a *App) buildHolder(ctx context.Context, cfg config.Config, db *store.DB, 
 	}, db, a.Keys, a.JWKS, a.RegisterData, a.Audit, log)
 	a.Access = authz.NewAccessVerifier(cfg.Holder.Issuer, cfg.Holder.ClockSkew.Duration, cfg.MTLSEnabled(), a.Keys, db)
 	return nil
+}
+
+// watch makes every scrape of the metrics read the services' state; nothing
+// without metrics.
+func (a *App) watch(cfg config.Config, db *store.DB) {
+	if a.Metrics == nil {
+		return
+	}
+	src := metrics.Sources{Registrar: a.Registrar, Tokens: a.Tokens, Audit: a.Audit, Keys: a.Keys, Store: db}
+	if cfg.Register.CheckStatus {
+		src.Register = a.RegisterData
+	}
+	a.Metrics.Watch(src)
 }
