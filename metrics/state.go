@@ -119,7 +119,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		collectRegistrar(ch, c.src.Registrar.Tally())
 	}
 	if c.src.Tokens != nil {
-		for k, n := range c.src.Tokens.Tally() {
+		counts := c.src.Tokens.Tally()
+		if counts == nil {
+			counts = map[authz.TokenKey]uint64{}
+		}
+		zero(counts, authz.TokenKey{Outcome: store.OutcomeSuccess})
+		for k, n := range counts {
 			ch <- prometheus.MustNewConstMetric(descTokens, prometheus.CounterValue, float64(n), string(k.Outcome), k.Code)
 		}
 	}
@@ -141,6 +146,16 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func collectRegistrar(ch chan<- prometheus.Metric, t dcr.Tally) {
+	if t.Registrations == nil {
+		t.Registrations = map[dcr.RegistrationKey]uint64{}
+	}
+	if t.Management == nil {
+		t.Management = map[dcr.ManagementKey]uint64{}
+	}
+	zero(t.Registrations, dcr.RegistrationKey{Outcome: store.OutcomeSuccess})
+	for _, op := range []string{"read", "update", "delete"} {
+		zero(t.Management, dcr.ManagementKey{Operation: op, Outcome: store.OutcomeSuccess})
+	}
 	for k, n := range t.Registrations {
 		ch <- prometheus.MustNewConstMetric(descRegistrations, prometheus.CounterValue, float64(n),
 			string(k.Outcome), k.Code, string(k.Step))
@@ -186,6 +201,14 @@ func collectAudit(ch chan<- prometheus.Metric, a AuditChain) {
 		}
 		ch <- gauge(descVerifyOK, ok)
 		ch <- gauge(descVerifyTime, unixSeconds(v.Time))
+	}
+}
+
+// zero makes the series of k exist before its first count: a rate over a
+// counter that appears only at its first increment misses that increment.
+func zero[K comparable](counts map[K]uint64, k K) {
+	if _, ok := counts[k]; !ok {
+		counts[k] = 0
 	}
 }
 

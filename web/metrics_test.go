@@ -105,20 +105,7 @@ func TestMetricsMoveWithRealTraffic(t *testing.T) {
 	metricsURL := serveMetrics(t, h)
 	before := scrape(t, metricsURL)
 
-	id := h.registered(t)                                                                     // 201
-	h.do(http.MethodPost, "/register", "text/plain", h.validRequest(t), nil)                  // 415: transport
-	h.register("hello")                                                                       // step 1
-	h.register(edited(func(c map[string]any) { delete(c, "software_statement") })(t, h))      // step 2
-	h.register(h.requestFor(t, h.eco.ADRs[0], h.eco.Products[0], jwa.PS256, nil))             // duplicate
-	tok := h.accessToken(t, id)                                                               // token issued
-	h.token(tokenForm(assertionFor(t, h.eco.ADRs[0], "no-such-client", jwa.ES256, nil), nil)) // token refused
-	h.do(http.MethodPost, "/token", "application/json", "{}", nil)                            // token refused (transport)
-	h.do(http.MethodGet, "/register/"+id, "", "", bearer(tok))                                // read
-	h.do(http.MethodGet, "/register/"+id, "", "", bearer("not-a-token"))                      // read refused
-	h.do(http.MethodPut, "/register/"+id, "text/plain", "x", bearer(tok))                     // update refused
-	if r := h.do(http.MethodDelete, "/register/"+id, "", "", bearer(tok)); r.status != 204 {  // delete
-		t.Fatalf("delete: %d %s", r.status, r.body)
-	}
+	id := driveTraffic(t, h)
 	after := scrape(t, metricsURL)
 
 	counters := []struct {
@@ -168,6 +155,28 @@ func TestMetricsMoveWithRealTraffic(t *testing.T) {
 		}
 	}
 	assertNoClientLabels(t, after, id, h.eco.Products[0].ID)
+}
+
+// driveTraffic makes one registration (201), four refused ones, an issued and
+// two refused tokens, and a read, a refused read, a refused update and a delete
+// of the registration, whose client_id it returns.
+func driveTraffic(t *testing.T, h *harness) string {
+	t.Helper()
+	id := h.registered(t)                                                                     // 201
+	h.do(http.MethodPost, "/register", "text/plain", h.validRequest(t), nil)                  // 415: transport
+	h.register("hello")                                                                       // step 1
+	h.register(edited(func(c map[string]any) { delete(c, "software_statement") })(t, h))      // step 2
+	h.register(h.requestFor(t, h.eco.ADRs[0], h.eco.Products[0], jwa.PS256, nil))             // duplicate
+	tok := h.accessToken(t, id)                                                               // token issued
+	h.token(tokenForm(assertionFor(t, h.eco.ADRs[0], "no-such-client", jwa.ES256, nil), nil)) // token refused
+	h.do(http.MethodPost, "/token", "application/json", "{}", nil)                            // token refused (transport)
+	h.do(http.MethodGet, "/register/"+id, "", "", bearer(tok))                                // read
+	h.do(http.MethodGet, "/register/"+id, "", "", bearer("not-a-token"))                      // read refused
+	h.do(http.MethodPut, "/register/"+id, "text/plain", "x", bearer(tok))                     // update refused
+	if r := h.do(http.MethodDelete, "/register/"+id, "", "", bearer(tok)); r.status != 204 {  // delete
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	return id
 }
 
 // assertNoClientLabels: no label value carries a client id, a software id or a
