@@ -50,13 +50,38 @@ func signRegistrations(b *testing.B, h *harness, n int) []string {
 	return bodies
 }
 
+// registerBenchVariants are the configurations BenchmarkRegister compares: the
+// server as it is by default, and with each optional cost on the request path
+// turned on. An optional feature that adds work per registration adds its row,
+// so its overhead is measured against "plain" in the same run.
+var registerBenchVariants = []struct {
+	name string
+	opts []harnessOption
+}{
+	{"plain", nil},
+	{"metrics", []harnessOption{withMetrics}},
+}
+
 // BenchmarkRegister is POST /register end to end: loopback HTTP, the real Gin
 // engine, a real SQLite file with synchronous=FULL, warm JWKS caches and Register
-// data, every request for a distinct software product, signed before the timer.
+// data, every request for a distinct software product, signed before the timer;
+// once per variant of registerBenchVariants:
 //
-//	go test ./web -run '^$' -bench BenchmarkRegister -benchtime 4000x
+//	go test ./web -run '^$' -bench 'BenchmarkRegister$' -benchtime 4000x
+//	go test ./web -run '^$' -bench 'BenchmarkRegister$/plain' -benchtime 4000x
 func BenchmarkRegister(b *testing.B) {
-	h := newHarness(b, func(c *config.Config) { c.Outbound.MaxResponseBytes = 64 << 20 })
+	for _, v := range registerBenchVariants {
+		b.Run(v.name, func(b *testing.B) { benchmarkRegister(b, v.opts...) })
+	}
+}
+
+func benchmarkRegister(b *testing.B, opts ...harnessOption) {
+	h := newHarness(b, append([]harnessOption{func(c *config.Config) { c.Outbound.MaxResponseBytes = 64 << 20 }}, opts...)...)
+	if h.app.Metrics != nil {
+		// Scraped once before and after, as Prometheus would between requests:
+		// the collectors' first use is not the request path's cost.
+		scrape(b, serveMetrics(b, h))
+	}
 	bodies := signRegistrations(b, h, b.N)
 	srv := httptest.NewServer(h.app.Engine)
 	defer srv.Close()
