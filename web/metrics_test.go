@@ -244,3 +244,50 @@ func TestMetricsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMetricsRegisterSyncFailing: a Register that stops answering shows as
+// failed syncs in a row, failed fetches of the Register, and data that keeps
+// ageing; a sync that succeeds again resets the failures.
+func TestMetricsRegisterSyncFailing(t *testing.T) {
+	h := newHarness(t, withMetrics)
+	metricsURL := serveMetrics(t, h)
+	h.eco.Register.SetDown(true)
+	for range 2 {
+		if err := h.app.RegisterData.Sync(t.Context()); err == nil {
+			t.Fatal("a sync against a Register that is down succeeded")
+		}
+	}
+	f := scrape(t, metricsURL)
+	if n, _ := f.value("dcrconsole_register_sync_consecutive_failures", nil); n != 2 {
+		t.Errorf("consecutive failures %v after two failed syncs", n)
+	}
+	failed := 0.0
+	for _, fam := range f["dcrconsole_outbound_fetch_duration_seconds"].GetMetric() {
+		target, result := "", ""
+		for _, l := range fam.GetLabel() {
+			switch l.GetName() {
+			case "target":
+				target = l.GetValue()
+			case "result":
+				result = l.GetValue()
+			}
+		}
+		if target == "register" && result != "ok" {
+			failed += float64(fam.GetHistogram().GetSampleCount())
+		}
+	}
+	if failed < 2 {
+		t.Errorf("%v failed Register fetches counted after two failed syncs", failed)
+	}
+	if age, _ := f.value("dcrconsole_register_sync_age_seconds", nil); age < 0 {
+		t.Errorf("sync age %v", age)
+	}
+
+	h.eco.Register.SetDown(false)
+	if err := h.app.RegisterData.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := scrape(t, metricsURL).value("dcrconsole_register_sync_consecutive_failures", nil); n != 0 {
+		t.Errorf("consecutive failures %v after a successful sync", n)
+	}
+}
