@@ -44,12 +44,11 @@ type KeyRing struct {
 }
 
 type holderKey struct {
-	kid  string
-	alg  jwa.SignatureAlgorithm
-	priv crypto.Signer
-	pub  jwk.Key
-	// created is when the key was made: the signing key's age is watched.
+	kid     string
 	created time.Time
+	alg     jwa.SignatureAlgorithm
+	priv    crypto.Signer
+	pub     jwk.Key
 }
 
 // NewKeyRing loads the holder's keys, generating the first one (alg ES256 or
@@ -129,6 +128,13 @@ func (k *KeyRing) announce(ctx context.Context, previousKID string, signer *hold
 	}
 }
 
+// SigningKey returns the id of the key that signs now and when it was made.
+func (k *KeyRing) SigningKey() (kid string, created time.Time) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signer.kid, k.signer.created
+}
+
 // JWKS is the public key set (the /jwks document).
 func (k *KeyRing) JWKS() []byte {
 	k.mu.RLock()
@@ -141,14 +147,6 @@ func (k *KeyRing) SigningKeyID() string {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return k.signer.kid
-}
-
-// SigningKeyCreated is when the key that signs new tokens was made: its age
-// is what an operator rotating keys on a schedule watches.
-func (k *KeyRing) SigningKeyCreated() time.Time {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	return k.signer.created
 }
 
 // Sign makes a compact JWS of claims with the signing key and the given typ.
@@ -247,5 +245,5 @@ func parseHolderKey(row store.HolderKey) (*holderKey, error) {
 	_ = pub.Set(jwk.KeyIDKey, row.KID)
 	_ = pub.Set(jwk.AlgorithmKey, alg)
 	_ = pub.Set(jwk.KeyUsageKey, "sig")
-	return &holderKey{kid: row.KID, alg: alg, priv: priv, pub: pub, created: row.CreatedAt}, nil
+	return &holderKey{kid: row.KID, created: row.CreatedAt, alg: alg, priv: priv, pub: pub}, nil
 }

@@ -40,9 +40,9 @@ type Config struct {
 	TLS      TLS      `toml:"tls"`
 	MTLS     MTLS     `toml:"mtls"`
 	Console  Console  `toml:"console"`
+	Metrics  Metrics  `toml:"metrics"` // config/metrics.go
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
-	Metrics  Metrics  `toml:"metrics"`
 }
 
 // API is the Authlete-compatible registration processing API under /api/{service_id}.
@@ -336,13 +336,13 @@ func (c *Config) Validate() error {
 	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
 	}
+	if err := c.validateMetrics(); err != nil {
+		return err
+	}
 	if c.API.Enabled {
 		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {
 			return fmt.Errorf("api.service_id: %q must be 1 to 64 characters without '/', '?', '#', '%%' or spaces when the API is enabled", c.API.ServiceID)
 		}
-	}
-	if err := c.validateMetrics(); err != nil {
-		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":

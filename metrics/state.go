@@ -34,7 +34,9 @@ type (
 		LastVerification(ctx context.Context) (*audit.Verification, error)
 	}
 	// SigningKey is *authz.KeyRing.
-	SigningKey interface{ SigningKeyCreated() time.Time }
+	SigningKey interface {
+		SigningKey() (kid string, created time.Time)
+	}
 	// WriteStats is *store.DB.
 	WriteStats interface{ WriteStats() store.WriteStats }
 )
@@ -135,7 +137,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		collectAudit(ch, c.src.Audit)
 	}
 	if c.src.Keys != nil {
-		ch <- gauge(descKeyAge, time.Since(c.src.Keys.SigningKeyCreated()).Seconds())
+		_, created := c.src.Keys.SigningKey()
+		ch <- gauge(descKeyAge, time.Since(created).Seconds())
 	}
 	if c.src.Store != nil {
 		s := c.src.Store.WriteStats()

@@ -49,6 +49,8 @@ type DB struct {
 	// r is the reader pool, for queries that change nothing.
 	r    *gorm.DB
 	path string
+	// stats are the writer's totals (writestats.go).
+	stats writeCounters
 
 	writes     chan *writeRequest
 	closing    chan struct{}
@@ -59,8 +61,6 @@ type DB struct {
 	// cleanup removes what a read-only open made (a private copy), after Close.
 	cleanup  func()
 	readMode string
-	// stats are the writer's totals (writestats.go).
-	stats writeCounters
 }
 
 // Options tune Open.

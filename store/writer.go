@@ -61,7 +61,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 		return ctx.Err()
 	}
 	db.closeMu.RUnlock()
-	return <-req.done
+	err := <-req.done
+	db.stats.ran(err) // before the caller hears: it finds itself counted
+	return err
 }
 
 // writer owns all transactional writes; it exits when db.closing is closed.
@@ -93,7 +95,9 @@ func (db *DB) writer() {
 			}
 			timer.Stop()
 		}
+		started := time.Now()
 		db.commit(batch)
+		db.stats.committed(len(batch), time.Since(started))
 		// An idle writer must not keep the last batch alive: a request's closure
 		// holds whatever its caller wrote (a Register answer is megabytes).
 		clear(batch)
@@ -123,37 +127,25 @@ func (db *DB) drain(batch []*writeRequest) {
 		if len(batch) == 0 {
 			return
 		}
+		started := time.Now()
 		db.commit(batch)
+		db.stats.committed(len(batch), time.Since(started))
 	}
 }
 
-// commit runs batch as one commit, counts it (WriteStats) and answers every
-// member: counted first, so whoever is answered finds the commit in the totals.
 func (db *DB) commit(batch []*writeRequest) {
-	started := time.Now()
-	var errs []error
 	if len(batch) == 1 {
 		req := batch[0]
-		errs = []error{runSafely(func() error { return req.run(db.w) })}
-	} else {
-		errs = db.runBatch(batch)
+		req.done <- runSafely(func() error { return req.run(db.w) })
+		return
 	}
-	db.stats.committed(started, errs)
-	for i, req := range batch {
-		req.done <- errs[i]
-	}
-}
-
-// runBatch runs the members of batch in one transaction, each in its own
-// savepoint, and commits it; it returns each member's result.
-func (db *DB) runBatch(batch []*writeRequest) []error {
 	errs := make([]error, len(batch))
 	tx := db.w.Begin()
 	if tx.Error != nil {
-		for i := range batch {
-			errs[i] = tx.Error
+		for _, req := range batch {
+			req.done <- tx.Error
 		}
-		return errs
+		return
 	}
 	for i, req := range batch {
 		// sqlite-only: group commit runs each member in a SAVEPOINT of one transaction and tells a statement error from one that aborts the whole transaction by SQLite result codes (abortsTransaction); PostgreSQL aborts the transaction on any error, so its dialect needs its own rule.
@@ -169,7 +161,10 @@ func (db *DB) runBatch(batch []*writeRequest) []error {
 					errs[j] = fmt.Errorf("store: batch aborted by another transaction's failure: %w", errs[i])
 				}
 			}
-			return errs
+			for j, req := range batch {
+				req.done <- errs[j]
+			}
+			return
 		}
 	}
 	if err := tx.Commit().Error; err != nil {
@@ -179,7 +174,9 @@ func (db *DB) runBatch(batch []*writeRequest) []error {
 			}
 		}
 	}
-	return errs
+	for i, req := range batch {
+		req.done <- errs[i]
+	}
 }
 
 // runSafely turns a panic in a transaction function into an error, so one bad

@@ -58,19 +58,19 @@ func (db *DB) ObserveCommits(fn CommitObserver) {
 	db.stats.observer.Store(&fn)
 }
 
-// committed counts one commit of batch transactions, errs[i] being the result
-// of the i-th, and tells the observer.
-func (c *writeCounters) committed(started time.Time, errs []error) {
-	took := time.Since(started)
-	c.commits.Add(1)
-	c.transactions.Add(uint64(len(errs)))
-	for _, err := range errs {
-		if isWriteFailure(err) {
-			c.failed(err)
-		}
-	}
+// committed counts one commit of batch transactions and tells the observer.
+func (c *writeCounters) committed(batch int, took time.Duration) {
 	if fn := c.observer.Load(); fn != nil {
-		(*fn)(len(errs), took)
+		(*fn)(batch, took)
+	}
+	c.commits.Add(1) // after the observer: whoever sees the count finds it observed
+}
+
+// ran counts one transaction the writer ran, err being what its caller is told.
+func (c *writeCounters) ran(err error) {
+	c.transactions.Add(1)
+	if isWriteFailure(err) {
+		c.failed(err)
 	}
 }
 

@@ -49,7 +49,18 @@ func TestWriteStatsCountCommitsAndFailures(t *testing.T) {
 			t.Fatalf("%s: %d failures counted, want %d", tc.name, got.Failures-before.Failures, failures)
 		}
 	}
-	got := db.WriteStats()
+	// The writer counts a commit once its members are answered: wait for the last.
+	settled := func(commits uint64) WriteStats {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if s := db.WriteStats(); s.Commits >= commits {
+				return s
+			}
+		}
+		t.Fatalf("commits did not reach %d: %+v", commits, db.WriteStats())
+		return WriteStats{}
+	}
+	got := settled(before.Commits + uint64(len(cases)))
 	if got.Transactions-before.Transactions != uint64(len(cases)) || got.Commits-before.Commits != uint64(len(cases)) {
 		t.Errorf("stats %+v after %d lone transactions (before %+v)", got, len(cases), before)
 	}
@@ -76,6 +87,15 @@ func TestWriteStatsCountCommitsAndFailures(t *testing.T) {
 	}
 	wg.Wait()
 	end := db.WriteStats()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		mu.Lock()
+		done := batched == len(cases)+n
+		mu.Unlock()
+		if done {
+			break
+		}
+	}
+	end.Commits = db.WriteStats().Commits
 	mu.Lock()
 	defer mu.Unlock()
 	if end.Transactions-got.Transactions != n || batched != len(cases)+n || end.Commits-got.Commits > n {

@@ -24,6 +24,7 @@ import (
 // main and the tests build it the same way, so tests exercise the real wiring.
 type App struct {
 	Engine       *gin.Engine
+	Metrics      *metrics.Metrics // the registry behind metrics.listen; nil when it is off
 	Fetcher      *fetch.Fetcher
 	JWKS         *fetch.JWKSCache
 	RegisterData *register.Data
@@ -34,8 +35,6 @@ type App struct {
 	Access       *authz.AccessVerifier
 	Auth         *auth.Service
 	Audit        *audit.Log
-	// Metrics is the Prometheus registry behind metrics.listen; nil when it is off.
-	Metrics *metrics.Metrics
 
 	server *Server
 }
@@ -62,15 +61,10 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		return nil, err
 	}
 	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
-	if cfg.Metrics.Listen != "" {
-		a.Metrics = metrics.New()
-		db.ObserveCommits(a.Metrics.CommitObserver())
-	}
 	a.buildRegistration(cfg, db, log, opts)
 	if err := a.buildHolder(ctx, cfg, db, log); err != nil {
 		return nil, err
 	}
-	a.watch(cfg, db)
 	a.Auth = auth.New(db, a.Audit, auth.Options{
 		IdleTimeout:     cfg.Console.SessionIdleTimeout.Duration,
 		AbsoluteTimeout: cfg.Console.SessionAbsoluteTimeout.Duration,
@@ -82,6 +76,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
+	a.watch(cfg, db)
 	return a, nil
 }
 
@@ -104,6 +99,10 @@ func newFetcher(cfg config.Config, opts BuildOptions) (*fetch.Fetcher, error) {
 // buildRegistration assembles what registering a client needs: the JWKS cache,
 // the Register's data, the pipeline and the registrar.
 func (a *App) buildRegistration(cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) {
+	if cfg.Metrics.Listen != "" { // first: the fetchers and the writer report to it
+		a.Metrics = metrics.New()
+		db.ObserveCommits(a.Metrics.CommitObserver())
+	}
 	// The Register is trusted and its answers grow with the ecosystem; URLs an
 	// ADR controls keep the small outbound limit.
 	registerFetcher := a.Fetcher.WithLimit(cfg.Register.MaxResponseBytes, "register.max_response_bytes")
@@ -150,8 +149,8 @@ func (a *App) buildHolder(ctx context.Context, cfg config.Config, db *store.DB, 
 	return nil
 }
 
-// watch makes every scrape of the metrics read the services' state; nothing
-// without metrics.
+// watch makes every scrape of the metrics read the services' state, once they
+// all exist; nothing without metrics.
 func (a *App) watch(cfg config.Config, db *store.DB) {
 	if a.Metrics == nil {
 		return

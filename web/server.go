@@ -45,10 +45,10 @@ type Deps struct {
 	Register  *register.Data
 	JWKS      *fetch.JWKSCache
 	Audit     *audit.Log
-	Metrics   *metrics.Metrics // nil: no metrics
 	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
+	Metrics   *metrics.Metrics // nil: no metrics
 }
 
 // Server is the shell: what the shared middleware and the health checks use,
