@@ -2,9 +2,12 @@ package store
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // WriteStats are the single writer's running totals since Open, for monitoring
@@ -26,7 +29,9 @@ type WriteStats struct {
 }
 
 // CommitObserver is told of every commit of the writer: how many transactions
-// it carried and how long the batch took from its begin to its commit.
+// it carried and how long the batch took from its begin to its commit. On
+// PostgreSQL every transaction commits on its own: a batch of one, timed with
+// its retries.
 type CommitObserver func(batch int, took time.Duration)
 
 // writeCounters are DB's WriteStats, kept as they happen.
@@ -85,8 +90,16 @@ func (c *writeCounters) failed(err error) {
 var errPanicked = errors.New("store: transaction panicked")
 
 // isWriteFailure tells a failure of the database (which SQLite may have answered
-// by rolling back the whole transaction, a failed begin or commit, a panic)
-// from a transaction its own function refused or a constraint stopped.
+// by rolling back the whole transaction, a failed begin or commit, PostgreSQL
+// unreachable or failing a statement for another reason than a constraint, a
+// panic) from a transaction its own function refused or a constraint stopped.
 func isWriteFailure(err error) bool {
-	return err != nil && (abortsTransaction(err) || errors.Is(err, errPanicked))
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return !strings.HasPrefix(pe.Code, "23") // class 23: integrity constraint violation
+	}
+	return abortsTransaction(err) || IsUnavailable(err) || errors.Is(err, errPanicked)
 }

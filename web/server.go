@@ -83,7 +83,7 @@ func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	if d.Metrics != nil {
 		e.Use(observeRequests(d.Metrics)) // outermost: it sees the final status, a recovered panic's too
 	}
-	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody())
+	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.databaseGate())
 	s.routes(e)
 	return e, s, nil
 }
