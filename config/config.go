@@ -40,6 +40,7 @@ type Config struct {
 	TLS      TLS      `toml:"tls"`
 	MTLS     MTLS     `toml:"mtls"`
 	Console  Console  `toml:"console"`
+	Metrics  Metrics  `toml:"metrics"` // config/metrics.go
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
 }
@@ -351,6 +352,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
 	}
 	if err := c.validateConsoleSignIn(); err != nil {
+		return err
+	}
+	if err := c.validateMetrics(); err != nil {
 		return err
 	}
 	if c.API.Enabled {

@@ -18,6 +18,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/metrics"
 	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -26,6 +27,7 @@ import (
 // main and the tests build it the same way, so tests exercise the real wiring.
 type App struct {
 	Engine       *gin.Engine
+	Metrics      *metrics.Metrics // the registry behind metrics.listen; nil when it is off
 	Fetcher      *fetch.Fetcher
 	JWKS         *fetch.JWKSCache
 	RegisterData *register.Data
@@ -80,11 +82,12 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		PasskeyOrigin:   cfg.ConsolePublicURL(),
 	})
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
-		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Demo: opts.Demo, Log: log,
+		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Metrics: a.Metrics, Demo: opts.Demo, Log: log,
 		API: authlete.NewService(a.Registrar, db, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
 	if err != nil {
 		return nil, err
 	}
+	a.watch(cfg, db)
 	return a, nil
 }
 
@@ -107,13 +110,18 @@ func newFetcher(cfg config.Config, opts BuildOptions) (*fetch.Fetcher, error) {
 // buildRegistration assembles what registering a client needs: the JWKS cache,
 // the Register's data, the pipeline and the registrar.
 func (a *App) buildRegistration(cfg config.Config, db *store.DB, log *slog.Logger, opts BuildOptions) {
+	if cfg.Metrics.Listen != "" { // first: the fetchers and the writer report to it
+		a.Metrics = metrics.New()
+		db.ObserveCommits(a.Metrics.CommitObserver())
+	}
 	// The Register is trusted and its answers grow with the ecosystem; URLs an
 	// ADR controls keep the small outbound limit.
 	registerFetcher := a.Fetcher.WithLimit(cfg.Register.MaxResponseBytes, "register.max_response_bytes")
-	a.JWKS = fetch.NewJWKSCache(a.Fetcher, cfg.Outbound.JWKSCacheTTL.Duration, log)
+	observe := a.Metrics.FetchObserver() // nil without metrics: the fetchers stay as they are
+	a.JWKS = fetch.NewJWKSCache(a.Fetcher.Observed("adr_jwks", observe), cfg.Outbound.JWKSCacheTTL.Duration, log)
 	a.JWKS.MaxRSABits = cfg.Outbound.MaxRSAKeyBits
-	a.JWKS.UseFetcher(cfg.Register.JWKSURI, registerFetcher)
-	a.RegisterData = register.New(db, registerFetcher, register.Options{
+	a.JWKS.UseFetcher(cfg.Register.JWKSURI, registerFetcher.Observed("register_jwks", observe))
+	a.RegisterData = register.New(db, registerFetcher.Observed("register", observe), register.Options{
 		BaseURI:  cfg.Register.BaseURI,
 		Industry: cfg.Register.Industry,
 		Interval: cfg.Register.RefreshInterval.Duration,
@@ -128,7 +136,7 @@ func (a *App) buildRegistration(cfg config.Config, db *store.DB, log *slog.Logge
 		ClockSkew:              cfg.Holder.ClockSkew.Duration,
 		CheckStatus:            cfg.Register.CheckStatus,
 		RegisterJWKSURI:        cfg.Register.JWKSURI,
-	}, a.JWKS, a.JWKS, a.RegisterData, db, db, a.Fetcher)
+	}, a.JWKS, a.JWKS, a.RegisterData, db, db, a.Fetcher.Observed("sector_identifier", observe))
 	a.Registrar = dcr.NewRegistrar(a.Pipeline, db, a.Audit, cfg.Holder.AllowDuplicateRegistrations, log)
 	a.RegisterData.OnSynced(func(ctx context.Context) { a.Registrar.ReconcileRegister(ctx, a.RegisterData.Products()) })
 }
@@ -181,4 +189,17 @@ func loadMFAKey(cfg config.Config) ([]byte, error) {
 		return nil, fmt.Errorf("console.mfa_key_file: %w", err)
 	}
 	return key, nil
+}
+
+// watch makes every scrape of the metrics read the services' state, once they
+// all exist; nothing without metrics.
+func (a *App) watch(cfg config.Config, db *store.DB) {
+	if a.Metrics == nil {
+		return
+	}
+	src := metrics.Sources{Registrar: a.Registrar, Tokens: a.Tokens, Audit: a.Audit, Keys: a.Keys, Store: db}
+	if cfg.Register.CheckStatus {
+		src.Register = a.RegisterData
+	}
+	a.Metrics.Watch(src)
 }
