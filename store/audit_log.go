@@ -68,7 +68,12 @@ type AuditFilter struct {
 	SoftwareID string
 	ErrorCode  string
 	Step       string
-	From, To   time.Time // inclusive lower, exclusive upper bound on Time
+	// Types, when not empty, restricts to these types (Type applies as well).
+	Types []EventType
+	// SoftwareIDs, when not empty, restricts to these software products, as
+	// stored (a brand's or legal entity's products on the attempts page).
+	SoftwareIDs []string
+	From, To    time.Time // inclusive lower, exclusive upper bound on Time
 	// BeforeID pages backwards (newest first): only events with id < BeforeID.
 	BeforeID int64
 	Limit    int
@@ -89,6 +94,12 @@ func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
 		if c.v != "" {
 			q = q.Where(c.col+" = ?", c.v)
 		}
+	}
+	if len(f.Types) > 0 {
+		q = q.Where("type IN ?", f.Types)
+	}
+	if len(f.SoftwareIDs) > 0 {
+		q = q.Where("software_id IN ?", f.SoftwareIDs)
 	}
 	if !f.From.IsZero() {
 		q = q.Where("time >= ?", f.From.UTC())

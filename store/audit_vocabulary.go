@@ -53,6 +53,8 @@ const (
 	EventOperatorSync         EventType = "operator.sync"          // a Register sync started by hand
 	EventOperatorVerifyStart  EventType = "operator.verify_start"  // a chain verification requested
 	EventOperatorVerify       EventType = "operator.verify"        // a chain verification's result
+	EventOperatorClientNote   EventType = "operator.client_note"   // a note (and ticket reference) attached to a client
+	EventOperatorBulk         EventType = "operator.bulk"          // a bulk revoke or block of a brand's or legal entity's registrations
 )
 
 // eventTypes is every event type, in the order the console lists them.
@@ -62,7 +64,7 @@ var eventTypes = []EventType{
 	EventOperatorLogin, EventOperatorLogout, EventOperatorUserCreate, EventOperatorUserUpdate,
 	EventOperatorUserPassword, EventOperatorAPIKeyCreate, EventOperatorAPIKeyRevoke, EventOperatorBlock,
 	EventOperatorUnblock, EventOperatorExport, EventOperatorRefreshKeys, EventOperatorInspect,
-	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify,
+	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify, EventOperatorClientNote, EventOperatorBulk,
 }
 
 // EventTypes is every event type, protocol events first, then console actions.
