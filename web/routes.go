@@ -81,6 +81,7 @@ func (s *Server) routes(e *gin.Engine) {
 	view.GET("/tools/inspect", cs.InspectPage)
 	view.POST("/tools/inspect", cs.Inspect)
 	view.GET("/account", cs.AccountPage)
+	view.GET("/search", cs.Search)
 
 	act := in.Group("", cs.RequireRole(store.RoleOperator))
 	act.POST("/clients/:id/revoke", cs.RevokeClient)
