@@ -71,6 +71,7 @@ func (s *Server) routes(e *gin.Engine) {
 	view.GET("/clients.csv", cs.ClientsCSV)
 	view.GET("/clients/:id", cs.ClientPage)
 	view.GET("/attempts", cs.AttemptsPage)
+	view.GET("/attempts.csv", cs.AttemptsCSV)
 	view.GET("/attempts/:id", cs.AttemptPage)
 	view.GET("/audit", cs.AuditPage)
 	view.GET("/audit.csv", cs.AuditCSV)
