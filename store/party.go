@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+
+	"gorm.io/gorm"
 )
 
 // A party is a brand (org_id, org_name) or a legal entity (legal_entity_id,
@@ -102,4 +104,15 @@ func (db *DB) PartySoftwareIDs(ctx context.Context, kind, id string) ([]string, 
 	var out []string
 	err = db.r.WithContext(ctx).Raw(`SELECT DISTINCT software_id FROM clients WHERE `+idCol+` = ? ORDER BY software_id`, id).Scan(&out).Error
 	return out, err
+}
+
+// ClientForUpdate reads the identity of a client inside tx (id, software_id,
+// org_id), for the audit event of a change made in that transaction.
+func ClientForUpdate(tx *Tx, id string) (*Client, error) {
+	var c Client
+	err := tx.g.Select("id, software_id, org_id, status").Where("id = ?", id).Take(&c).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	return &c, err
 }

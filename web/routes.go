@@ -83,6 +83,7 @@ func (s *Server) routes(e *gin.Engine) {
 	view.POST("/tools/inspect", cs.Inspect)
 	view.GET("/account", cs.AccountPage)
 	view.GET("/search", cs.Search)
+	view.GET("/adr", cs.ADRPage)
 
 	act := in.Group("", cs.RequireRole(store.RoleOperator))
 	act.POST("/clients/:id/revoke", cs.RevokeClient)
@@ -92,6 +93,8 @@ func (s *Server) routes(e *gin.Engine) {
 	act.POST("/software/unblock", cs.UnblockSoftware)
 	act.POST("/register/sync", cs.SyncRegister)
 	act.POST("/audit/verify", cs.AuditVerify)
+	act.GET("/bulk", cs.BulkPage)
+	act.POST("/bulk", cs.Bulk)
 
 	admin := in.Group("", cs.RequireRole(store.RoleAdmin))
 	admin.GET("/users", cs.UsersPage)
