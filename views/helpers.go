@@ -81,3 +81,5 @@ func groupSummary(g AttemptGroup) string {
 	}
 	return n + " today; most often " + top.Code + " at " + top.Step + " (" + strconv.FormatInt(top.N, 10) + ")"
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -89,6 +89,7 @@ func (s *Server) routes(e *gin.Engine) {
 	act.POST("/clients/:id/revoke", cs.RevokeClient)
 	act.POST("/clients/:id/restore", cs.RestoreClient)
 	act.POST("/clients/:id/refresh-keys", cs.RefreshClientKeys)
+	act.POST("/clients/:id/notes", cs.AddClientNote)
 	act.POST("/software/block", cs.BlockSoftware)
 	act.POST("/software/unblock", cs.UnblockSoftware)
 	act.POST("/register/sync", cs.SyncRegister)
