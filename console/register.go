@@ -33,7 +33,19 @@ func (s *Server) RegisterPage(c *gin.Context) {
 		BaseURI:  s.cfg.Register.BaseURI,
 		Industry: s.cfg.Register.Industry,
 	}
-	v.Entities, v.Registered = groupRegisterProducts(s.register.Products(), active)
+	v.Filter = views.RegisterFilter{Query: strings.TrimSpace(c.Query("q")), Status: strings.ToUpper(strings.TrimSpace(c.Query("status")))}
+	if len(v.Filter.Query) > maxFilterValue || len(v.Filter.Status) > maxFilterValue {
+		s.consoleError(c, http.StatusBadRequest, "Bad filter", "A filter value is too long. Go back to the Register page and correct it.")
+		return
+	}
+	v.Statuses = registerStatuses
+	all := s.register.Products()
+	products := filterRegisterProducts(all, v.Filter)
+	v.Shown = len(products)
+	var registered int
+	v.Entities, _ = groupRegisterProducts(products, active)
+	_, registered = groupRegisterProducts(all, active)
+	v.Registered = registered
 	for _, n := range active {
 		v.ActiveTotal += n
 	}
@@ -53,14 +65,16 @@ func groupRegisterProducts(products []register.ProductStatus, active map[string]
 		if !ok {
 			ei = len(out)
 			entityAt[p.LegalEntityID] = ei
-			out = append(out, views.RegisterEntity{ID: p.LegalEntityID, Name: p.LegalEntityName, Status: registerStatusOrUnknown(p.LegalEntityStatus)})
+			out = append(out, views.RegisterEntity{ID: p.LegalEntityID, Name: p.LegalEntityName, Status: registerStatusOrUnknown(p.LegalEntityStatus),
+				Href: partyPath(store.PartyLegalEntity, p.LegalEntityID)})
 		}
 		le := &out[ei]
 		bi, ok := brandAt[p.LegalEntityID+"\x00"+p.BrandID]
 		if !ok {
 			bi = len(le.Brands)
 			brandAt[p.LegalEntityID+"\x00"+p.BrandID] = bi
-			le.Brands = append(le.Brands, views.RegisterBrand{ID: p.BrandID, Name: p.BrandName, Status: registerStatusOrUnknown(p.BrandStatus)})
+			le.Brands = append(le.Brands, views.RegisterBrand{ID: p.BrandID, Name: p.BrandName, Status: registerStatusOrUnknown(p.BrandStatus),
+				Href: partyPath(store.PartyBrand, p.BrandID)})
 		}
 		effective, _ := p.EffectiveStatus()
 		n := active[strings.ToLower(p.SoftwareProductID)]
@@ -71,6 +85,7 @@ func groupRegisterProducts(products []register.ProductStatus, active map[string]
 			ID: p.SoftwareProductID, Name: p.SoftwareProductName, Status: registerStatusOrUnknown(p.Status),
 			Effective: effective, ActiveClients: n,
 			ClientsHref: "/console/clients?status=active&q=" + url.QueryEscape(p.SoftwareProductID),
+			Href:        registerProductPath(p.SoftwareProductID),
 		})
 	}
 	return out, registered

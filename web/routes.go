@@ -79,6 +79,7 @@ func (s *Server) routes(e *gin.Engine) {
 	view.GET("/audit/verify", cs.AuditVerifyPage)
 	view.GET("/audit/:id", cs.AuditEventPage)
 	view.GET("/register", cs.RegisterPage)
+	view.GET("/register/products/:id", cs.RegisterProductPage)
 	view.GET("/tools/inspect", cs.InspectPage)
 	view.POST("/tools/inspect", cs.Inspect)
 	view.GET("/account", cs.AccountPage)
