@@ -158,6 +158,9 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 			views.AuditLink{Label: "Its registrations", Href: "/console/clients?q=" + url.QueryEscape(e.SoftwareID)})
 	}
 	attemptRequest(&v, e)
+	if storedRequest(e) != "" {
+		v.ReplayAction = "/console/attempts/" + id + "/replay"
+	}
 	return v
 }
 

@@ -73,6 +73,7 @@ func (s *Server) routes(e *gin.Engine) {
 	view.GET("/attempts", cs.AttemptsPage)
 	view.GET("/attempts.csv", cs.AttemptsCSV)
 	view.GET("/attempts/:id", cs.AttemptPage)
+	view.POST("/attempts/:id/replay", cs.ReplayAttempt)
 	view.GET("/audit", cs.AuditPage)
 	view.GET("/audit.csv", cs.AuditCSV)
 	view.GET("/audit.json", cs.AuditJSON)
