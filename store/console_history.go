@@ -56,9 +56,11 @@ type DayTotal struct {
 // events through idx_audit_client.
 func (db *DB) ClientTokensPerDay(ctx context.Context, clientID string, since time.Time) ([]DayTotal, error) {
 	var out []DayTotal
-	// sqlite-only: date(time) on a TEXT timestamp; PostgreSQL: time::date.
+	// sqlite-only: date(time) on a TEXT timestamp (PostgreSQL: time::date), and
+	// the unary + keeping the planner off the (type, time) index, which would
+	// walk every token of the window rather than this client's events.
 	err := db.r.WithContext(ctx).Raw(`SELECT date(time) AS day, COUNT(*) AS n FROM audit_events
-		WHERE client_id = ? AND type = ? AND outcome = ? AND time >= ? GROUP BY day ORDER BY day`,
+		WHERE client_id = ? AND +type = ? AND +outcome = ? AND +time >= ? GROUP BY day ORDER BY day`,
 		clientID, EventTokenIssue, OutcomeSuccess, since.UTC()).Scan(&out).Error
 	return out, err
 }
