@@ -80,16 +80,30 @@ type AuditFilter struct {
 }
 
 func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
+	// Refused or failed events of given software products: the partial index
+	// idx_audit_refused_software (migration 48) holds only those, so a
+	// product's attempts are found without walking all refusals (the (type,
+	// outcome) index) or all its tokens (the software_id index). The implied
+	// "outcome <> 'success'" term lets the planner use it.
+	// sqlite-only: the unary + keeps SQLite's planner off the type and outcome indexes; PostgreSQL plans this itself.
+	plus := ""
+	if (f.SoftwareID != "" || len(f.SoftwareIDs) > 0) && f.Outcome != "" && f.Outcome != string(OutcomeSuccess) {
+		plus = "+"
+		q = q.Where("outcome <> ?", OutcomeSuccess)
+	}
 	if f.Type != "" {
 		if strings.HasSuffix(f.Type, "*") || strings.HasSuffix(f.Type, ".") {
 			prefix := strings.TrimSuffix(f.Type, "*")
 			// A range rather than LIKE, so the type index serves it in any collation.
-			q = q.Where("type >= ? AND type < ?", prefix, prefix+"\U0010FFFF")
+			q = q.Where(plus+"type >= ? AND "+plus+"type < ?", prefix, prefix+"\U0010FFFF")
 		} else {
-			q = q.Where("type = ?", f.Type)
+			q = q.Where(plus+"type = ?", f.Type)
 		}
 	}
-	for _, c := range []struct{ col, v string }{{"outcome", f.Outcome}, {"actor", f.Actor}, {"client_id", f.ClientID},
+	if f.Outcome != "" {
+		q = q.Where(plus+"outcome = ?", f.Outcome)
+	}
+	for _, c := range []struct{ col, v string }{{"actor", f.Actor}, {"client_id", f.ClientID},
 		{"software_id", f.SoftwareID}, {"error_code", f.ErrorCode}, {"step", f.Step}} {
 		if c.v != "" {
 			q = q.Where(c.col+" = ?", c.v)

@@ -219,6 +219,12 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX idx_register_history_software ON register_status_history(software_id, id)`,
 	}},
+	{48, "attempts by software product index", []string{
+		// A product's (or a brand's products') refused attempts, newest first,
+		// without walking every refusal or every token of the product: only
+		// refused and failed events have an entry.
+		`CREATE INDEX idx_audit_refused_software ON audit_events(software_id, id) WHERE outcome <> 'success'`,
+	}},
 }
 
 // SchemaVersion is the version the newest migration brings a database to.
