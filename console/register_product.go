@@ -59,7 +59,7 @@ func (s *Server) RegisterProductPage(c *gin.Context) {
 			"The Register data does not list this software product and no status change of it was recorded. Search the Register page by name.")
 		return
 	}
-	active, err := s.db.ActiveClientsBySoftware(ctx)
+	active, err := s.db.ActiveClientIDsForSoftware(ctx, id)
 	if err != nil {
 		s.clientsServerError(c, "active clients by software", err)
 		return
@@ -70,7 +70,7 @@ func (s *Server) RegisterProductPage(c *gin.Context) {
 		return
 	}
 	v := views.RegisterProductView{ID: id, Known: known, Name: p.SoftwareProductName, Blocked: block != nil,
-		ActiveClients: active[strings.ToLower(id)],
+		ActiveClients: int64(len(active)),
 		ClientsHref:   "/console/clients?q=" + url.QueryEscape(id),
 		AttemptsHref:  "/console/attempts?" + url.Values{"software_id": {id}}.Encode()}
 	if known {

@@ -36,6 +36,7 @@ type Clients interface {
 	ClientSoftwareIDs(ctx context.Context) ([]string, error)
 	ActiveClientsBySoftware(ctx context.Context) (map[string]int64, error)
 	SoftwareBlock(ctx context.Context, softwareID string) (*store.BlockedSoftware, error)
+	ActiveClientIDsForSoftware(ctx context.Context, softwareID string) ([]string, error)
 	PartiesByIDPrefix(ctx context.Context, kind, prefix string, limit int) ([]store.Party, error)
 	PartyName(ctx context.Context, kind, id string) (string, error)
 	ClientsOfParty(ctx context.Context, kind, id, status, after string, limit int) ([]store.ClientSummary, error)
