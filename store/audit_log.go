@@ -87,7 +87,7 @@ type AuditFilter struct {
 	Limit    int
 }
 
-func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
+func (f AuditFilter) apply(q *gorm.DB, pg bool) *gorm.DB {
 	// Refused or failed events of given software products: the partial index
 	// idx_audit_refused_software (migration 48) holds only those, so a
 	// product's attempts are found without walking all refusals (the (type,
@@ -96,7 +96,9 @@ func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
 	// sqlite-only: the unary + keeps SQLite's planner off the type and outcome indexes; PostgreSQL plans this itself.
 	plus := ""
 	if (f.SoftwareID != "" || len(f.SoftwareIDs) > 0) && f.Outcome != "" && f.Outcome != string(OutcomeSuccess) {
-		plus = "+"
+		if !pg {
+			plus = "+"
+		}
 		q = q.Where("outcome <> ?", OutcomeSuccess)
 	}
 	if f.Type != "" {
@@ -138,7 +140,7 @@ func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
 // ListAuditEvents returns up to f.Limit events that f selects, newest first.
 func (db *DB) ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	var rows []AuditEvent
-	err := f.apply(db.r.WithContext(ctx).Model(&AuditEvent{})).Order("id DESC").Limit(f.Limit).Find(&rows).Error
+	err := f.apply(db.r.WithContext(ctx).Model(&AuditEvent{}), db.pg).Order("id DESC").Limit(f.Limit).Find(&rows).Error
 	return rows, err
 }
 

@@ -210,7 +210,11 @@ func (db *DB) ActiveClientIDsForSoftware(ctx context.Context, softwareID string)
 	// case the Register and SSAs agree on in practice).
 	// sqlite-only: the unary + keeps SQLite off idx_clients_status_created, which
 	// it otherwise picks and walks every active client (seconds at 100,000).
-	err := db.r.WithContext(ctx).Model(&Client{}).Where("software_id IN (?, ?, ?) AND +status = ?", softwareID, strings.ToLower(softwareID), strings.ToUpper(softwareID), StatusActive).
+	status := "+status = ?"
+	if db.pg {
+		status = "status = ?"
+	}
+	err := db.r.WithContext(ctx).Model(&Client{}).Where("software_id IN (?, ?, ?) AND "+status, softwareID, strings.ToLower(softwareID), strings.ToUpper(softwareID), StatusActive).
 		Order("id").Pluck("id", &ids).Error
 	return ids, err
 }

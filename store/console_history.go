@@ -59,9 +59,13 @@ func (db *DB) ClientTokensPerDay(ctx context.Context, clientID string, since tim
 	// sqlite-only: date(time) on a TEXT timestamp (PostgreSQL: time::date), and
 	// the unary + keeping the planner off the (type, time) index, which would
 	// walk every token of the window rather than this client's events.
-	err := db.r.WithContext(ctx).Raw(`SELECT date(time) AS day, COUNT(*) AS n FROM audit_events
-		WHERE client_id = ? AND +type = ? AND +outcome = ? AND +time >= ? GROUP BY day ORDER BY day`,
-		clientID, EventTokenIssue, OutcomeSuccess, since.UTC()).Scan(&out).Error
+	q := `SELECT date(time) AS day, COUNT(*) AS n FROM audit_events
+		WHERE client_id = ? AND +type = ? AND +outcome = ? AND +time >= ? GROUP BY day ORDER BY day`
+	if db.pg {
+		q = `SELECT to_char(time, 'YYYY-MM-DD') AS day, COUNT(*) AS n FROM audit_events
+		WHERE client_id = ? AND type = ? AND outcome = ? AND time >= ? GROUP BY day ORDER BY day`
+	}
+	err := db.r.WithContext(ctx).Raw(q, clientID, EventTokenIssue, OutcomeSuccess, since.UTC()).Scan(&out).Error
 	return out, err
 }
 
