@@ -45,41 +45,36 @@ var attemptCodes = []string{dcr.CodeInvalidClientMetadata, dcr.CodeInvalidSoftwa
 
 // AttemptsPage: GET /console/attempts
 func (s *Server) AttemptsPage(c *gin.Context) {
-	vf := views.AttemptsFilter{SoftwareID: c.Query("software_id"), Code: c.Query("code"), Step: c.Query("step")}
-	f := audit.Filter{SoftwareID: vf.SoftwareID, ErrorCode: vf.Code, Step: vf.Step}
-	var err error
-	if len(vf.SoftwareID) > maxFilterValue || len(vf.Code) > maxFilterValue || len(vf.Step) > maxFilterValue {
-		err = errors.New("a filter value is too long")
+	f, vf, q, err := s.attemptsFilter(c)
+	v := views.AttemptsView{Filter: vf, Codes: codeOptions(vf.Code), Steps: stepOptions(vf.Step), Filtered: len(q) > 0,
+		CSVHref: withQuery("/console/attempts.csv", q)}
+	if errors.Is(err, errNoParty) {
+		s.render(c, http.StatusOK, views.Attempts(v, s.nav(c, "attempts")))
+		return
 	}
-	if err == nil {
-		f.From, f.To, vf.From, vf.To, err = timeRange(c)
-	}
-	if err == nil {
-		f.BeforeID, err = beforeID(c)
-	}
-	q := url.Values{}
-	for k, v := range map[string]string{"software_id": vf.SoftwareID, "code": vf.Code, "step": vf.Step, "from": vf.From, "to": vf.To} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	v := views.AttemptsView{Filter: vf, Codes: codeOptions(vf.Code), Steps: stepOptions(vf.Step), Filtered: len(q) > 0}
 	if err != nil {
 		v.Error = err.Error()
 		s.render(c, http.StatusBadRequest, views.Attempts(v, s.nav(c, "attempts")))
 		return
 	}
-	events, next, err := s.audit.Attempts(c.Request.Context(), f, auditPageSize)
+	ctx := c.Request.Context()
+	events, next, err := s.audit.Attempts(ctx, f, auditPageSize)
+	if err == nil && !v.Filtered && f.BeforeID == 0 {
+		v.Groups, err = s.attemptGroups(ctx, time.Now())
+	}
 	if err != nil {
 		s.log.Error("console: attempts", "error", err, "request_id", c.GetString(requestIDKey))
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The attempts could not be read. Try again.")
 		return
 	}
-	for _, e := range events {
+	for i := range events {
+		e := &events[i]
 		desc, detail := e.ReasonParts()
-		v.Rows = append(v.Rows, views.AttemptRow{ID: e.ID, Time: views.When(e.Time), Kind: attemptKind(e.Type), Outcome: string(e.Outcome),
+		row := views.AttemptRow{ID: e.ID, Time: views.When(e.Time), Kind: attemptKind(e.Type), Outcome: string(e.Outcome),
 			SoftwareID: e.SoftwareID, Code: e.ErrorCode, Step: e.Step, StepText: stepText(e.Step),
-			Description: shorten(desc, 200), Detail: shorten(detail, 300)})
+			Description: shorten(desc, 200), Detail: shorten(detail, 300)}
+		row.Brand, row.BrandID, row.LegalEntity, row.LegalEntityID = s.attemptParty(e)
+		v.Rows = append(v.Rows, row)
 	}
 	v.FirstHref, v.NextHref = pageLinks("/console/attempts", q, f.BeforeID, next)
 	s.render(c, http.StatusOK, views.Attempts(v, s.nav(c, "attempts")))
@@ -163,6 +158,9 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 			views.AuditLink{Label: "Its registrations", Href: "/console/clients?q=" + url.QueryEscape(e.SoftwareID)})
 	}
 	attemptRequest(&v, e)
+	if storedRequest(e) != "" {
+		v.ReplayAction = "/console/attempts/" + id + "/replay"
+	}
 	return v
 }
 

@@ -52,7 +52,15 @@ func (s *Server) ClientPage(c *gin.Context) {
 		v.Audit = append(v.Audit, views.ClientAuditRow{ID: e.ID, Time: views.When(e.Time), Type: string(e.Type), Actor: e.Actor, Outcome: string(e.Outcome), Reason: e.Reason})
 	}
 	v.AuditMore = more != 0
-	s.render(c, http.StatusOK, views.Client(v, s.nav(c, "clients")))
+	if v.History, err = s.clientHistory(ctx, cl, time.Now()); err != nil {
+		s.clientsServerError(c, "client history", err)
+		return
+	}
+	nav := s.nav(c, "clients")
+	if nav.CanAct() {
+		v.History.NoteAction = views.ClientPath(cl.ID) + "/notes"
+	}
+	s.render(c, http.StatusOK, views.Client(v, nav))
 }
 
 // decodedJWT is the header and claims JSON of a stored token, decoded when the

@@ -22,22 +22,56 @@ const registerSyncTimeout = 30 * time.Second
 // RegisterPage is GET /console/register: the Register's legal entities, brands
 // and software products with their statuses, and which are registered here.
 func (s *Server) RegisterPage(c *gin.Context) {
-	active, err := s.db.ActiveClientsBySoftware(c.Request.Context())
-	if err != nil {
-		s.log.Error("console: active clients by software", "error", err, "request_id", c.GetString(requestIDKey))
-		s.consoleError(c, http.StatusInternalServerError, "Something went wrong", "The Register page could not be loaded. Try again.")
-		return
-	}
 	v := views.RegisterView{
 		Health:   s.registerHealth(),
 		BaseURI:  s.cfg.Register.BaseURI,
 		Industry: s.cfg.Register.Industry,
 	}
-	v.Entities, v.Registered = groupRegisterProducts(s.register.Products(), active)
+	v.Filter = views.RegisterFilter{Query: strings.TrimSpace(c.Query("q")), Status: strings.ToUpper(strings.TrimSpace(c.Query("status")))}
+	if len(v.Filter.Query) > maxFilterValue || len(v.Filter.Status) > maxFilterValue {
+		s.consoleError(c, http.StatusBadRequest, "Bad filter", "A filter value is too long. Go back to the Register page and correct it.")
+		return
+	}
+	v.Statuses = registerStatuses
+	products := filterRegisterProducts(s.register.Products(), v.Filter)
+	v.Shown, v.RegisteredOf = len(products), v.Health.Products
+	active, err := s.activeCounts(c.Request.Context(), products, v.Filter.Filtered())
+	if err != nil {
+		s.log.Error("console: active clients by software", "error", err, "request_id", c.GetString(requestIDKey))
+		s.consoleError(c, http.StatusInternalServerError, "Something went wrong", "The Register page could not be loaded. Try again.")
+		return
+	}
+	if v.Filter.Filtered() {
+		v.RegisteredOf = len(products) // the counts are of the products shown
+	}
+	v.Entities, v.Registered = groupRegisterProducts(products, active)
 	for _, n := range active {
 		v.ActiveTotal += n
 	}
 	s.render(c, http.StatusOK, views.Register(v, s.nav(c, "register")))
+}
+
+// registerCountEach is how many filtered products are counted one by one (an
+// index lookup each) rather than by the aggregate over every client.
+const registerCountEach = 500
+
+// activeCounts are the active registrations per software product (lower-case
+// id): of the products shown when a filter keeps few, else of all.
+func (s *Server) activeCounts(ctx context.Context, products []register.ProductStatus, filtered bool) (map[string]int64, error) {
+	if !filtered || len(products) > registerCountEach {
+		return s.db.ActiveClientsBySoftware(ctx)
+	}
+	out := make(map[string]int64, len(products))
+	for _, p := range products {
+		ids, err := s.db.ActiveClientIDsForSoftware(ctx, p.SoftwareProductID)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) > 0 {
+			out[strings.ToLower(p.SoftwareProductID)] = int64(len(ids))
+		}
+	}
+	return out, nil
 }
 
 // groupRegisterProducts nests the products (sorted by legal entity, brand and
@@ -53,14 +87,16 @@ func groupRegisterProducts(products []register.ProductStatus, active map[string]
 		if !ok {
 			ei = len(out)
 			entityAt[p.LegalEntityID] = ei
-			out = append(out, views.RegisterEntity{ID: p.LegalEntityID, Name: p.LegalEntityName, Status: registerStatusOrUnknown(p.LegalEntityStatus)})
+			out = append(out, views.RegisterEntity{ID: p.LegalEntityID, Name: p.LegalEntityName, Status: registerStatusOrUnknown(p.LegalEntityStatus),
+				Href: partyPath(store.PartyLegalEntity, p.LegalEntityID)})
 		}
 		le := &out[ei]
 		bi, ok := brandAt[p.LegalEntityID+"\x00"+p.BrandID]
 		if !ok {
 			bi = len(le.Brands)
 			brandAt[p.LegalEntityID+"\x00"+p.BrandID] = bi
-			le.Brands = append(le.Brands, views.RegisterBrand{ID: p.BrandID, Name: p.BrandName, Status: registerStatusOrUnknown(p.BrandStatus)})
+			le.Brands = append(le.Brands, views.RegisterBrand{ID: p.BrandID, Name: p.BrandName, Status: registerStatusOrUnknown(p.BrandStatus),
+				Href: partyPath(store.PartyBrand, p.BrandID)})
 		}
 		effective, _ := p.EffectiveStatus()
 		n := active[strings.ToLower(p.SoftwareProductID)]
@@ -71,6 +107,7 @@ func groupRegisterProducts(products []register.ProductStatus, active map[string]
 			ID: p.SoftwareProductID, Name: p.SoftwareProductName, Status: registerStatusOrUnknown(p.Status),
 			Effective: effective, ActiveClients: n,
 			ClientsHref: "/console/clients?status=active&q=" + url.QueryEscape(p.SoftwareProductID),
+			Href:        registerProductPath(p.SoftwareProductID),
 		})
 	}
 	return out, registered

@@ -36,6 +36,14 @@ type Clients interface {
 	ClientSoftwareIDs(ctx context.Context) ([]string, error)
 	ActiveClientsBySoftware(ctx context.Context) (map[string]int64, error)
 	SoftwareBlock(ctx context.Context, softwareID string) (*store.BlockedSoftware, error)
+	ActiveClientIDsForSoftware(ctx context.Context, softwareID string) ([]string, error)
+	PartiesByIDPrefix(ctx context.Context, kind, prefix string, limit int) ([]store.Party, error)
+	PartyName(ctx context.Context, kind, id string) (string, error)
+	ClientsOfParty(ctx context.Context, kind, id, status, after string, limit int) ([]store.ClientSummary, error)
+	CountClientsOfParty(ctx context.Context, kind, id string) ([]store.ClientCount, error)
+	PartySoftwareIDs(ctx context.Context, kind, id string) ([]string, error)
+	ClientNotes(ctx context.Context, clientID string, limit int) ([]store.ClientNote, error)
+	ClientTokensPerDay(ctx context.Context, clientID string, since time.Time) ([]store.DayTotal, error)
 }
 
 // Stats are the dashboard's aggregates.
@@ -63,6 +71,9 @@ type AuditLog interface {
 	Record(ctx context.Context, e *store.AuditEvent, before ...func(tx *store.Tx) error) error
 	ExportCSV(ctx context.Context, w io.Writer, f audit.Filter) (int64, error)
 	ExportJSON(ctx context.Context, w io.Writer, f audit.Filter) (int64, error)
+	ByJTIPrefix(ctx context.Context, prefix string, limit int) ([]store.AuditEvent, error)
+	ByRequestIDPrefix(ctx context.Context, prefix string, limit int) ([]store.AuditEvent, error)
+	AttemptGroups(ctx context.Context, since time.Time, limit int) ([]store.AttemptGroup, error)
 }
 
 // RegisterData is the CDR Register data in memory (*dcr.RegisterData).
@@ -73,6 +84,8 @@ type RegisterData interface {
 	UnknownSoftwareIDs(ids []string) []string
 	Health() register.SyncHealth
 	Sync(ctx context.Context) error
+	StatusHistory(ctx context.Context, softwareProductID string, limit int) ([]store.RegisterStatusChange, error)
+	StatusAt(ctx context.Context, softwareProductID string, t time.Time) (register.ProductStatus, bool, error)
 }
 
 // Keys are the ADRs' cached key sets (*dcr.JWKSCache).

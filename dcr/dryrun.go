@@ -28,6 +28,9 @@ type DryRunStep struct {
 	Title  string // numbered as in cdr-dcr.md, e.g. "11. Redirect URIs in the SSA"
 	State  StepState
 	Detail string // what was checked and found; for the failed step, the internal detail
+	// Code and Description are a failed step's error in a replay, where
+	// several steps can fail.
+	Code, Description string
 }
 
 // DryRunResult is the outcome of a dry run.

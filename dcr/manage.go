@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,28 +127,59 @@ func (r *Registrar) recordWithJTI(ctx context.Context, ev *store.AuditEvent, reg
 	})
 }
 
-// changeSummary names what a PUT changed, for the audit log. A changed
-// sector_identifier_uri changes pairwise subject identifiers, so it is called out.
+// changeSummary records what a PUT changed, for the audit log and the client's
+// history: every top-level field of the registration whose value changed, with
+// its value before and after ({"changes": {field: {"from": …, "to": …}}}). A
+// changed sector_identifier_uri changes pairwise subject identifiers, so it is
+// called out. The software_statement is a new SSA on every PUT; only whether
+// its claims changed is recorded (the client row keeps the current one).
+//
+// Events written before this recorded only redirect_uris, sector_identifier_uri,
+// scope and jwks_uri; the history shows what each event holds.
 func changeSummary(old, updated *store.Client) string {
-	var before, after Metadata
+	var before, after map[string]json.RawMessage
 	_ = json.Unmarshal([]byte(old.Registration), &before)
 	_ = json.Unmarshal([]byte(updated.Registration), &after)
 	changes := map[string]any{}
-	if strings.Join(before.RedirectURIs, " ") != strings.Join(after.RedirectURIs, " ") {
-		changes["redirect_uris"] = map[string]any{"from": before.RedirectURIs, "to": after.RedirectURIs}
-	}
-	if before.SectorIdentifierURI != after.SectorIdentifierURI {
-		changes["sector_identifier_uri"] = map[string]any{"from": before.SectorIdentifierURI, "to": after.SectorIdentifierURI,
-			"note": "pairwise subject identifiers change"}
-	}
-	if before.Scope != after.Scope {
-		changes["scope"] = map[string]any{"from": before.Scope, "to": after.Scope}
-	}
-	if before.JWKSURI != after.JWKSURI {
-		changes["jwks_uri"] = map[string]any{"from": before.JWKSURI, "to": after.JWKSURI}
+	for _, k := range changedFields(before, after) {
+		switch k {
+		case "software_statement":
+			changes[k] = map[string]any{"note": "a new software statement"}
+		case "sector_identifier_uri":
+			changes[k] = map[string]any{"from": before[k], "to": after[k], "note": "pairwise subject identifiers change"}
+		default:
+			changes[k] = map[string]any{"from": before[k], "to": after[k]}
+		}
 	}
 	out, _ := json.Marshal(map[string]any{"changes": changes})
 	return string(out)
+}
+
+// changedFields lists the keys whose JSON values differ between a and b
+// (absent counts as null), sorted.
+func changedFields(a, b map[string]json.RawMessage) []string {
+	var keys []string
+	seen := map[string]bool{}
+	for _, m := range []map[string]json.RawMessage{a, b} {
+		for k := range m {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if !jsonEqual(a[k], b[k]) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	_ = json.Unmarshal(a, &x)
+	_ = json.Unmarshal(b, &y)
+	return reflect.DeepEqual(x, y)
 }
 
 // Delete marks an authorized client deleted (DELETE /register/{id}): it is kept

@@ -187,17 +187,19 @@ func (p *Pipeline) stepSSA(_ context.Context, s *state) *Error {
 		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA: %v", s.ssaKeyErr)
 	}
 	s.reg.SSAKeyID = s.ssaKey.KeyID()
+	c := ssaClaims(ssa.Claims)
+	// Verified, so later steps may read its claims even if a check below
+	// fails: only a run that goes on after a failure (a replay) reaches them.
+	s.ssa = c
 	if iss, _ := ssa.String("iss"); iss != "cdr-register" {
 		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA iss is %q, want \"cdr-register\"", iss)
 	}
 	if _, err := jose.CheckTimes(ssa.Claims, p.Now(), p.cfg.ClockSkew, true); err != nil {
 		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
 	}
-	c := ssaClaims(ssa.Claims)
 	if err := c.complete(); err != nil {
 		return fail(StepSSA, CodeInvalidSoftwareStatement, DescSSAInvalid, "SSA %v", err)
 	}
-	s.ssa = c
 	return nil
 }
 

@@ -38,6 +38,10 @@ type step struct {
 	skip func(p *Pipeline, s *state) string
 	// passed is the dry run's detail for a passed step: what was checked and found.
 	passed func(p *Pipeline, reg *Registration) string
+	// needs, when set, says whether what the step reads from earlier steps is
+	// there. Only a run that goes on after a failure (a replay) asks: the
+	// step is then passed over when an earlier failure left it nothing to check.
+	needs func(s *state) bool
 }
 
 // steps is the pipeline, in order. Table order is run order and display order.
@@ -49,42 +53,47 @@ var steps = []step{
 		run:     (*Pipeline).stepParse, passed: passedRequest},
 	{ID: StepSoftwareStmt, Title: "2. software_statement is present and a JWT", ssaTitle: "2. SSA is a JWT", InSSACheck: true,
 		Explain: "Step 2: software_statement missing or not a JWT",
-		run:     (*Pipeline).stepSoftwareStatement, passed: passedSoftwareStatement},
+		run:     (*Pipeline).stepSoftwareStatement, passed: passedSoftwareStatement,
+		needs: func(s *state) bool { return s.claims != nil || s.ssaRaw != "" }},
 	{ID: StepRegisterJWKS, Title: "3. Register JWKS loads", InSSACheck: true,
 		Explain: "Step 3: the CDR Register's JWKS could not be loaded",
-		run:     (*Pipeline).stepRegisterJWKS, passed: passedRegisterJWKS},
+		run:     (*Pipeline).stepRegisterJWKS, passed: passedRegisterJWKS, needs: hasSSA},
 	{ID: StepSSA, Title: "4. SSA is signed by the Register, current and complete", InSSACheck: true,
 		Explain: "Step 4: SSA signature, alg, iss, exp/nbf or required SSA claims",
-		run:     (*Pipeline).stepSSA, passed: passedSSA},
+		run:     (*Pipeline).stepSSA, passed: passedSSA,
+		needs: func(s *state) bool { return s.ssaKey != nil || s.ssaKeyErr != nil }},
 	{ID: StepRegisterStatus, Title: "5. Software product, brand and legal entity are ACTIVE at the Register", InSSACheck: true,
 		Explain: "Step 5: software product, brand or legal entity not ACTIVE (or unknown) at the Register",
-		run:     (*Pipeline).stepRegisterStatus, skip: skipRegisterStatus, passed: passedRegisterStatus},
+		run:     (*Pipeline).stepRegisterStatus, skip: skipRegisterStatus, passed: passedRegisterStatus, needs: hasSoftwareID},
 	{ID: StepBlocked, Title: "5b. Software product is not blocked by this Data Holder",
 		Explain: "Step 5b: software product blocked by an operator of this Data Holder",
-		run:     (*Pipeline).stepBlocked, passed: func(*Pipeline, *Registration) string { return "not blocked" }},
+		run:     (*Pipeline).stepBlocked, passed: func(*Pipeline, *Registration) string { return "not blocked" }, needs: hasSoftwareID},
 	{ID: StepJWKSURI, Title: "6. SSA jwks_uri is an absolute https URL",
 		Explain: "Step 6: SSA jwks_uri missing or not an absolute https URL",
-		run:     (*Pipeline).stepJWKSURI, passed: passedJWKSURI},
+		run:     (*Pipeline).stepJWKSURI, passed: passedJWKSURI, needs: hasSSAClaims},
 	{ID: StepADRJWKS, Title: "7. ADR JWKS loads", JWTOnly: true,
 		Explain: "Step 7: the ADR's JWKS could not be loaded or has no keys",
-		run:     (*Pipeline).stepADRJWKS, passed: passedADRJWKS},
+		run:     (*Pipeline).stepADRJWKS, passed: passedADRJWKS,
+		needs: func(s *state) bool { return s.jwksURI != "" }},
 	{ID: StepRequestSignature, Title: "8. Request is signed by the ADR, current, addressed here and not replayed", JWTOnly: true,
 		Explain: "Step 8: request signature, alg, exp/nbf, iss, aud or jti",
-		run:     (*Pipeline).stepRequestSignature, passed: passedRequestSignature},
+		run:     (*Pipeline).stepRequestSignature, passed: passedRequestSignature,
+		needs: func(s *state) bool { return s.adrKey != nil || s.adrKeyErr != nil }},
 	{ID: StepSectorIdentifier, Title: "9. sector_identifier_uri answers",
 		Explain: "Step 9: sector_identifier_uri did not answer 2xx",
-		run:     (*Pipeline).stepSectorIdentifier, passed: passedSectorIdentifier},
+		run:     (*Pipeline).stepSectorIdentifier, passed: passedSectorIdentifier, needs: hasSSAClaims},
 	{ID: StepMetadata, Title: "10. Client metadata rules",
 		Explain: "Step 10/12: metadata rules (a claim missing or with a value not allowed)",
-		run:     (*Pipeline).stepMetadataRules, passed: func(*Pipeline, *Registration) string { return "every rule holds" }},
+		run:     (*Pipeline).stepMetadataRules, passed: func(*Pipeline, *Registration) string { return "every rule holds" },
+		needs: func(s *state) bool { return s.claims != nil }},
 	{ID: StepRedirectURIs, Title: "11. Redirect URIs in the SSA",
 		Explain: "Step 11: a redirect_uri is not in the SSA",
-		run:     (*Pipeline).stepRedirectURIs, passed: passedRedirectURIs},
+		run:     (*Pipeline).stepRedirectURIs, passed: passedRedirectURIs, needs: hasSSAClaims},
 	{ID: StepSoftwareID, Title: "PUT: the SSA is for this client's software product",
 		Explain: "PUT: the SSA belongs to another software product than this client"},
 	{ID: StepDuplicate, Title: "13. Duplicate registration",
 		Explain: "Step 13: an active registration already exists for this software_id",
-		run:     (*Pipeline).stepDuplicate, skip: skipDuplicate, passed: passedDuplicate},
+		run:     (*Pipeline).stepDuplicate, skip: skipDuplicate, passed: passedDuplicate, needs: hasSoftwareID},
 	{ID: StepAuthorization, Title: "Access token and client",
 		Explain: "Access token or client refused (token, scope, holder of key, unknown client)"},
 	{ID: StepToken, Title: "Token endpoint", notAttempt: true,
@@ -92,6 +101,11 @@ var steps = []step{
 	{ID: StepStore, Title: "Storing the registration",
 		Explain: "Our side: the registration could not be stored"},
 }
+
+// What steps read from earlier ones (the table's needs).
+func hasSSA(s *state) bool        { return s.reg.SSA != nil }
+func hasSoftwareID(s *state) bool { return s.reg.SoftwareID != "" }
+func hasSSAClaims(s *state) bool  { return s.ssa != nil }
 
 // The selections of the table that the pipeline runs.
 var (

@@ -51,6 +51,7 @@ func (r *Data) Sync(ctx context.Context) error {
 	}
 	// Run the callbacks outside the sync lock, but in sync order.
 	r.cbMu.Lock()
+	r.recordHistory(ctx, changes)
 	defer r.cbMu.Unlock()
 	r.syncMu.Unlock()
 	if len(changes) > 0 {

@@ -76,27 +76,54 @@ type AuditFilter struct {
 	SoftwareID string
 	ErrorCode  string
 	Step       string
-	From, To   time.Time // inclusive lower, exclusive upper bound on Time
+	// Types, when not empty, restricts to these types (Type applies as well).
+	Types []EventType
+	// SoftwareIDs, when not empty, restricts to these software products, as
+	// stored (a brand's or legal entity's products on the attempts page).
+	SoftwareIDs []string
+	From, To    time.Time // inclusive lower, exclusive upper bound on Time
 	// BeforeID pages backwards (newest first): only events with id < BeforeID.
 	BeforeID int64
 	Limit    int
 }
 
-func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
+func (f AuditFilter) apply(q *gorm.DB, pg bool) *gorm.DB {
+	// Refused or failed events of given software products: the partial index
+	// idx_audit_refused_software (migration 48) holds only those, so a
+	// product's attempts are found without walking all refusals (the (type,
+	// outcome) index) or all its tokens (the software_id index). The implied
+	// "outcome <> 'success'" term lets the planner use it.
+	// sqlite-only: the unary + keeps SQLite's planner off the type and outcome indexes; PostgreSQL plans this itself.
+	plus := ""
+	if (f.SoftwareID != "" || len(f.SoftwareIDs) > 0) && f.Outcome != "" && f.Outcome != string(OutcomeSuccess) {
+		if !pg {
+			plus = "+"
+		}
+		q = q.Where("outcome <> ?", OutcomeSuccess)
+	}
 	if f.Type != "" {
 		if strings.HasSuffix(f.Type, "*") || strings.HasSuffix(f.Type, ".") {
 			prefix := strings.TrimSuffix(f.Type, "*")
 			// A range rather than LIKE, so the type index serves it in any collation.
-			q = q.Where("type >= ? AND type < ?", prefix, prefix+"\U0010FFFF")
+			q = q.Where(plus+"type >= ? AND "+plus+"type < ?", prefix, prefix+"\U0010FFFF")
 		} else {
-			q = q.Where("type = ?", f.Type)
+			q = q.Where(plus+"type = ?", f.Type)
 		}
 	}
-	for _, c := range []struct{ col, v string }{{"outcome", f.Outcome}, {"actor", f.Actor}, {"client_id", f.ClientID},
+	if f.Outcome != "" {
+		q = q.Where(plus+"outcome = ?", f.Outcome)
+	}
+	for _, c := range []struct{ col, v string }{{"actor", f.Actor}, {"client_id", f.ClientID},
 		{"software_id", f.SoftwareID}, {"error_code", f.ErrorCode}, {"step", f.Step}} {
 		if c.v != "" {
 			q = q.Where(c.col+" = ?", c.v)
 		}
+	}
+	if len(f.Types) > 0 {
+		q = q.Where("type IN ?", f.Types)
+	}
+	if len(f.SoftwareIDs) > 0 {
+		q = q.Where("software_id IN ?", f.SoftwareIDs)
 	}
 	if !f.From.IsZero() {
 		q = q.Where("time >= ?", f.From.UTC())
@@ -113,7 +140,7 @@ func (f AuditFilter) apply(q *gorm.DB) *gorm.DB {
 // ListAuditEvents returns up to f.Limit events that f selects, newest first.
 func (db *DB) ListAuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	var rows []AuditEvent
-	err := f.apply(db.r.WithContext(ctx).Model(&AuditEvent{})).Order("id DESC").Limit(f.Limit).Find(&rows).Error
+	err := f.apply(db.r.WithContext(ctx).Model(&AuditEvent{}), db.pg).Order("id DESC").Limit(f.Limit).Find(&rows).Error
 	return rows, err
 }
 

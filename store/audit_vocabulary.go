@@ -60,6 +60,8 @@ const (
 	EventOperatorMFAReset   EventType = "operator.mfa.reset"   // every second factor of an account removed by an administrator
 	EventOperatorSessionEnd EventType = "operator.session.end" // a session ended by its owner or an administrator
 	EventOperatorUnlock     EventType = "operator.unlock"      // a throttled account or address unlocked by an administrator
+	EventOperatorClientNote EventType = "operator.client_note" // a note (and ticket reference) attached to a client
+	EventOperatorBulk       EventType = "operator.bulk"        // a bulk revoke or block of a brand's or legal entity's registrations
 )
 
 // eventTypes is every event type, in the order the console lists them.
@@ -72,6 +74,7 @@ var eventTypes = []EventType{
 	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify,
 	EventOperatorLoginStep, EventOperatorMFAEnrol, EventOperatorMFARemove, EventOperatorMFAReset,
 	EventOperatorSessionEnd, EventOperatorUnlock,
+	EventOperatorClientNote, EventOperatorBulk,
 }
 
 // EventTypes is every event type, protocol events first, then console actions.

@@ -208,7 +208,13 @@ func (db *DB) ActiveClientIDsForSoftware(ctx context.Context, softwareID string)
 	var ids []string
 	// IN over the spellings keeps to the software_id index (ids are UUIDs, whose
 	// case the Register and SSAs agree on in practice).
-	err := db.r.WithContext(ctx).Model(&Client{}).Where("software_id IN (?, ?, ?) AND status = ?", softwareID, strings.ToLower(softwareID), strings.ToUpper(softwareID), StatusActive).
+	// sqlite-only: the unary + keeps SQLite off idx_clients_status_created, which
+	// it otherwise picks and walks every active client (seconds at 100,000).
+	status := "+status = ?"
+	if db.pg {
+		status = "status = ?"
+	}
+	err := db.r.WithContext(ctx).Model(&Client{}).Where("software_id IN (?, ?, ?) AND "+status, softwareID, strings.ToLower(softwareID), strings.ToUpper(softwareID), StatusActive).
 		Order("id").Pluck("id", &ids).Error
 	return ids, err
 }

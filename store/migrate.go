@@ -181,6 +181,54 @@ var migrations = []migration{
 	}},
 	// 35-39: operator sign-in (issue 13: MFA, passkeys, session control, persisted throttling).
 	{35, "second factors, persisted sign-in throttling", mfaSchema},
+	// 45 to 49 are the console's search, history and bulk actions (issue 14),
+	// written in portable SQL: the same statements run on SQLite and PostgreSQL.
+	{45, "console global search indexes", []string{
+		// A jti or request id typed into the console's search is a prefix range
+		// scan of these. Partial: the many events without one add no entry.
+		`CREATE INDEX idx_audit_jti ON audit_events(jti) WHERE jti <> ''`,
+		`CREATE INDEX idx_audit_request_id ON audit_events(request_id) WHERE request_id <> ''`,
+		// A brand's or legal entity's registrations (search by id, the per-ADR
+		// page, bulk actions): one index entry per registration, not per event.
+		`CREATE INDEX idx_clients_org ON clients(org_id, id)`,
+		`CREATE INDEX idx_clients_legal_entity ON clients(legal_entity_id, id)`,
+	}},
+	{46, "client notes", []string{
+		`CREATE TABLE client_notes (
+			id         BIGINT PRIMARY KEY,
+			client_id  TEXT NOT NULL,
+			author     TEXT NOT NULL,
+			body       TEXT NOT NULL,
+			ticket     TEXT NOT NULL DEFAULT '',
+			created_at TIMESTAMP NOT NULL
+		)`,
+		`CREATE INDEX idx_client_notes_client ON client_notes(client_id, id)`,
+	}},
+	{47, "register status history", []string{
+		`CREATE TABLE register_status_history (
+			id                  BIGINT PRIMARY KEY,
+			software_id         TEXT NOT NULL,
+			product_name        TEXT NOT NULL DEFAULT '',
+			brand_id            TEXT NOT NULL DEFAULT '',
+			legal_entity_id     TEXT NOT NULL DEFAULT '',
+			old_status          TEXT NOT NULL DEFAULT '',
+			new_status          TEXT NOT NULL DEFAULT '',
+			old_brand_status    TEXT NOT NULL DEFAULT '',
+			new_brand_status    TEXT NOT NULL DEFAULT '',
+			old_entity_status   TEXT NOT NULL DEFAULT '',
+			new_entity_status   TEXT NOT NULL DEFAULT '',
+			old_effective       TEXT NOT NULL DEFAULT '',
+			new_effective       TEXT NOT NULL DEFAULT '',
+			changed_at          TIMESTAMP NOT NULL
+		)`,
+		`CREATE INDEX idx_register_history_software ON register_status_history(software_id, id)`,
+	}},
+	{48, "attempts by software product index", []string{
+		// A product's (or a brand's products') refused attempts, newest first,
+		// without walking every refusal or every token of the product: only
+		// refused and failed events have an entry.
+		`CREATE INDEX idx_audit_refused_software ON audit_events(software_id, id) WHERE outcome <> 'success'`,
+	}},
 }
 
 // statements are m's SQL for the dialect: its PostgreSQL version when it has

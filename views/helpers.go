@@ -79,4 +79,18 @@ func recoveryLeft(n int64) string {
 	return strconv.FormatInt(n, 10) + " recovery codes left."
 }
 
+// groupSummary says a product's failures in a line: "14 failures today, all
+// invalid_redirect_uri at Step 11: ..." or the most frequent cause of several.
+func groupSummary(g AttemptGroup) string {
+	n := plural(int(g.N), "failure")
+	if len(g.Causes) == 0 {
+		return n + " today"
+	}
+	top := g.Causes[0]
+	if len(g.Causes) == 1 {
+		return n + " today, all " + top.Code + " at " + top.Step
+	}
+	return n + " today; most often " + top.Code + " at " + top.Step + " (" + strconv.FormatInt(top.N, 10) + ")"
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
