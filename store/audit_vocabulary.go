@@ -30,6 +30,13 @@ const (
 	// EventHolderKeyActivate is the running server starting to sign with a new key,
 	// at the key reload after a rotation (actor "server").
 	EventHolderKeyActivate EventType = "holder_key.activate"
+	// EventAlertFire is a built-in alert starting to fire (actor "alerts").
+	EventAlertFire EventType = "alert.fire"
+	// EventAlertResolve is a firing alert whose condition no longer holds.
+	EventAlertResolve EventType = "alert.resolve"
+	// EventAuditVerifyScheduled is the result of a scheduled chain verification
+	// (audit.verify_every; actor "scheduler").
+	EventAuditVerifyScheduled EventType = "audit.verify"
 )
 
 // EventOperatorPrefix starts every console action's type, so the console can list
@@ -53,16 +60,19 @@ const (
 	EventOperatorSync         EventType = "operator.sync"          // a Register sync started by hand
 	EventOperatorVerifyStart  EventType = "operator.verify_start"  // a chain verification requested
 	EventOperatorVerify       EventType = "operator.verify"        // a chain verification's result
+	EventOperatorAlertAck     EventType = "operator.alert.ack"     // a firing alert acknowledged, with a note
 )
 
 // eventTypes is every event type, in the order the console lists them.
 var eventTypes = []EventType{
 	EventRegistrationCreate, EventRegistrationRead, EventRegistrationUpdate, EventRegistrationDelete,
 	EventTokenIssue, EventClientStatus, EventRegisterSync, EventHolderKeyRotate, EventHolderKeyActivate,
+	EventAlertFire, EventAlertResolve, EventAuditVerifyScheduled,
 	EventOperatorLogin, EventOperatorLogout, EventOperatorUserCreate, EventOperatorUserUpdate,
 	EventOperatorUserPassword, EventOperatorAPIKeyCreate, EventOperatorAPIKeyRevoke, EventOperatorBlock,
 	EventOperatorUnblock, EventOperatorExport, EventOperatorRefreshKeys, EventOperatorInspect,
 	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify,
+	EventOperatorAlertAck,
 }
 
 // EventTypes is every event type, protocol events first, then console actions.

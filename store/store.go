@@ -59,6 +59,8 @@ type DB struct {
 	// cleanup removes what a read-only open made (a private copy), after Close.
 	cleanup  func()
 	readMode string
+	// writeHealth counts the transactions the database failed (signals.go).
+	writeHealth writeHealth
 }
 
 // Options tune Open.
