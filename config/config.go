@@ -42,6 +42,8 @@ type Config struct {
 	Console  Console  `toml:"console"`
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
+	Alerts   Alerts   `toml:"alerts"` // config/ops.go
+	Audit    Audit    `toml:"audit"`  // config/ops.go
 }
 
 // API is the Authlete-compatible registration processing API under /api/{service_id}.
@@ -192,7 +194,9 @@ func Default() Config {
 			SessionIdleTimeout:     Duration{30 * time.Minute},
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
 		},
-		Log: Log{Format: "text", Level: "info"},
+		Log:    Log{Format: "text", Level: "info"},
+		Alerts: defaultAlerts(),
+		Audit:  defaultAudit(),
 	}
 }
 
@@ -333,6 +337,9 @@ func (c *Config) Validate() error {
 		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {
 			return fmt.Errorf("api.service_id: %q must be 1 to 64 characters without '/', '?', '#', '%%' or spaces when the API is enabled", c.API.ServiceID)
 		}
+	}
+	if err := c.validateOps(); err != nil {
+		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":
