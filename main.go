@@ -229,7 +229,8 @@ func listen(cfg config.Config, app *web.App, log *slog.Logger) (*http.Server, ne
 }
 
 // startBackgroundJobs starts the jobs that run until bg is cancelled: the
-// Register refresh, pruning and the reload of the holder's keys.
+// Register refresh, pruning, the reload of the holder's keys, and the
+// operations jobs (alerts, audit stream, scheduled verification).
 func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, app *web.App, log *slog.Logger) {
 	if cfg.Register.CheckStatus {
 		go app.RegisterData.Run(bg)
@@ -251,6 +252,8 @@ func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, ap
 		return err
 	}, log, "session pruning")
 	go every(bg, 10*time.Second, app.Keys.Reload, log, "holder key reload (the loaded keys stay in use)")
+	// Alerts and their deliveries, the audit stream, the scheduled chain verification.
+	app.RunOps(bg, cfg, log)
 }
 
 // runUntilDone waits for the server to fail or ctx to end, then stops the

@@ -89,6 +89,18 @@ func NewNotifier(db *store.DB, opts NotifierOptions, log *slog.Logger, channels 
 	return n
 }
 
+// Channels names the channels notifications go to (nil-safe).
+func (n *Notifier) Channels() []string {
+	if n == nil {
+		return nil
+	}
+	out := make([]string, len(n.queues))
+	for i, q := range n.queues {
+		out[i] = q.ch.Name()
+	}
+	return out
+}
+
 // Enqueue queues x on every channel without waiting; a full queue drops x
 // (logged, and shown as the alert's delivery status).
 func (n *Notifier) Enqueue(x Notification) {

@@ -92,6 +92,11 @@ type Deps struct {
 	Audit     AuditLog
 	// Verify is the background chain verification (one run at a time).
 	Verify *audit.VerifyJob
+	// Alerts are the built-in alerts; AlertChannels name where they are sent.
+	Alerts        Alerts
+	AlertChannels []string
+	// Stream is the audit stream (nil when audit.stream is off).
+	Stream AuditStream
 	// ExportSlots bounds concurrent streaming exports; its capacity is the limit.
 	ExportSlots chan struct{}
 	Demo        bool
@@ -108,6 +113,10 @@ type Server struct {
 	jwksCache Keys
 	audit     AuditLog
 	verify    *audit.VerifyJob
+	alerts    Alerts
+	stream    AuditStream
+	// alertChannels name where alerts are delivered, for the Alerts page.
+	alertChannels []string
 	exports   chan struct{} // slots for concurrent streaming exports
 	demo      bool
 	flashKey  []byte
@@ -117,6 +126,6 @@ type Server struct {
 // New returns the console's handlers over d.
 func New(d Deps) *Server {
 	return &Server{cfg: d.Config, db: d.Store, registrar: d.Registrar, auth: d.Auth, register: d.Register,
-		jwksCache: d.JWKS, audit: d.Audit, verify: d.Verify, exports: d.ExportSlots, demo: d.Demo,
+		jwksCache: d.JWKS, audit: d.Audit, verify: d.Verify, alerts: d.Alerts, stream: d.Stream, alertChannels: d.AlertChannels, exports: d.ExportSlots, demo: d.Demo,
 		flashKey: newFlashKey(), log: d.Log}
 }

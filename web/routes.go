@@ -81,6 +81,7 @@ func (s *Server) routes(e *gin.Engine) {
 	view.GET("/tools/inspect", cs.InspectPage)
 	view.POST("/tools/inspect", cs.Inspect)
 	view.GET("/account", cs.AccountPage)
+	view.GET("/alerts", cs.AlertsPage)
 
 	act := in.Group("", cs.RequireRole(store.RoleOperator))
 	act.POST("/clients/:id/revoke", cs.RevokeClient)
@@ -90,6 +91,7 @@ func (s *Server) routes(e *gin.Engine) {
 	act.POST("/software/unblock", cs.UnblockSoftware)
 	act.POST("/register/sync", cs.SyncRegister)
 	act.POST("/audit/verify", cs.AuditVerify)
+	act.POST("/alerts/:id/ack", cs.AckAlert)
 
 	admin := in.Group("", cs.RequireRole(store.RoleAdmin))
 	admin.GET("/users", cs.UsersPage)
