@@ -117,10 +117,10 @@ type Server struct {
 	stream    AuditStream
 	// alertChannels name where alerts are delivered, for the Alerts page.
 	alertChannels []string
-	exports   chan struct{} // slots for concurrent streaming exports
-	demo      bool
-	flashKey  []byte
-	log       *slog.Logger
+	exports       chan struct{} // slots for concurrent streaming exports
+	demo          bool
+	flashKey      []byte
+	log           *slog.Logger
 }
 
 // New returns the console's handlers over d.
