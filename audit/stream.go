@@ -77,6 +77,7 @@ type Stream struct {
 
 	mu     sync.Mutex
 	status StreamStatus
+	done   chan struct{} // closed when Run returns
 }
 
 // NewStream returns the stream of l to opts.Target.
@@ -100,7 +101,8 @@ func NewStream(l *Log, opts StreamOptions, log *slog.Logger) (*Stream, error) {
 			return nil, err
 		}
 	}
-	return &Stream{log: l, db: l.db, sink: sink, opts: opts, logr: log, status: StreamStatus{Target: opts.Target}}, nil
+	return &Stream{log: l, db: l.db, sink: sink, opts: opts, logr: log, status: StreamStatus{Target: opts.Target},
+		done: make(chan struct{})}, nil
 }
 
 // Status returns what the stream has done so far.
@@ -119,8 +121,12 @@ func (l *Log) StreamCursor(ctx context.Context, target string) (int64, error) {
 	return strconv.ParseInt(v, 10, 64)
 }
 
-// Run streams until ctx ends, then closes the sink.
+// Done is closed once Run has returned and the sink is closed.
+func (s *Stream) Done() <-chan struct{} { return s.done }
+
+// Run streams until ctx ends, then closes the sink. Call it once.
 func (s *Stream) Run(ctx context.Context) {
+	defer close(s.done)
 	defer s.sink.Close()
 	cursor, err := s.log.StreamCursor(ctx, s.opts.Target)
 	for err != nil {

@@ -18,8 +18,8 @@ import (
 )
 
 // startOps rebuilds h.app with the operations jobs tuned for tests (fast polls
-// and retries) and runs them until the test ends.
-func (h *harness) startOps(t *testing.T) {
+// and retries) and runs them until the test ends or stop is called.
+func (h *harness) startOps(t *testing.T) (stop func()) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	app, err := Build(context.Background(), h.cfg, h.db, log, BuildOptions{RootCAs: h.ca.Pool(), ForcedRefreshMinInterval: -1,
@@ -35,6 +35,7 @@ func (h *harness) startOps(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	app.RunOps(ctx, h.cfg, log)
+	return cancel
 }
 
 // alertsConfig sends alerts to hook (and mail when smtpAddr is set) and
