@@ -104,7 +104,7 @@ type Evaluator struct {
 	notify *Notifier
 	log    *slog.Logger
 
-	mu sync.Mutex // one evaluation (or acknowledgement) at a time
+	mu sync.Mutex // one set of transitions (or an acknowledgement) at a time
 	// unsaved remembers notifications sent for transitions the database could
 	// not record (it is failing), so they are not re-sent every evaluation.
 	unsaved map[Kind]time.Time
@@ -136,10 +136,10 @@ func (e *Evaluator) Run(ctx context.Context) {
 
 // Evaluate checks every condition once and records the transitions.
 func (e *Evaluator) Evaluate(ctx context.Context) error {
+	now := time.Now().UTC()
+	conds := e.check(ctx, now) // outside the lock: a check may fetch a JWKS
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := time.Now().UTC()
-	conds := e.check(ctx, now)
 	firing, err := e.db.FiringAlerts(ctx)
 	if err != nil {
 		return fmt.Errorf("reading firing alerts: %w", err)
