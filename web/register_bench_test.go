@@ -3,13 +3,16 @@ package web
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 
@@ -55,8 +58,27 @@ func signRegistrations(b *testing.B, h *harness, n int) []string {
 // data, every request for a distinct software product, signed before the timer.
 //
 //	go test ./web -run '^$' -bench BenchmarkRegister -benchtime 4000x
-func BenchmarkRegister(b *testing.B) {
-	h := newHarness(b, func(c *config.Config) { c.Outbound.MaxResponseBytes = 64 << 20 })
+func BenchmarkRegister(b *testing.B) { benchmarkRegister(b, false) }
+
+// BenchmarkRegisterWithOps is BenchmarkRegister with the operations jobs
+// running: the audit stream to a file (fsync per batch) and the alert evaluator
+// every second, to measure what they cost the registrations.
+func BenchmarkRegisterWithOps(b *testing.B) { benchmarkRegister(b, true) }
+
+func benchmarkRegister(b *testing.B, ops bool) {
+	h := newHarness(b, func(c *config.Config) {
+		c.Outbound.MaxResponseBytes = 64 << 20
+		if ops {
+			c.Audit.Stream = "file:" + filepath.Join(b.TempDir(), "audit.jsonl")
+			c.Alerts.EvaluateEvery = config.Duration{Duration: time.Second}
+		}
+	})
+	if ops {
+		if h.app.Stream == nil {
+			b.Fatal("no stream")
+		}
+		h.app.RunOps(b.Context(), h.cfg, slog.New(slog.DiscardHandler))
+	}
 	bodies := signRegistrations(b, h, b.N)
 	srv := httptest.NewServer(h.app.Engine)
 	defer srv.Close()
