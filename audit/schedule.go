@@ -45,7 +45,7 @@ func (j *VerifyJob) RunSchedule(ctx context.Context, interval time.Duration, log
 			return
 		}
 		ranAt = time.Now()
-		j.Start(store.AuditEvent{Type: store.EventAuditVerifyScheduled, Actor: SchedulerActor})
+		j.start(store.EventAuditVerifyScheduled, store.AuditEvent{Actor: SchedulerActor})
 		if err := j.Wait(ctx); err != nil {
 			return
 		}

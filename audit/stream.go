@@ -192,8 +192,8 @@ func (s *Stream) step(ctx context.Context, cursor int64, lastCheckpoint *time.Ti
 		return cursor, false, nil
 	}
 	id, hash, err := s.log.Head(ctx)
-	if err != nil || id != cursor {
-		return cursor, false, err // not caught up after all: events first
+	if err != nil || id != cursor || id == 0 {
+		return cursor, false, err // not caught up after all (events first), or nothing to anchor
 	}
 	now := time.Now().UTC()
 	if err := s.sink.Write([]Record{{Line: CheckpointLine(id, hash, now), Time: now, Checkpoint: true}}); err != nil {

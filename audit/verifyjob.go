@@ -49,14 +49,17 @@ func NewVerifyJob(l *Log, timeout time.Duration) *VerifyJob {
 // as store.EventOperatorVerify with its result when it finishes. Start returns the run
 // that is going now and whether this call started it.
 func (j *VerifyJob) Start(who store.AuditEvent) (VerifyRun, bool) {
+	return j.start(store.EventOperatorVerify, who)
+}
+
+// start begins a run whose result is audited as an event of type result.
+func (j *VerifyJob) start(result store.EventType, who store.AuditEvent) (VerifyRun, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.current != nil {
 		return *j.current, false
 	}
-	if who.Type == "" {
-		who.Type = store.EventOperatorVerify
-	}
+	who.Type = result
 	run := &VerifyRun{By: who.Actor, Started: time.Now().UTC()}
 	j.current, j.done = run, make(chan struct{})
 	go j.run(*run, who, j.done)
