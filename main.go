@@ -272,6 +272,12 @@ func runUntilDone(ctx context.Context, srv *http.Server, serveErr <-chan error, 
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	if app.Stream != nil { // its cursor is saved before the database closes
+		select {
+		case <-app.Stream.Done():
+		case <-shutdownCtx.Done():
+		}
+	}
 	logAuditHead(shutdownCtx, app, log, "at shutdown")
 	return nil
 }
