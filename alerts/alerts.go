@@ -166,7 +166,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 func (e *Evaluator) fire(ctx context.Context, c Condition, now time.Time) {
 	a := &store.Alert{Kind: string(c.Kind), State: store.AlertFiring, Message: c.Message, FiredAt: now, NotifiedAt: &now}
 	err := e.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := store.SaveAlert(tx, a); err != nil {
+		if err := store.InsertAlert(tx, a); err != nil {
 			return err
 		}
 		return e.audit.Append(tx, transitionEvent(store.EventAlertFire, a))
@@ -196,10 +196,12 @@ func (e *Evaluator) stillFiring(ctx context.Context, a *store.Alert, c Condition
 		return
 	}
 	a.Message = c.Message
+	var notified *time.Time
 	if repeat {
-		a.NotifiedAt = &now
+		a.NotifiedAt, notified = &now, &now
 	}
-	if err := e.db.Tx(ctx, func(tx *store.Tx) error { return store.SaveAlert(tx, a) }); err != nil {
+	// Only these columns: a delivery status or an acknowledgement may have been written meanwhile.
+	if err := e.db.Tx(ctx, func(tx *store.Tx) error { return store.UpdateFiringAlert(tx, a.ID, a.Message, notified) }); err != nil {
 		e.log.Error("alerts: updating a firing alert failed", "alert", c.Kind, "error", err)
 		return
 	}
@@ -216,7 +218,7 @@ func (e *Evaluator) repeatDue(last, now time.Time) bool {
 func (e *Evaluator) resolve(ctx context.Context, a *store.Alert, now time.Time) {
 	a.State, a.ResolvedAt, a.NotifiedAt = store.AlertResolved, &now, &now
 	err := e.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := store.SaveAlert(tx, a); err != nil {
+		if err := store.ResolveAlert(tx, a.ID, now); err != nil {
 			return err
 		}
 		return e.audit.Append(tx, transitionEvent(store.EventAlertResolve, a))

@@ -56,12 +56,13 @@ func (e *Evaluator) checkRegister(_ context.Context, now time.Time) (Condition, 
 		c.Firing = true
 		c.Message = fmt.Sprintf("%d consecutive Register syncs failed; last error: %s", h.ConsecutiveFails, h.LastError)
 		if !h.LastSuccess.IsZero() {
-			c.Message += fmt.Sprintf("; last good sync %s ago", now.Sub(h.LastSuccess).Round(time.Second))
+			c.Message += "; last good sync at " + h.LastSuccess.UTC().Format(time.RFC3339)
 		}
 	case stale:
+		// Times, not ages: the message stays the same while nothing changes.
 		c.Firing = true
-		c.Message = fmt.Sprintf("the last good Register sync was %s ago (stale after %s)",
-			now.Sub(h.LastSuccess).Round(time.Second), e.opts.RegisterStaleAfter)
+		c.Message = fmt.Sprintf("the last good Register sync was at %s (stale after %s)",
+			h.LastSuccess.UTC().Format(time.RFC3339), e.opts.RegisterStaleAfter)
 	}
 	return c, true, nil
 }

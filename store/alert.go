@@ -38,18 +38,32 @@ type Alert struct {
 // TableName is the alerts table.
 func (Alert) TableName() string { return "alerts" }
 
-// SaveAlert inserts a (when its ID is 0, assigning the next id) or updates it.
-func SaveAlert(tx *Tx, a *Alert) error {
+// InsertAlert inserts a new alert, assigning the next id.
+func InsertAlert(tx *Tx, a *Alert) error {
 	a.UpdatedAt = time.Now().UTC()
-	if a.ID != 0 {
-		return tx.g.Save(a).Error
-	}
 	var last int64
 	if err := tx.g.Raw(`SELECT COALESCE(MAX(id), 0) FROM alerts`).Scan(&last).Error; err != nil {
 		return err
 	}
 	a.ID = last + 1
 	return tx.g.Create(a).Error
+}
+
+// UpdateFiringAlert sets the message of the firing alert id and, when
+// notified is not nil, when it was last notified; the other columns (the
+// acknowledgement, the delivery status) are left as they are.
+func UpdateFiringAlert(tx *Tx, id int64, message string, notified *time.Time) error {
+	fields := map[string]any{"message": message, "updated_at": time.Now().UTC()}
+	if notified != nil {
+		fields["notified_at"] = notified.UTC()
+	}
+	return tx.g.Model(&Alert{}).Where("id = ? AND state = ?", id, AlertFiring).Updates(fields).Error
+}
+
+// ResolveAlert marks the firing alert id resolved at at.
+func ResolveAlert(tx *Tx, id int64, at time.Time) error {
+	return tx.g.Model(&Alert{}).Where("id = ? AND state = ?", id, AlertFiring).Updates(map[string]any{
+		"state": AlertResolved, "resolved_at": at.UTC(), "notified_at": at.UTC(), "updated_at": time.Now().UTC()}).Error
 }
 
 // FiringAlerts returns every firing alert, oldest first.

@@ -139,7 +139,8 @@ func TestAlertRejectionBurstNamesTopCodeAndStep(t *testing.T) {
 			t.Fatalf("bad registration: %d %s", r.status, r.body)
 		}
 	}
-	refused := h.lastAudit(t)
+	attempts := h.auditOfType(t, store.EventRegistrationCreate)
+	refused := attempts[len(attempts)-1]
 	waitFor(t, "the rejection alert", func() bool { _, ok := hook.find(alerts.KindRejectionRate, alerts.StatusFiring); return ok })
 	p, _ := hook.find(alerts.KindRejectionRate, alerts.StatusFiring)
 	want := "top: " + refused.ErrorCode + " at step " + refused.Step + " (6)"
