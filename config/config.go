@@ -40,6 +40,7 @@ type Config struct {
 	TLS      TLS      `toml:"tls"`
 	MTLS     MTLS     `toml:"mtls"`
 	Console  Console  `toml:"console"`
+	Metrics  Metrics  `toml:"metrics"` // config/metrics.go
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
 	Alerts   Alerts   `toml:"alerts"` // config/ops.go
@@ -61,6 +62,8 @@ type Console struct {
 	// ends any session this long after login.
 	SessionIdleTimeout     Duration `toml:"session_idle_timeout"`
 	SessionAbsoluteTimeout Duration `toml:"session_absolute_timeout"`
+	// ConsoleSignIn (config/console_signin.go): MFA, passkeys' origin, MFA key.
+	ConsoleSignIn
 }
 
 // TLS terminates HTTPS in the server itself.
@@ -191,6 +194,7 @@ func Default() Config {
 			Enabled:                true,
 			SessionIdleTimeout:     Duration{30 * time.Minute},
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
+			ConsoleSignIn:          defaultConsoleSignIn(),
 		},
 		Log:    Log{Format: "text", Level: "info"},
 		Alerts: defaultAlerts(),
@@ -350,6 +354,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
+	}
+	if err := c.validateConsoleSignIn(); err != nil {
+		return err
+	}
+	if err := c.validateMetrics(); err != nil {
+		return err
 	}
 	if c.API.Enabled {
 		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {

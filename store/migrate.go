@@ -198,6 +198,8 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX idx_alerts_state ON alerts(state, kind)`,
 	}},
+	// 35-39: operator sign-in (issue 13: MFA, passkeys, session control, persisted throttling).
+	{35, "second factors, persisted sign-in throttling", mfaSchema},
 }
 
 // statements are m's SQL for the dialect: its PostgreSQL version when it has
