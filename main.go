@@ -250,7 +250,8 @@ func listen(cfg config.Config, app *web.App, log *slog.Logger) (*http.Server, ne
 }
 
 // startBackgroundJobs starts the jobs that run until bg is cancelled: the
-// Register refresh, pruning and the reload of the holder's keys.
+// Register refresh, pruning, the reload of the holder's keys, and the
+// operations jobs (alerts, audit stream, scheduled verification).
 func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, app *web.App, log *slog.Logger) {
 	leader := startLeadership(bg, db, log)
 	if cfg.Register.CheckStatus {
@@ -277,6 +278,8 @@ func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, ap
 		return err
 	}), log, "session pruning")
 	go every(bg, 10*time.Second, app.Keys.Reload, log, "holder key reload (the loaded keys stay in use)")
+	// Alerts and their deliveries, the audit stream, the scheduled chain verification.
+	app.RunOps(bg, cfg, log)
 }
 
 // runUntilDone waits for the server to fail or ctx to end, then stops the
@@ -293,6 +296,12 @@ func runUntilDone(ctx context.Context, srv *http.Server, serveErr <-chan error, 
 	cancelBG()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if app.Stream != nil { // its cursor is saved before the database closes
+		select {
+		case <-app.Stream.Done():
+		case <-shutdownCtx.Done():
+		}
 	}
 	logAuditHead(shutdownCtx, app, log, "at shutdown")
 	return nil

@@ -92,6 +92,22 @@ type exportEvent struct {
 	Hash     string `json:"hash"`
 }
 
+// exportOf is e as the JSON export (and the audit stream) writes it.
+func exportOf(e *store.AuditEvent) exportEvent {
+	return exportEvent{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), Actor: e.Actor,
+		Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Step: e.Step, Reason: e.Reason, SoftwareID: e.SoftwareID,
+		OrgID: e.OrgID, ClientID: e.ClientID, JTI: e.JTI, RemoteAddr: e.RemoteAddr, CertThumbprint: e.CertThumbprint,
+		RequestID: e.RequestID, DurationUS: e.DurationUS, Data: e.Data, PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+// JSONLine is e as one line of JSON (newline included) with exactly the fields
+// and values of the JSON export, so a line re-hashes to e.Hash.
+func JSONLine(e *store.AuditEvent) []byte {
+	x := exportOf(e)
+	b, _ := json.Marshal(&x) // strings and integers only: cannot fail
+	return append(b, '\n')
+}
+
 // ExportJSON writes the events f selects to w as one JSON array, newest first,
 // one element per line (after the first, each line opens with the comma that
 // separates it), streaming element by element: memory stays constant.
@@ -113,10 +129,7 @@ func (l *Log) ExportJSON(ctx context.Context, w io.Writer, f Filter) (int64, err
 		if _, err := bw.WriteString(sep); err != nil {
 			return err
 		}
-		x = exportEvent{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339Nano), Type: string(e.Type), Actor: e.Actor,
-			Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Step: e.Step, Reason: e.Reason, SoftwareID: e.SoftwareID,
-			OrgID: e.OrgID, ClientID: e.ClientID, JTI: e.JTI, RemoteAddr: e.RemoteAddr, CertThumbprint: e.CertThumbprint,
-			RequestID: e.RequestID, DurationUS: e.DurationUS, Data: e.Data, PrevHash: e.PrevHash, Hash: e.Hash}
+		x = exportOf(e)
 		// Encode ends each element with a newline: one event per line.
 		if err := enc.Encode(&x); err != nil {
 			return err

@@ -49,17 +49,24 @@ func NewVerifyJob(l *Log, timeout time.Duration) *VerifyJob {
 // as store.EventOperatorVerify with its result when it finishes. Start returns the run
 // that is going now and whether this call started it.
 func (j *VerifyJob) Start(who store.AuditEvent) (VerifyRun, bool) {
+	return j.start(store.EventOperatorVerify, who)
+}
+
+// start begins a run whose result is audited as an event of type result.
+func (j *VerifyJob) start(result store.EventType, who store.AuditEvent) (VerifyRun, bool) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.current != nil {
 		return *j.current, false
 	}
+	who.Type = result
 	run := &VerifyRun{By: who.Actor, Started: time.Now().UTC()}
 	j.current, j.done = run, make(chan struct{})
 	go j.run(*run, who, j.done)
 	return *run, true
 }
 
+// run walks the chain and records the result as who.Type.
 func (j *VerifyJob) run(run VerifyRun, who store.AuditEvent, done chan struct{}) {
 	defer close(done)
 	ctx, cancel := context.WithTimeout(context.Background(), j.timeout)
@@ -132,13 +139,14 @@ func verifyEvent(run VerifyRun, who store.AuditEvent) *store.AuditEvent {
 		"problem": run.Result.Problem, "head_id": run.Result.HeadID, "head_hash": run.Result.HeadHash,
 		"started": run.Started.Format(time.RFC3339Nano), "duration_ms": run.Finished.Sub(run.Started).Milliseconds(),
 	})
-	return &store.AuditEvent{Type: store.EventOperatorVerify, Actor: who.Actor, Outcome: outcome, Reason: run.Summary(),
+	return &store.AuditEvent{Type: who.Type, Actor: who.Actor, Outcome: outcome, Reason: run.Summary(),
 		RemoteAddr: who.RemoteAddr, RequestID: who.RequestID, DurationUS: run.Finished.Sub(run.Started).Microseconds(),
 		Data: string(data)}
 }
 
 // Verification is what the audit log says of the latest chain verification.
 type Verification struct {
+	ID      int64 // the audit event that records it
 	Time    time.Time
 	By      string // the actor who started it
 	Summary string // VerifyRun.Summary at the time
@@ -149,18 +157,28 @@ type Verification struct {
 	OK bool
 }
 
-// LastVerification reads the audit record of the latest chain verification (one
-// seek in the (type, id) index); nil when there has been none.
+// LastVerification reads the audit record of the latest chain verification,
+// by an operator or scheduled (one seek per type in the (type, id) index); nil
+// when there has been none.
 func (l *Log) LastVerification(ctx context.Context) (*Verification, error) {
-	rows, _, err := l.List(ctx, Filter{Type: string(store.EventOperatorVerify), Limit: 1})
-	if err != nil || len(rows) == 0 {
-		return nil, err
+	var latest *store.AuditEvent
+	for _, t := range []store.EventType{store.EventOperatorVerify, store.EventAuditVerifyScheduled} {
+		rows, _, err := l.List(ctx, Filter{Type: string(t), Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) > 0 && (latest == nil || rows[0].ID > latest.ID) {
+			latest = &rows[0]
+		}
 	}
-	e := rows[0]
+	if latest == nil {
+		return nil, nil
+	}
 	var data struct {
 		OK bool `json:"ok"`
 	}
-	_ = json.Unmarshal([]byte(e.Data), &data)
-	finished := e.Outcome == store.OutcomeSuccess
-	return &Verification{Time: e.Time, By: e.Actor, Summary: e.Reason, Finished: finished, OK: finished && data.OK}, nil
+	_ = json.Unmarshal([]byte(latest.Data), &data)
+	finished := latest.Outcome == store.OutcomeSuccess
+	return &Verification{ID: latest.ID, Time: latest.Time, By: latest.Actor, Summary: latest.Reason,
+		Finished: finished, OK: finished && data.OK}, nil
 }

@@ -43,6 +43,8 @@ type Config struct {
 	Metrics  Metrics  `toml:"metrics"` // config/metrics.go
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
+	Alerts   Alerts   `toml:"alerts"` // config/ops.go
+	Audit    Audit    `toml:"audit"`  // config/ops.go
 }
 
 // API is the Authlete-compatible registration processing API under /api/{service_id}.
@@ -194,7 +196,9 @@ func Default() Config {
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
 			ConsoleSignIn:          defaultConsoleSignIn(),
 		},
-		Log: Log{Format: "text", Level: "info"},
+		Log:    Log{Format: "text", Level: "info"},
+		Alerts: defaultAlerts(),
+		Audit:  defaultAudit(),
 	}
 }
 
@@ -361,6 +365,9 @@ func (c *Config) Validate() error {
 		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {
 			return fmt.Errorf("api.service_id: %q must be 1 to 64 characters without '/', '?', '#', '%%' or spaces when the API is enabled", c.API.ServiceID)
 		}
+	}
+	if err := c.validateOps(); err != nil {
+		return err
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,9 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	}
 	if cfg.Server.Listen != def.Server.Listen || cfg.Server.PublicURL != def.Server.PublicURL || cfg.Server.MaxBodyBytes != def.Server.MaxBodyBytes {
 		t.Errorf("server section differs: %+v vs %+v", cfg.Server, def.Server)
+	}
+	if !reflect.DeepEqual(cfg.Alerts, def.Alerts) || cfg.Audit != def.Audit {
+		t.Errorf("[alerts] or [audit] differ from defaults:\n%+v %+v\n%+v %+v", cfg.Alerts, cfg.Audit, def.Alerts, def.Audit)
 	}
 	if cfg.Outbound != def.Outbound || cfg.Register != def.Register || cfg.Log != def.Log || cfg.Database != def.Database {
 		t.Errorf("example differs from defaults:\n%+v\n%+v", cfg, def)

@@ -105,6 +105,11 @@ type Deps struct {
 	Audit     AuditLog
 	// Verify is the background chain verification (one run at a time).
 	Verify *audit.VerifyJob
+	// Alerts are the built-in alerts; AlertChannels name where they are sent.
+	Alerts        Alerts
+	AlertChannels []string
+	// Stream is the audit stream (nil when audit.stream is off).
+	Stream AuditStream
 	// ExportSlots bounds concurrent streaming exports; its capacity is the limit.
 	ExportSlots chan struct{}
 	Demo        bool
@@ -121,15 +126,19 @@ type Server struct {
 	jwksCache Keys
 	audit     AuditLog
 	verify    *audit.VerifyJob
-	exports   chan struct{} // slots for concurrent streaming exports
-	demo      bool
-	flashKey  []byte
-	log       *slog.Logger
+	alerts    Alerts
+	stream    AuditStream
+	// alertChannels name where alerts are delivered, for the Alerts page.
+	alertChannels []string
+	exports       chan struct{} // slots for concurrent streaming exports
+	demo          bool
+	flashKey      []byte
+	log           *slog.Logger
 }
 
 // New returns the console's handlers over d.
 func New(d Deps) *Server {
 	return &Server{cfg: d.Config, db: d.Store, registrar: d.Registrar, auth: d.Auth, register: d.Register,
-		jwksCache: d.JWKS, audit: d.Audit, verify: d.Verify, exports: d.ExportSlots, demo: d.Demo,
+		jwksCache: d.JWKS, audit: d.Audit, verify: d.Verify, alerts: d.Alerts, stream: d.Stream, alertChannels: d.AlertChannels, exports: d.ExportSlots, demo: d.Demo,
 		flashKey: newFlashKey(), log: d.Log}
 }

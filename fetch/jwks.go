@@ -87,6 +87,9 @@ type jwksState struct {
 	fetchedAt time.Time          // last successful fetch
 	attemptAt time.Time          // last fetch attempt
 	lastErr   error              // error of the last attempt, nil when it succeeded
+	// failingSince is the first of the failed downloads since the last good one
+	// (zero when the last download succeeded): how long the uri has been unreachable.
+	failingSince time.Time
 }
 
 func (s *jwksState) hasCopy() bool { return s != nil && s.set != nil }

@@ -98,9 +98,12 @@ func (c *JWKSCache) fetch(ctx context.Context, e *jwksEntry) error {
 	now := c.now()
 	old := e.state.Load()
 	if err != nil {
-		next := &jwksState{attemptAt: now, lastErr: err}
+		next := &jwksState{attemptAt: now, lastErr: err, failingSince: now}
 		if old != nil {
 			next.set, next.byKID, next.only, next.count, next.fetchedAt, next.dropped = old.set, old.byKID, old.only, old.count, old.fetchedAt, old.dropped
+			if !old.failingSince.IsZero() {
+				next.failingSince = old.failingSince
+			}
 		}
 		e.state.Store(next)
 		if next.hasCopy() {

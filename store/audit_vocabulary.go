@@ -30,6 +30,13 @@ const (
 	// EventHolderKeyActivate is the running server starting to sign with a new key,
 	// at the key reload after a rotation (actor "server").
 	EventHolderKeyActivate EventType = "holder_key.activate"
+	// EventAlertFire is a built-in alert starting to fire (actor "alerts").
+	EventAlertFire EventType = "alert.fire"
+	// EventAlertResolve is a firing alert whose condition no longer holds.
+	EventAlertResolve EventType = "alert.resolve"
+	// EventAuditVerifyScheduled is the result of a scheduled chain verification
+	// (audit.verify_every; actor "scheduler").
+	EventAuditVerifyScheduled EventType = "audit.verify"
 )
 
 // EventOperatorPrefix starts every console action's type, so the console can list
@@ -53,6 +60,7 @@ const (
 	EventOperatorSync         EventType = "operator.sync"          // a Register sync started by hand
 	EventOperatorVerifyStart  EventType = "operator.verify_start"  // a chain verification requested
 	EventOperatorVerify       EventType = "operator.verify"        // a chain verification's result
+	EventOperatorAlertAck     EventType = "operator.alert.ack"     // a firing alert acknowledged, with a note
 	// Operator sign-in (issue 13): second factors, session control, unlocks.
 	EventOperatorLoginStep  EventType = "operator.login.step"  // a sign-in step passed (password accepted; second factor or enrolment next)
 	EventOperatorMFAEnrol   EventType = "operator.mfa.enrol"   // an authenticator app, passkey or new recovery codes set up
@@ -68,10 +76,12 @@ const (
 var eventTypes = []EventType{
 	EventRegistrationCreate, EventRegistrationRead, EventRegistrationUpdate, EventRegistrationDelete,
 	EventTokenIssue, EventClientStatus, EventRegisterSync, EventHolderKeyRotate, EventHolderKeyActivate,
+	EventAlertFire, EventAlertResolve, EventAuditVerifyScheduled,
 	EventOperatorLogin, EventOperatorLogout, EventOperatorUserCreate, EventOperatorUserUpdate,
 	EventOperatorUserPassword, EventOperatorAPIKeyCreate, EventOperatorAPIKeyRevoke, EventOperatorBlock,
 	EventOperatorUnblock, EventOperatorExport, EventOperatorRefreshKeys, EventOperatorInspect,
 	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify,
+	EventOperatorAlertAck,
 	EventOperatorLoginStep, EventOperatorMFAEnrol, EventOperatorMFARemove, EventOperatorMFAReset,
 	EventOperatorSessionEnd, EventOperatorUnlock,
 	EventOperatorClientNote, EventOperatorBulk,

@@ -179,6 +179,25 @@ var migrations = []migration{
 		`DROP INDEX idx_client_search_client`,
 		`DROP INDEX idx_clients_org_id`,
 	}},
+	{25, "alerts", []string{
+		// Portable SQL: the same statements run on SQLite and PostgreSQL.
+		`CREATE TABLE alerts (
+			id          BIGINT PRIMARY KEY,
+			kind        TEXT NOT NULL,
+			state       TEXT NOT NULL,
+			message     TEXT NOT NULL DEFAULT '',
+			fired_at    TIMESTAMP NOT NULL,
+			notified_at TIMESTAMP,
+			resolved_at TIMESTAMP,
+			acked_at    TIMESTAMP,
+			acked_by    TEXT NOT NULL DEFAULT '',
+			ack_note    TEXT NOT NULL DEFAULT '',
+			delivery    TEXT NOT NULL DEFAULT '',
+			delivery_at TIMESTAMP,
+			updated_at  TIMESTAMP NOT NULL
+		)`,
+		`CREATE INDEX idx_alerts_state ON alerts(state, kind)`,
+	}},
 	// 35-39: operator sign-in (issue 13: MFA, passkeys, session control, persisted throttling).
 	{35, "second factors, persisted sign-in throttling", mfaSchema},
 	// 45 to 49 are the console's search, history and bulk actions (issue 14),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dcrconsole/dcrconsole/alerts"
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/authlete"
@@ -38,6 +39,12 @@ type App struct {
 	Access       *authz.AccessVerifier
 	Auth         *auth.Service
 	Audit        *audit.Log
+	// Verify is the chain verification job (the console's and the schedule's).
+	Verify *audit.VerifyJob
+	// Alerts, Notifier and Stream run beside the requests (web/ops.go, RunOps).
+	Alerts   *alerts.Evaluator
+	Notifier *alerts.Notifier
+	Stream   *audit.Stream // nil unless audit.stream is set
 
 	server *Server
 }
@@ -55,6 +62,10 @@ type BuildOptions struct {
 	PasswordHash auth.HashParams
 	// Demo marks the console as demo mode.
 	Demo bool
+	// Notify tunes the alert deliveries' retries (zero: the defaults; tests).
+	Notify alerts.NotifierOptions
+	// StreamPoll is how often the audit stream looks for new events (zero: 1 s; tests).
+	StreamPoll time.Duration
 }
 
 // Build assembles the services and the engine from cfg.
@@ -64,8 +75,12 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		return nil, err
 	}
 	a := &App{Fetcher: fetcher, Audit: audit.New(db)}
+	a.Verify = audit.NewVerifyJob(a.Audit, verifyTimeout)
 	a.buildRegistration(cfg, db, log, opts)
 	if err := a.buildHolder(ctx, cfg, db, log); err != nil {
+		return nil, err
+	}
+	if err := a.buildOps(cfg, db, log, opts); err != nil {
 		return nil, err
 	}
 	mfaKey, err := loadMFAKey(cfg)
@@ -82,7 +97,7 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		PasskeyOrigin:   cfg.ConsolePublicURL(),
 	})
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
-		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Metrics: a.Metrics, Demo: opts.Demo, Log: log,
+		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Verify: a.Verify, Alerts: a.Alerts, Notifier: a.Notifier, Stream: a.Stream, Metrics: a.Metrics, Demo: opts.Demo, Log: log,
 		API: authlete.NewService(a.Registrar, db, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
 	if err != nil {
 		return nil, err

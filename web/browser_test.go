@@ -35,14 +35,14 @@ func chromiumPath(t *testing.T) string {
 }
 
 // browserHarness serves a harness on a real port and opens headless Chromium.
-func browserHarness(t *testing.T) (*harness, string, context.Context) {
+func browserHarness(t *testing.T, extra ...harnessOption) (*harness, string, context.Context) {
 	exe := chromiumPath(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	h := newHarness(t, func(c *config.Config) { c.Server.PublicURL = base })
+	h := newHarness(t, append([]harnessOption{func(c *config.Config) { c.Server.PublicURL = base }}, extra...)...)
 	srv := httptest.NewUnstartedServer(h.app.Engine)
 	srv.Listener.Close()
 	srv.Listener = ln

@@ -3,8 +3,11 @@ package web
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -61,6 +64,14 @@ var registerBenchVariants = []struct {
 }{
 	{"plain", nil},
 	{"metrics", []harnessOption{withMetrics}},
+	{"stream", []harnessOption{withStream}},
+}
+
+// withStream turns the operations jobs on: the audit stream to a file (fsync
+// per batch) and the alert evaluator every second (issue 12 items 2-4).
+func withStream(c *config.Config) {
+	c.Audit.Stream = "file:" + filepath.Join(os.TempDir(), fmt.Sprintf("dcr-bench-stream-%d.jsonl", time.Now().UnixNano()))
+	c.Alerts.EvaluateEvery = config.Duration{Duration: time.Second}
 }
 
 // BenchmarkRegister is POST /register end to end: loopback HTTP, the real Gin
@@ -83,6 +94,9 @@ func benchmarkRegister(b *testing.B, opts ...harnessOption) {
 		// so), so the scrapes' cost is in the figures too.
 		stop := scrapeEvery(b, serveMetrics(b, h), time.Second)
 		defer stop()
+	}
+	if h.app.Stream != nil {
+		h.app.RunOps(b.Context(), h.cfg, slog.New(slog.DiscardHandler))
 	}
 	bodies := signRegistrations(b, h, b.N)
 	srv := httptest.NewServer(h.app.Engine)

@@ -87,6 +87,7 @@ func (s *Server) routes(e *gin.Engine) {
 	view.GET("/account", cs.AccountPage)
 	view.GET("/search", cs.Search)
 	view.GET("/adr", cs.ADRPage)
+	view.GET("/alerts", cs.AlertsPage)
 
 	act := in.Group("", cs.RequireRole(store.RoleOperator))
 	act.POST("/clients/:id/revoke", cs.RevokeClient)
@@ -99,6 +100,7 @@ func (s *Server) routes(e *gin.Engine) {
 	act.POST("/audit/verify", cs.AuditVerify)
 	act.GET("/bulk", cs.BulkPage)
 	act.POST("/bulk", cs.Bulk)
+	act.POST("/alerts/:id/ack", cs.AckAlert)
 
 	admin := in.Group("", cs.RequireRole(store.RoleAdmin))
 	admin.GET("/users", cs.UsersPage)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/dcrconsole/dcrconsole/alerts"
 	"github.com/dcrconsole/dcrconsole/audit"
 	"github.com/dcrconsole/dcrconsole/auth"
 	"github.com/dcrconsole/dcrconsole/authlete"
@@ -45,6 +46,10 @@ type Deps struct {
 	Register  *register.Data
 	JWKS      *fetch.JWKSCache
 	Audit     *audit.Log
+	Verify    *audit.VerifyJob  // the chain verification job shared with the schedule
+	Alerts    *alerts.Evaluator // the Alerts page's source
+	Notifier  *alerts.Notifier  // where alerts are delivered
+	Stream    *audit.Stream     // the audit stream, nil when off
 	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
@@ -63,15 +68,26 @@ type Server struct {
 	log     *slog.Logger
 }
 
+// streamOf keeps a nil stream a nil interface for the console.
+func streamOf(st *audit.Stream) console.AuditStream {
+	if st == nil {
+		return nil
+	}
+	return st
+}
+
 // newEngine builds the Gin engine (and returns the Server behind it) with every route and middleware.
 func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	gin.SetMode(gin.ReleaseMode)
+	if d.Verify == nil {
+		d.Verify = audit.NewVerifyJob(d.Audit, verifyTimeout)
+	}
 	s := &Server{cfg: d.Config, db: d.DB, log: d.Log,
-		verify: audit.NewVerifyJob(d.Audit, verifyTimeout), exports: make(chan struct{}, maxConcurrentExports)}
+		verify: d.Verify, exports: make(chan struct{}, maxConcurrentExports)}
 	s.api = dcrapi.New(dcrapi.Deps{Config: d.Config, Registrar: d.Registrar, Tokens: d.Tokens, Access: d.Access,
 		Keys: d.Keys, Auth: d.Auth, API: d.API, Log: d.Log})
 	s.console = console.New(console.Deps{Config: d.Config, Store: d.DB, Registrar: d.Registrar, Auth: d.Auth,
-		Register: d.Register, JWKS: d.JWKS, Audit: d.Audit, Verify: s.verify, ExportSlots: s.exports, Demo: d.Demo, Log: d.Log})
+		Register: d.Register, JWKS: d.JWKS, Audit: d.Audit, Verify: s.verify, Alerts: d.Alerts, AlertChannels: d.Notifier.Channels(), Stream: streamOf(d.Stream), ExportSlots: s.exports, Demo: d.Demo, Log: d.Log})
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit
