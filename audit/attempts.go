@@ -49,3 +49,23 @@ func (l *Log) Attempts(ctx context.Context, base Filter, limit int) ([]store.Aud
 	}
 	return all, next, nil
 }
+
+// CountAttempts counts the attempts base selects, as Count does: up to
+// 10,000, atLeast true beyond.
+func (l *Log) CountAttempts(ctx context.Context, base Filter) (total int64, atLeast bool, err error) {
+	for _, t := range attemptTypes {
+		for _, o := range attemptOutcomes {
+			f := base
+			f.Type, f.Outcome = string(t), string(o)
+			n, more, err := l.db.CountAuditEventsUpTo(ctx, f, countCap-int(total))
+			if err != nil {
+				return 0, false, err
+			}
+			total += n
+			if more {
+				return countCap, true, nil
+			}
+		}
+	}
+	return total, false, nil
+}

@@ -69,7 +69,13 @@ func (s *Server) AttemptsPage(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, views.Attempts(v, s.nav(c, "attempts")))
 		return
 	}
-	events, next, err := s.audit.Attempts(c.Request.Context(), f, auditPageSize)
+	limit := listLimit(c, auditPageSize)
+	events, next, err := s.audit.Attempts(c.Request.Context(), f, limit)
+	var total int64
+	var atLeast bool
+	if err == nil {
+		total, atLeast, err = s.audit.CountAttempts(c.Request.Context(), f)
+	}
 	if err != nil {
 		s.log.Error("console: attempts", "error", err, "request_id", c.GetString(requestIDKey))
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The attempts could not be read. Try again.")
@@ -77,11 +83,12 @@ func (s *Server) AttemptsPage(c *gin.Context) {
 	}
 	for _, e := range events {
 		desc, detail := e.ReasonParts()
-		v.Rows = append(v.Rows, views.AttemptRow{ID: e.ID, Time: views.When(e.Time), Kind: attemptKind(e.Type), Outcome: string(e.Outcome),
+		v.Rows = append(v.Rows, views.AttemptRow{ID: e.ID, Time: e.Time, Kind: attemptKind(e.Type), Outcome: string(e.Outcome),
 			SoftwareID: e.SoftwareID, Code: e.ErrorCode, Step: e.Step, StepText: stepText(e.Step),
-			Description: shorten(desc, 200), Detail: shorten(detail, 300)})
+			Reason: views.NewReason(shorten(desc, 600), shorten(detail, 600))})
 	}
-	v.FirstHref, v.NextHref = pageLinks("/console/attempts", q, f.BeforeID, next)
+	v.Page = listPage("/console/attempts", q, f.BeforeID, next, pageStart(c), len(v.Rows), limit, auditPageSize)
+	v.Page.Total, v.Page.TotalAtLeast = total, atLeast
 	s.render(c, http.StatusOK, views.Attempts(v, s.nav(c, "attempts")))
 }
 

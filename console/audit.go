@@ -119,19 +119,51 @@ func (s *Server) AuditPage(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, views.AuditList(v, s.nav(c, "audit")))
 		return
 	}
-	f.Limit = auditPageSize
+	f.Limit = listLimit(c, auditPageSize)
 	events, next, err := s.audit.List(c.Request.Context(), f)
+	var total int64
+	var atLeast bool
+	if err == nil {
+		total, atLeast, err = s.audit.Count(c.Request.Context(), f)
+	}
 	if err != nil {
 		s.log.Error("console: audit list", "error", err, "request_id", c.GetString(requestIDKey))
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The audit log could not be read. Try again.")
 		return
 	}
 	for _, e := range events {
-		v.Rows = append(v.Rows, views.AuditRow{ID: e.ID, Time: views.When(e.Time), Type: string(e.Type), Actor: e.Actor,
-			Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Reason: shorten(e.Reason, 200), SoftwareID: e.SoftwareID, ClientID: e.ClientID})
+		v.Rows = append(v.Rows, views.AuditRow{ID: e.ID, Time: e.Time, Type: string(e.Type), Actor: e.Actor,
+			Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Reason: auditReason(e), SoftwareID: e.SoftwareID, ClientID: e.ClientID})
 	}
-	v.FirstHref, v.NextHref = pageLinks("/console/audit", q, f.BeforeID, next)
+	v.Page = listPage("/console/audit", q, f.BeforeID, next, pageStart(c), len(v.Rows), f.Limit, auditPageSize)
+	v.Page.Total, v.Page.TotalAtLeast = total, atLeast
 	s.render(c, http.StatusOK, views.AuditList(v, s.nav(c, "audit")))
+}
+
+// auditReason is an event's reason for the list: a refusal's public
+// description and internal detail as two parts, an operator's reason as one.
+func auditReason(e store.AuditEvent) views.ReasonText {
+	if e.Outcome == store.OutcomeSuccess {
+		return views.NewReason(shorten(e.Reason, 600), "")
+	}
+	desc, detail := e.ReasonParts()
+	return views.NewReason(shorten(desc, 600), shorten(detail, 600))
+}
+
+// listPage is a keyset list's pager: first and next page (keeping the filter
+// q and the page size), the position and the page size choice.
+func listPage(path string, q url.Values, before, next, start int64, shown, limit, def int) views.PageInfo {
+	lq := url.Values{}
+	for k, v := range q {
+		lq[k] = v
+	}
+	if limit != def {
+		lq.Set("limit", strconv.Itoa(limit))
+	}
+	p := views.PageInfo{Start: start, Shown: shown, Sizes: sizeLinks(path, q, limit, def)}
+	first, nextHref := pageLinks(path, lq, before, next)
+	p.FirstHref, p.NextHref = first, nextStart(nextHref, start, shown)
+	return p
 }
 
 // typeOptions are the type choices, plus the current one when it is not among them.

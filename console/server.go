@@ -57,6 +57,8 @@ type Store interface {
 type AuditLog interface {
 	List(ctx context.Context, f audit.Filter) ([]store.AuditEvent, int64, error)
 	Attempts(ctx context.Context, f audit.Filter, limit int) ([]store.AuditEvent, int64, error)
+	Count(ctx context.Context, f audit.Filter) (n int64, atLeast bool, err error)
+	CountAttempts(ctx context.Context, f audit.Filter) (n int64, atLeast bool, err error)
 	Get(ctx context.Context, id int64) (*store.AuditEvent, error)
 	Head(ctx context.Context) (id int64, hash string, err error)
 	LastVerification(ctx context.Context) (*audit.Verification, error)
