@@ -153,7 +153,7 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 	id := strconv.FormatInt(e.ID, 10)
 	v := views.AttemptView{ID: e.ID, Kind: attemptKind(e.Type), Code: e.ErrorCode, StepText: stepText(e.Step),
 		Description: desc, Detail: detail,
-		Fields: []views.KV{{Key: "When", Value: views.When(e.Time)}, {Key: "Outcome", Value: string(e.Outcome)},
+		Fields: []views.KV{{Key: "When", At: e.Time}, {Key: "Outcome", Value: string(e.Outcome)},
 			{Key: "software_id", Value: e.SoftwareID, Mono: true}, {Key: "org_id", Value: e.OrgID, Mono: true},
 			{Key: "client_id", Value: e.ClientID, Mono: true}, {Key: "Request jti", Value: e.JTI, Mono: true},
 			{Key: "Step", Value: e.Step, Mono: true}, {Key: "Remote address", Value: e.RemoteAddr, Mono: true},

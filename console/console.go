@@ -162,7 +162,7 @@ func (s *Server) render(c *gin.Context, status int, page templ.Component) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
 	// Times render in console.display_timezone (views.Time reads it from the context).
-	if err := page.Render(views.WithZone(c.Request.Context(), s.cfg.Console.Location()), c.Writer); err != nil {
+	if err := page.Render(views.WithZone(c.Request.Context(), s.zone), c.Writer); err != nil {
 		s.log.Error("console: render", "error", err, "request_id", c.GetString(requestIDKey))
 	}
 }

@@ -114,11 +114,12 @@ type Server struct {
 	demo      bool
 	flashKey  []byte
 	log       *slog.Logger
+	zone      *time.Location // console.display_timezone, loaded once
 }
 
 // New returns the console's handlers over d.
 func New(d Deps) *Server {
 	return &Server{cfg: d.Config, db: d.Store, registrar: d.Registrar, auth: d.Auth, register: d.Register,
 		jwksCache: d.JWKS, audit: d.Audit, verify: d.Verify, exports: d.ExportSlots, demo: d.Demo,
-		flashKey: newFlashKey(), log: d.Log}
+		flashKey: newFlashKey(), log: d.Log, zone: d.Config.Console.Location()}
 }

@@ -857,7 +857,7 @@ func AuditVerify(v AuditVerifyView, nav Nav) templ.Component {
 				templ_7745c5c3_Err = KeyValues([]KV{
 					{Key: "Events checked", Value: strconv.FormatInt(v.Last.Events, 10)},
 					{Key: "Last intact event", Value: strconv.FormatInt(v.Last.HeadID, 10)},
-					{Key: "Its hash (anchor it elsewhere)", Value: v.Last.HeadHash, Mono: true},
+					{Key: "Its hash (anchor it elsewhere)", Value: v.Last.HeadHash, Mono: true, Copy: true},
 					{Key: "Started by", Value: v.Last.By, Mono: true},
 					{Key: "Started", Value: v.Last.Started},
 					{Key: "Finished", Value: v.Last.Finished},
