@@ -254,7 +254,7 @@ func Attempts(v AttemptsView, nav Nav) templ.Component {
 					}
 				}
 			} else if len(v.Rows) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Call</th><th scope=\"col\">software_id</th><th scope=\"col\">Error</th><th scope=\"col\">Failed step</th><th scope=\"col\" class=\"reason\">Reason</th><th scope=\"col\"><span class=\"sr-only\">Details</span></th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Rejected attempts\"><table><thead><tr><th scope=\"col\">Time</th><th scope=\"col\">Call</th><th scope=\"col\">software_id</th><th scope=\"col\">Error</th><th scope=\"col\">Failed step</th><th scope=\"col\" class=\"reason\">Reason</th><th scope=\"col\"><span class=\"sr-only\">Details</span></th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

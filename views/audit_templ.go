@@ -331,7 +331,7 @@ func AuditList(v AuditListView, nav Nav) templ.Component {
 					}
 				}
 			} else if len(v.Rows) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Time</th><th scope=\"col\">Type</th><th scope=\"col\">Outcome</th><th scope=\"col\">Actor</th><th scope=\"col\">software_id / client</th><th scope=\"col\" class=\"reason\">Reason</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Audit events\"><table><thead><tr><th scope=\"col\">#</th><th scope=\"col\">Time</th><th scope=\"col\">Type</th><th scope=\"col\">Outcome</th><th scope=\"col\">Actor</th><th scope=\"col\">software_id / client</th><th scope=\"col\" class=\"reason\">Reason</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

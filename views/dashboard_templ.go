@@ -353,7 +353,7 @@ func Dashboard(v DashboardView, nav Nav) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Count</th><th scope=\"col\">Error code</th><th scope=\"col\">Step</th><th scope=\"col\" class=\"reason\">Description</th><th scope=\"col\">Latest</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Most frequent rejection reasons\"><table><thead><tr><th scope=\"col\">Count</th><th scope=\"col\">Error code</th><th scope=\"col\">Step</th><th scope=\"col\" class=\"reason\">Description</th><th scope=\"col\">Latest</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -438,7 +438,7 @@ func Dashboard(v DashboardView, nav Nav) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Software ID</th><th scope=\"col\">Error code</th><th scope=\"col\">Step</th><th scope=\"col\" class=\"reason\">Description</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"Recent failed attempts\"><table><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Software ID</th><th scope=\"col\">Error code</th><th scope=\"col\">Step</th><th scope=\"col\" class=\"reason\">Description</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -123,12 +123,15 @@ func pageCheckCurrent(t *testing.T, ctx context.Context) []string {
 // widestElement names the element that sticks out furthest to the right, to
 // say in a failure what overflows.
 const widestElement = `(() => {
-  let best = null, right = document.scrollingElement.clientWidth;
-  for (const el of document.querySelectorAll('main *, header *')) {
+  const width = document.scrollingElement.clientWidth;
+  const scrolls = el => { for (let a = el.parentElement; a; a = a.parentElement) { const o = getComputedStyle(a).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; } return false; };
+  for (const el of document.querySelectorAll('body *')) {
     const r = el.getBoundingClientRect();
-    if (r.right > right && !el.closest('.table-wrap')) { right = r.right; best = el; }
+    if (r.right > width + 1 && !scrolls(el)) {
+      return el.tagName.toLowerCase() + '.' + el.className + ' "' + (el.textContent || '').trim().slice(0, 60) + '" right=' + Math.round(r.right);
+    }
   }
-  return best ? best.tagName.toLowerCase() + '.' + best.className + ' "' + (best.textContent || '').trim().slice(0, 60) + '" right=' + Math.round(right) : 'unknown';
+  return 'unknown';
 })()`
 
 // signInBrowser signs in through the login form.
@@ -170,7 +173,7 @@ func TestBrowserLayoutAndAccessibility(t *testing.T) {
 		t.Skip("browser layout sweep: not in -short")
 	}
 	// Duplicates allowed: the inspector's dry run then lists a skipped step.
-	h, base, ctx := browserHarnessFor(t, 6*time.Minute, func(c *config.Config) { c.Holder.AllowDuplicateRegistrations = true })
+	h, base, ctx := browserHarnessFor(t, 15*time.Minute, func(c *config.Config) { c.Holder.AllowDuplicateRegistrations = true })
 	d := seedRealData(t, h)
 	cookie := h.operator(t, store.RoleAdmin)
 	verifyChain(t, h, cookie)
