@@ -92,6 +92,9 @@ type Server struct {
 	PublicURL      string   `toml:"public_url"`
 	TrustedProxies []string `toml:"trusted_proxies"`
 	MaxBodyBytes   int64    `toml:"max_body_bytes"`
+	// MemoryLimitBytes is the Go runtime's soft memory limit (0: none); the
+	// GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimitBytes int64 `toml:"memory_limit_bytes"`
 }
 
 // Holder describes the Data Holder's authorisation server.
@@ -107,11 +110,6 @@ type Holder struct {
 	AccessTokenTTL Duration `toml:"access_token_ttl"`
 	// HolderEndpoints (config/holder.go) are the authorisation server endpoints discovery carries.
 	HolderEndpoints
-}
-
-// Database is the SQLite file.
-type Database struct {
-	Path string `toml:"path"`
 }
 
 // Register locates the CDR Register.
@@ -164,7 +162,7 @@ var DefaultScopes = []string{
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
-		Server: Server{Listen: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", MaxBodyBytes: 64 << 10},
+		Server: Server{Listen: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", MaxBodyBytes: 64 << 10, MemoryLimitBytes: 32 << 20},
 		Holder: Holder{
 			Issuer:                 "http://127.0.0.1:8080",
 			ScopesSupported:        append([]string(nil), DefaultScopes...),
@@ -174,7 +172,7 @@ func Default() Config {
 			AccessTokenTTL:         Duration{300 * time.Second},
 			HolderEndpoints:        defaultHolderEndpoints(),
 		},
-		Database: Database{Path: "dcrconsole.db"},
+		Database: defaultDatabase(),
 		Register: Register{
 			JWKSURI:          "https://api.cdr.gov.au/cdr-register/v1/jwks",
 			BaseURI:          "https://api.cdr.gov.au/cdr-register/v1",
@@ -205,17 +203,37 @@ func Default() Config {
 func Load(path string) (Config, error) {
 	cfg := Default()
 	if path == "" {
+		cfg.Database.applyEnv()
 		return cfg, cfg.Validate()
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
-	return Parse(string(raw), path)
+	if cfg, err = decode(string(raw), path); err != nil {
+		return cfg, err
+	}
+	cfg.Database.applyEnv()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 // Parse decodes TOML text (name is used in messages) over the defaults and validates it.
 func Parse(text, name string) (Config, error) {
+	cfg, err := decode(text, name)
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// decode decodes TOML text over the defaults, refusing unknown keys.
+func decode(text, name string) (Config, error) {
 	cfg := Default()
 	md, err := toml.Decode(text, &cfg)
 	if err != nil {
@@ -234,9 +252,6 @@ func Parse(text, name string) (Config, error) {
 			keys[i] = k.String()
 		}
 		return cfg, fmt.Errorf("config %s: unknown key(s): %s", name, strings.Join(keys, ", "))
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("config %s: %w", name, err)
 	}
 	return cfg, nil
 }
@@ -259,6 +274,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.MaxBodyBytes < 1024 || c.Server.MaxBodyBytes > 1<<20 {
 		return fmt.Errorf("server.max_body_bytes: %d is outside 1024..1048576", c.Server.MaxBodyBytes)
+	}
+	if l := c.Server.MemoryLimitBytes; l != 0 && (l < 16<<20 || l > 1<<40) {
+		return fmt.Errorf("server.memory_limit_bytes: %d is neither 0 (no limit) nor within 16777216..1099511627776", l)
 	}
 	if strings.TrimSpace(c.Holder.Issuer) == "" {
 		return errors.New("holder.issuer: must not be empty")
@@ -286,8 +304,8 @@ func (c *Config) Validate() error {
 	if err := c.Holder.validateEndpoints(); err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.Database.Path) == "" {
-		return errors.New("database.path: must not be empty")
+	if err := c.Database.validate(); err != nil {
+		return err
 	}
 	if err := absoluteHTTPURL("register.jwks_uri", c.Register.JWKSURI); err != nil {
 		return err

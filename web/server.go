@@ -78,7 +78,7 @@ func newEngine(d Deps) (*gin.Engine, *Server, error) {
 		return nil, nil, err
 	}
 	e.ForwardedByClientIP = len(d.Config.Server.TrustedProxies) > 0
-	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody())
+	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.databaseGate())
 	s.routes(e)
 	return e, s, nil
 }
