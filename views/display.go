@@ -42,11 +42,13 @@ func ShortID(v string) string {
 	if len(r) <= shortIDMax {
 		return v
 	}
-	return string(r[:10]) + "…" + string(r[len(r)-6:])
+	return string(r[:8]) + "…" + string(r[len(r)-4:])
 }
 
-// shortIDMax is the longest value ShortID leaves whole: a UUID (36) fits.
-const shortIDMax = 40
+// shortIDMax is the longest value ShortID leaves whole ("client:alice", a
+// kid); a UUID (36) is cut to its first 8 and last 4 characters, enough to
+// tell rows apart.
+const shortIDMax = 20
 
 // Grouped writes n with thousands separators: 3,204.
 func Grouped(n int64) string {
