@@ -89,9 +89,13 @@ func seedRealData(t *testing.T, h *harness) realData {
 func seedRejections(t *testing.T, h *harness) {
 	t.Helper()
 	edits := []func(map[string]any){
-		func(c map[string]any) { c["aud"] = "https://another-holder.example.com.au/a/very/long/path/that/is/not/ours" },
+		func(c map[string]any) {
+			c["aud"] = "https://another-holder.example.com.au/a/very/long/path/that/is/not/ours"
+		},
 		func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() },
-		func(c map[string]any) { c["redirect_uris"] = []string{"https://not-in-the-ssa.example.com/callback/" + strings.Repeat("x", 120)} },
+		func(c map[string]any) {
+			c["redirect_uris"] = []string{"https://not-in-the-ssa.example.com/callback/" + strings.Repeat("x", 120)}
+		},
 		func(c map[string]any) { c["token_endpoint_auth_method"] = "client_secret_basic" },
 	}
 	for round := range 15 {
