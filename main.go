@@ -152,6 +152,12 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := serveMetrics(cfg, app, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics() // after the server has drained, before the database closes
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	startBackgroundJobs(bg, cfg, db, app, log)

@@ -40,6 +40,7 @@ type Config struct {
 	TLS      TLS      `toml:"tls"`
 	MTLS     MTLS     `toml:"mtls"`
 	Console  Console  `toml:"console"`
+	Metrics  Metrics  `toml:"metrics"` // config/metrics.go
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
 }
@@ -62,6 +63,8 @@ type Console struct {
 	// DisplayTimezone is the IANA zone the console shows times in (UTC on
 	// hover and in exports); see console_display.go.
 	DisplayTimezone string `toml:"display_timezone"`
+	// ConsoleSignIn (config/console_signin.go): MFA, passkeys' origin, MFA key.
+	ConsoleSignIn
 }
 
 // TLS terminates HTTPS in the server itself.
@@ -193,6 +196,7 @@ func Default() Config {
 			SessionIdleTimeout:     Duration{30 * time.Minute},
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
 			DisplayTimezone:        DefaultDisplayTimezone,
+			ConsoleSignIn:          defaultConsoleSignIn(),
 		},
 		Log: Log{Format: "text", Level: "info"},
 	}
@@ -352,6 +356,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
 	}
 	if err := c.Console.validateDisplay(); err != nil {
+		return err
+	}
+	if err := c.validateConsoleSignIn(); err != nil {
+		return err
+	}
+	if err := c.validateMetrics(); err != nil {
 		return err
 	}
 	if c.API.Enabled {

@@ -3,18 +3,20 @@ package console
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
 // LoginPage: GET /console/login
 func (s *Server) LoginPage(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
-	s.render(c, http.StatusOK, views.Login(views.LoginView{Next: safeNext(c.Query("next"))}, s.nav(c, "")))
+	s.render(c, http.StatusOK, views.Login(views.LoginView{Next: safeNext(c.Query("next")), Passkeys: s.auth.PasskeysEnabled()}, s.nav(c, "")))
 }
 
 // Login: POST /console/login
@@ -31,16 +33,15 @@ func (s *Server) Login(c *gin.Context) {
 			s.log.Error("console: login", "error", err, "request_id", c.GetString(requestIDKey))
 			msg, status = "Sign-in failed because of a server error. Try again.", http.StatusInternalServerError
 		}
-		s.render(c, status, views.Login(views.LoginView{Username: username, Error: msg, Next: next}, s.nav(c, "")))
+		s.render(c, status, views.Login(views.LoginView{Username: username, Error: msg, Next: next, Passkeys: s.auth.PasskeysEnabled()}, s.nav(c, "")))
 		return
 	}
-	opts := s.auth.Options()
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
-		Secure: s.secureCookies(c), SameSite: http.SameSiteStrictMode, MaxAge: int(opts.AbsoluteTimeout.Seconds())})
-	if sess.User.MustChangePassword {
-		next = "/console/account/password"
+	s.setSessionCookie(c, sess)
+	to := afterSignIn(sess, next)
+	if sess.Stage == store.StageSecondFactor && next != "/console/" {
+		to += "?next=" + url.QueryEscape(next)
 	}
-	c.Redirect(http.StatusSeeOther, next)
+	c.Redirect(http.StatusSeeOther, to)
 }
 
 // safeNext keeps post-login redirects inside the console.

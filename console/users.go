@@ -135,7 +135,11 @@ func (s *Server) AccountPage(c *gin.Context) {
 	now := s.auth.Now()
 	for _, ss := range sessions {
 		v.Sessions = append(v.Sessions, views.SessionRow{Created: views.WhenIn(ss.CreatedAt, s.zone), LastSeen: views.Ago(ss.LastSeenAt, now),
-			SeenAt: views.WhenIn(ss.LastSeenAt, s.zone), Address: ss.RemoteAddr, UserAgent: ss.UserAgent, Current: ss.IDHash == sess.IDHash})
+			SeenAt: views.WhenIn(ss.LastSeenAt, s.zone), Address: ss.RemoteAddr, UserAgent: ss.UserAgent, Current: ss.IDHash == sess.IDHash, ID: ss.IDHash})
+	}
+	if v.Factors, err = s.factorSummary(c, &sess.User); err != nil {
+		s.internalError(c, "read second factors", err)
+		return
 	}
 	s.render(c, http.StatusOK, views.Account(v, s.nav(c, "account")))
 }

@@ -179,6 +179,8 @@ var migrations = []migration{
 		`DROP INDEX idx_client_search_client`,
 		`DROP INDEX idx_clients_org_id`,
 	}},
+	// 35-39: operator sign-in (issue 13: MFA, passkeys, session control, persisted throttling).
+	{35, "second factors, persisted sign-in throttling", mfaSchema},
 }
 
 // statements are m's SQL for the dialect: its PostgreSQL version when it has

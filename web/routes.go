@@ -64,6 +64,7 @@ func (s *Server) routes(e *gin.Engine) {
 	in.POST("/logout", cs.Logout)
 	in.GET("/account/password", cs.PasswordPage)
 	in.POST("/account/password", cs.ChangePassword)
+	s.signInRoutes(con, in)
 
 	view := in.Group("", cs.RequireRole(store.RoleViewer))
 	view.GET("/", cs.DashboardPage)
@@ -99,6 +100,10 @@ func (s *Server) routes(e *gin.Engine) {
 	admin.GET("/apikeys", cs.APIKeysPage)
 	admin.POST("/apikeys", cs.CreateAPIKey)
 	admin.POST("/apikeys/revoke", cs.RevokeAPIKey)
+	admin.POST("/users/:id/mfa/reset", cs.ResetUserMFA)
+	admin.GET("/sessions", cs.SessionsPage)
+	admin.POST("/sessions/end", cs.EndSession)
+	admin.POST("/sessions/unlock", cs.Unlock)
 }
 
 // notFound: an unknown URL under /console/ gets the console's HTML 404 (when
@@ -109,4 +114,26 @@ func (s *Server) notFound(c *gin.Context) {
 		return
 	}
 	s.api.NotFound(c)
+}
+
+// signInRoutes are the second factor, passkey and enrolment routes of the
+// console's sign-in (issue 13). A half-authenticated session reaches only those
+// of its stage (console.pendingMayPass).
+func (s *Server) signInRoutes(con, in *gin.RouterGroup) {
+	cs := s.console
+	con.POST("/login/passkey/begin", cs.BeginPasskeySignIn)
+	con.POST("/login/passkey/finish", cs.FinishPasskeySignIn)
+	in.GET("/login/mfa", cs.SecondFactorPage)
+	in.POST("/login/mfa", cs.SecondFactor)
+	in.POST("/login/mfa/passkey/begin", cs.BeginPasskeySecondFactor)
+	in.POST("/login/mfa/passkey/finish", cs.FinishPasskeySecondFactor)
+	in.GET("/account/mfa", cs.MFAPage)
+	in.GET("/account/mfa/totp", cs.TOTPSetupPage)
+	in.POST("/account/mfa/totp", cs.ConfirmTOTP)
+	in.POST("/account/mfa/totp/remove", cs.RemoveTOTP)
+	in.POST("/account/mfa/recovery", cs.NewRecoveryCodes)
+	in.POST("/account/passkeys/begin", cs.BeginPasskeyRegistration)
+	in.POST("/account/passkeys/finish", cs.FinishPasskeyRegistration)
+	in.POST("/account/passkeys/remove", cs.RemovePasskey)
+	in.POST("/account/sessions/end", cs.EndOwnSession)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/dcrapi"
 	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/metrics"
 	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -47,6 +48,7 @@ type Deps struct {
 	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
+	Metrics   *metrics.Metrics // nil: no metrics
 }
 
 // Server is the shell: what the shared middleware and the health checks use,
@@ -78,6 +80,9 @@ func newEngine(d Deps) (*gin.Engine, *Server, error) {
 		return nil, nil, err
 	}
 	e.ForwardedByClientIP = len(d.Config.Server.TrustedProxies) > 0
+	if d.Metrics != nil {
+		e.Use(observeRequests(d.Metrics)) // outermost: it sees the final status, a recovered panic's too
+	}
 	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.databaseGate())
 	s.routes(e)
 	return e, s, nil
