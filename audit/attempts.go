@@ -49,3 +49,28 @@ func (l *Log) Attempts(ctx context.Context, base Filter, limit int) ([]store.Aud
 	}
 	return all, next, nil
 }
+
+// attemptsCountCap is as far as the attempts are counted: their filters (code,
+// step, time) are not in the (type, outcome, id) index, so each counted row is
+// a table read; past 2,000 the page says "more than".
+const attemptsCountCap = 2_000
+
+// CountAttempts counts the attempts base selects, up to 2,000; atLeast is
+// true beyond.
+func (l *Log) CountAttempts(ctx context.Context, base Filter) (total int64, atLeast bool, err error) {
+	for _, t := range attemptTypes {
+		for _, o := range attemptOutcomes {
+			f := base
+			f.Type, f.Outcome = string(t), string(o)
+			n, more, err := l.db.CountAuditEventsUpTo(ctx, f, attemptsCountCap-int(total))
+			if err != nil {
+				return 0, false, err
+			}
+			total += n
+			if more {
+				return attemptsCountCap, true, nil
+			}
+		}
+	}
+	return total, false, nil
+}

@@ -56,3 +56,12 @@ func (l *Log) Each(ctx context.Context, f Filter, fn func(*store.AuditEvent) err
 		f.BeforeID = next
 	}
 }
+
+// countCap is as far as a list's total is counted ("of more than 10,000" beyond).
+const countCap = 10_000
+
+// Count counts the events f selects, up to 10,000; atLeast is true when
+// there are more.
+func (l *Log) Count(ctx context.Context, f Filter) (n int64, atLeast bool, err error) {
+	return l.db.CountAuditEventsUpTo(ctx, f, countCap)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dcrconsole/dcrconsole/dcr"
+	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -49,7 +50,7 @@ func (s *TokenService) productActive(c *store.Client) *dcr.Error {
 	}
 	if status, level := ps.EffectiveStatus(); status != "ACTIVE" {
 		return tokenError(http.StatusForbidden, CodeAdrStatusNotActive, fmt.Sprintf(dcr.DescProductStatus, status),
-			"%s of software product %s is %s", level, c.SoftwareID, status)
+			"%s is %s", register.StatusSubject(level, c.SoftwareID), status)
 	}
 	return nil
 }

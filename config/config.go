@@ -62,6 +62,9 @@ type Console struct {
 	// ends any session this long after login.
 	SessionIdleTimeout     Duration `toml:"session_idle_timeout"`
 	SessionAbsoluteTimeout Duration `toml:"session_absolute_timeout"`
+	// DisplayTimezone is the IANA zone the console shows times in (UTC on
+	// hover and in exports); see console_display.go.
+	DisplayTimezone string `toml:"display_timezone"`
 	// ConsoleSignIn (config/console_signin.go): MFA, passkeys' origin, MFA key.
 	ConsoleSignIn
 }
@@ -194,6 +197,7 @@ func Default() Config {
 			Enabled:                true,
 			SessionIdleTimeout:     Duration{30 * time.Minute},
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
+			DisplayTimezone:        DefaultDisplayTimezone,
 			ConsoleSignIn:          defaultConsoleSignIn(),
 		},
 		Log:    Log{Format: "text", Level: "info"},
@@ -354,6 +358,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
+	}
+	if err := c.Console.validateDisplay(); err != nil {
+		return err
 	}
 	if err := c.validateConsoleSignIn(); err != nil {
 		return err

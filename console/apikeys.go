@@ -21,12 +21,12 @@ func (s *Server) apiKeysView(c *gin.Context) (views.APIKeysView, error) {
 		v.ServiceID = "{serviceId}"
 	}
 	for _, k := range keys {
-		row := views.APIKeyRow{Name: k.Name, CreatedBy: k.CreatedBy, Created: views.When(k.CreatedAt), LastUsed: "never"}
+		row := views.APIKeyRow{Name: k.Name, CreatedBy: k.CreatedBy, Created: views.WhenIn(k.CreatedAt, s.zone), LastUsed: "never"}
 		if k.LastUsedAt != nil {
-			row.LastUsed = views.When(*k.LastUsedAt)
+			row.LastUsed = views.WhenIn(*k.LastUsedAt, s.zone)
 		}
 		if k.RevokedAt != nil {
-			row.Revoked = views.When(*k.RevokedAt)
+			row.Revoked = views.WhenIn(*k.RevokedAt, s.zone)
 		}
 		v.Keys = append(v.Keys, row)
 	}

@@ -58,7 +58,13 @@ func (s *Server) AttemptsPage(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	events, next, err := s.audit.Attempts(ctx, f, auditPageSize)
+	limit := listLimit(c, auditPageSize)
+	events, next, err := s.audit.Attempts(ctx, f, limit)
+	var total int64
+	var atLeast bool
+	if err == nil {
+		total, atLeast, err = s.audit.CountAttempts(ctx, f)
+	}
 	if err == nil && !v.Filtered && f.BeforeID == 0 {
 		v.Groups, err = s.attemptGroups(ctx, time.Now())
 	}
@@ -70,13 +76,14 @@ func (s *Server) AttemptsPage(c *gin.Context) {
 	for i := range events {
 		e := &events[i]
 		desc, detail := e.ReasonParts()
-		row := views.AttemptRow{ID: e.ID, Time: views.When(e.Time), Kind: attemptKind(e.Type), Outcome: string(e.Outcome),
+		row := views.AttemptRow{ID: e.ID, Time: e.Time, Kind: attemptKind(e.Type), Outcome: string(e.Outcome),
 			SoftwareID: e.SoftwareID, Code: e.ErrorCode, Step: e.Step, StepText: stepText(e.Step),
-			Description: shorten(desc, 200), Detail: shorten(detail, 300)}
+			Reason: views.NewReason(shorten(desc, 600), shorten(detail, 600))}
 		row.Brand, row.BrandID, row.LegalEntity, row.LegalEntityID = s.attemptParty(e)
 		v.Rows = append(v.Rows, row)
 	}
-	v.FirstHref, v.NextHref = pageLinks("/console/attempts", q, f.BeforeID, next)
+	v.Page = listPage("/console/attempts", q, f.BeforeID, next, pageStart(c), len(v.Rows), limit, auditPageSize)
+	v.Page.Total, v.Page.TotalAtLeast = total, atLeast
 	s.render(c, http.StatusOK, views.Attempts(v, s.nav(c, "attempts")))
 }
 
@@ -141,7 +148,7 @@ func attemptView(e *store.AuditEvent) views.AttemptView {
 	id := strconv.FormatInt(e.ID, 10)
 	v := views.AttemptView{ID: e.ID, Kind: attemptKind(e.Type), Code: e.ErrorCode, StepText: stepText(e.Step),
 		Description: desc, Detail: detail,
-		Fields: []views.KV{{Key: "When", Value: views.When(e.Time)}, {Key: "Outcome", Value: string(e.Outcome)},
+		Fields: []views.KV{{Key: "When", At: e.Time}, {Key: "Outcome", Value: string(e.Outcome)},
 			{Key: "software_id", Value: e.SoftwareID, Mono: true}, {Key: "org_id", Value: e.OrgID, Mono: true},
 			{Key: "client_id", Value: e.ClientID, Mono: true}, {Key: "Request jti", Value: e.JTI, Mono: true},
 			{Key: "Step", Value: e.Step, Mono: true}, {Key: "Remote address", Value: e.RemoteAddr, Mono: true},

@@ -119,19 +119,51 @@ func (s *Server) AuditPage(c *gin.Context) {
 		s.render(c, http.StatusBadRequest, views.AuditList(v, s.nav(c, "audit")))
 		return
 	}
-	f.Limit = auditPageSize
+	f.Limit = listLimit(c, auditPageSize)
 	events, next, err := s.audit.List(c.Request.Context(), f)
+	var total int64
+	var atLeast bool
+	if err == nil {
+		total, atLeast, err = s.audit.Count(c.Request.Context(), f)
+	}
 	if err != nil {
 		s.log.Error("console: audit list", "error", err, "request_id", c.GetString(requestIDKey))
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The audit log could not be read. Try again.")
 		return
 	}
 	for _, e := range events {
-		v.Rows = append(v.Rows, views.AuditRow{ID: e.ID, Time: views.When(e.Time), Type: string(e.Type), Actor: e.Actor,
-			Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Reason: shorten(e.Reason, 200), SoftwareID: e.SoftwareID, ClientID: e.ClientID})
+		v.Rows = append(v.Rows, views.AuditRow{ID: e.ID, Time: e.Time, Type: string(e.Type), Actor: e.Actor,
+			Outcome: string(e.Outcome), ErrorCode: e.ErrorCode, Reason: auditReason(e), SoftwareID: e.SoftwareID, ClientID: e.ClientID})
 	}
-	v.FirstHref, v.NextHref = pageLinks("/console/audit", q, f.BeforeID, next)
+	v.Page = listPage("/console/audit", q, f.BeforeID, next, pageStart(c), len(v.Rows), f.Limit, auditPageSize)
+	v.Page.Total, v.Page.TotalAtLeast = total, atLeast
 	s.render(c, http.StatusOK, views.AuditList(v, s.nav(c, "audit")))
+}
+
+// auditReason is an event's reason for the list: a refusal's public
+// description and internal detail as two parts, an operator's reason as one.
+func auditReason(e store.AuditEvent) views.ReasonText {
+	if e.Outcome == store.OutcomeSuccess {
+		return views.NewReason(shorten(e.Reason, 600), "")
+	}
+	desc, detail := e.ReasonParts()
+	return views.NewReason(shorten(desc, 600), shorten(detail, 600))
+}
+
+// listPage is a keyset list's pager: first and next page (keeping the filter
+// q and the page size), the position and the page size choice.
+func listPage(path string, q url.Values, before, next, start int64, shown, limit, def int) views.PageInfo {
+	lq := url.Values{}
+	for k, v := range q {
+		lq[k] = v
+	}
+	if limit != def {
+		lq.Set("limit", strconv.Itoa(limit))
+	}
+	p := views.PageInfo{Start: start, Shown: shown, Sizes: sizeLinks(path, q, limit, def)}
+	first, nextHref := pageLinks(path, lq, before, next)
+	p.FirstHref, p.NextHref = first, nextStart(nextHref, start, shown)
+	return p
 }
 
 // typeOptions are the type choices, plus the current one when it is not among them.
@@ -225,13 +257,13 @@ func (s *Server) AuditEventPage(c *gin.Context) {
 func auditEventView(e *store.AuditEvent, headID int64) views.AuditEventView {
 	id := strconv.FormatInt(e.ID, 10)
 	v := views.AuditEventView{ID: e.ID, Title: "Event " + id + ": " + string(e.Type), Data: showJSON([]byte(e.Data)), Fields: []views.KV{
-		{Key: "ID", Value: id}, {Key: "Time", Value: e.Time.UTC().Format(time.RFC3339Nano)}, {Key: "Type", Value: string(e.Type), Mono: true},
+		{Key: "ID", Value: id}, {Key: "Time", At: e.Time, Value: "(" + e.Time.UTC().Format(time.RFC3339Nano) + ")"}, {Key: "Type", Value: string(e.Type), Mono: true},
 		{Key: "Outcome", Value: string(e.Outcome)}, {Key: "Actor", Value: e.Actor, Mono: true}, {Key: "Error code", Value: e.ErrorCode, Mono: true},
 		{Key: "Step", Value: stepValue(e.Step)}, {Key: "Reason", Value: e.Reason}, {Key: "software_id", Value: e.SoftwareID, Mono: true},
 		{Key: "org_id", Value: e.OrgID, Mono: true}, {Key: "client_id", Value: e.ClientID, Mono: true}, {Key: "jti", Value: e.JTI, Mono: true},
 		{Key: "Remote address", Value: e.RemoteAddr, Mono: true}, {Key: "Certificate thumbprint", Value: e.CertThumbprint, Mono: true},
 		{Key: "Request ID", Value: e.RequestID, Mono: true}, {Key: "Duration", Value: durationText(e.DurationUS)},
-		{Key: "prev_hash", Value: e.PrevHash, Mono: true}, {Key: "hash", Value: e.Hash, Mono: true},
+		{Key: "prev_hash", Value: e.PrevHash, Mono: true, Copy: true}, {Key: "hash", Value: e.Hash, Mono: true, Copy: true},
 	}}
 	if audit.IsAttempt(e) {
 		v.Links = append(v.Links, views.AuditLink{Label: "Attempt details (decoded request and SSA)", Href: "/console/attempts/" + id})
@@ -357,7 +389,7 @@ func (s *Server) AuditVerify(c *gin.Context) {
 	run, started := s.verify.Start(*ev) // who asked: the same actor, address and request as the start record
 	msg := "Verification started. This page shows the result when it finishes."
 	if !started {
-		msg = "A verification started by " + run.By + " at " + views.When(run.Started) + " is still running; its result shows here."
+		msg = "A verification started by " + run.By + " at " + views.WhenIn(run.Started, s.zone) + " is still running; its result shows here."
 	}
 	s.redirectWithFlash(c, "/console/audit/verify", msg, false)
 }
@@ -368,14 +400,14 @@ func (s *Server) AuditVerifyPage(c *gin.Context) {
 	nav := s.nav(c, "audit")
 	v := views.AuditVerifyView{CanAct: nav.CanAct(), Running: running, HasLast: finished}
 	if running {
-		v.RunningBy, v.RunningSince = current.By, views.When(current.Started)
+		v.RunningBy, v.RunningSince = current.By, views.WhenIn(current.Started, s.zone)
 		c.Header("Refresh", "2")
 	}
 	if finished {
 		r := last.Result
 		v.Last = views.AuditVerifyResult{OK: r.OK, Events: r.Events, BrokenID: r.BrokenID, Problem: r.Problem,
 			HeadID: r.HeadID, HeadHash: r.HeadHash, Err: last.Err, AuditErr: last.AuditErr, By: last.By,
-			Started: views.When(last.Started), Finished: views.When(last.Finished),
+			Started: views.WhenIn(last.Started, s.zone), Finished: views.WhenIn(last.Finished, s.zone),
 			Took: last.Finished.Sub(last.Started).Round(time.Millisecond).String()}
 	}
 	s.render(c, http.StatusOK, views.AuditVerify(v, nav))

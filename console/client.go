@@ -23,7 +23,11 @@ import (
 const clientAuditLimit = 50
 
 // ClientPage: GET /console/clients/:id
-func (s *Server) ClientPage(c *gin.Context) {
+func (s *Server) ClientPage(c *gin.Context) { s.showClient(c, http.StatusOK, views.RevokeForm{}) }
+
+// showClient renders the client page; revoke is the revoke form as the
+// operator left it when it was refused (reason kept, the error beside it).
+func (s *Server) showClient(c *gin.Context, status int, revoke views.RevokeForm) {
 	ctx := c.Request.Context()
 	cl, err := s.db.GetClient(ctx, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
@@ -46,10 +50,10 @@ func (s *Server) ClientPage(c *gin.Context) {
 	}
 	v := s.clientView(cl)
 	if block != nil {
-		v.Block = &views.SoftwareBlockView{Reason: block.Reason, By: block.BlockedBy, At: views.When(block.CreatedAt)}
+		v.Block = &views.SoftwareBlockView{Reason: block.Reason, By: block.BlockedBy, At: views.WhenIn(block.CreatedAt, s.zone)}
 	}
 	for _, e := range events {
-		v.Audit = append(v.Audit, views.ClientAuditRow{ID: e.ID, Time: views.When(e.Time), Type: string(e.Type), Actor: e.Actor, Outcome: string(e.Outcome), Reason: e.Reason})
+		v.Audit = append(v.Audit, views.ClientAuditRow{ID: e.ID, Time: e.Time, Type: string(e.Type), Actor: e.Actor, Outcome: string(e.Outcome), Reason: auditReason(e)})
 	}
 	v.AuditMore = more != 0
 	if v.History, err = s.clientHistory(ctx, cl, time.Now()); err != nil {
@@ -60,7 +64,8 @@ func (s *Server) ClientPage(c *gin.Context) {
 	if nav.CanAct() {
 		v.History.NoteAction = views.ClientPath(cl.ID) + "/notes"
 	}
-	s.render(c, http.StatusOK, views.Client(v, nav))
+	v.Revoke = revoke
+	s.render(c, status, views.Client(v, nav))
 }
 
 // decodedJWT is the header and claims JSON of a stored token, decoded when the
@@ -105,28 +110,28 @@ func (s *Server) clientView(cl *store.Client) views.ClientView {
 
 // clientSummary is the key facts of a client, at the top of its page.
 func clientSummary(cl *store.Client, now time.Time) []views.KV {
-	lastToken := "never"
+	lastToken := views.KV{Key: "Last token", Value: "never"}
 	if cl.LastTokenAt != nil {
-		lastToken = views.When(*cl.LastTokenAt) + " (" + views.Ago(*cl.LastTokenAt, now) + ")"
+		lastToken = views.KV{Key: "Last token", At: *cl.LastTokenAt, Value: "(" + views.Ago(*cl.LastTokenAt, now) + ")"}
 	}
-	changed := ""
+	changed := views.KV{Key: "Status changed"}
 	if cl.StatusChangedAt != nil {
-		changed = views.When(*cl.StatusChangedAt)
+		changed.At = *cl.StatusChangedAt
 	}
 	return []views.KV{
-		{Key: "client_id", Value: cl.ID, Mono: true},
+		{Key: "client_id", Value: cl.ID, Mono: true, Copy: true},
 		{Key: "Client name", Value: cl.ClientName},
-		{Key: "software_id", Value: cl.SoftwareID, Mono: true},
+		{Key: "software_id", Value: cl.SoftwareID, Mono: true, Copy: true},
 		{Key: "Brand / org", Value: strings.TrimSpace(cl.OrgName + " " + cl.OrgID)},
 		{Key: "Legal entity", Value: strings.TrimSpace(cl.LegalEntityName + " " + cl.LegalEntityID)},
 		{Key: "Status", Value: cl.Status},
 		{Key: "Status reason", Value: cl.StatusReason},
-		{Key: "Status changed", Value: changed},
+		changed,
 		{Key: "Source", Value: clientSource(cl)},
-		{Key: "Registered", Value: views.When(cl.CreatedAt) + " (" + views.Ago(cl.CreatedAt, now) + ")"},
-		{Key: "Last updated", Value: views.When(cl.UpdatedAt)},
-		{Key: "Last token", Value: lastToken},
-		{Key: "mTLS certificate (SHA-256)", Value: cl.CertThumbprint, Mono: true},
+		{Key: "Registered", At: cl.CreatedAt, Value: "(" + views.Ago(cl.CreatedAt, now) + ")"},
+		{Key: "Last updated", At: cl.UpdatedAt},
+		lastToken,
+		{Key: "mTLS certificate (SHA-256)", Value: cl.CertThumbprint, Mono: true, Copy: true},
 	}
 }
 
@@ -154,7 +159,7 @@ func (s *Server) clientKeys(uri string, now time.Time) views.ClientKeys {
 	set, fetchedAt, lastErr, ok := s.jwksCache.Snapshot(uri)
 	keys.Fetched = ok
 	if !fetchedAt.IsZero() {
-		keys.FetchedAt, keys.Ago = views.When(fetchedAt), views.Ago(fetchedAt, now)
+		keys.FetchedAt, keys.Ago = views.WhenIn(fetchedAt, s.zone), views.Ago(fetchedAt, now)
 	}
 	if lastErr != nil {
 		keys.LastErr = lastErr.Error()

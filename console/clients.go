@@ -147,12 +147,8 @@ func (s *Server) ClientsPage(c *gin.Context) {
 		v.Rows = append(v.Rows, views.ClientRow{ID: r.ID, Name: r.ClientName, OrgName: r.OrgName, LegalEntityName: r.LegalEntityName,
 			SoftwareID: r.SoftwareID, Status: r.Status, RegisterStatus: s.clientRegisterStatus(r.SoftwareID), Source: r.Source, CreatedAt: r.CreatedAt})
 	}
-	if q.After != "" {
-		v.FirstHref = "/console/clients?" + q.values("").Encode()
-	}
-	if next != "" {
-		v.NextHref = "/console/clients?" + q.values(next).Encode()
-	}
+	v.Page = clientsPage(q, next, pageStart(c), len(v.Rows), total)
+	v.Sort = clientSortHeaders(q)
 	s.render(c, http.StatusOK, views.Clients(v, s.nav(c, "clients")))
 }
 
@@ -246,7 +242,15 @@ func (s *Server) clientActionDone(c *gin.Context, to, okMsg string, err error) {
 // RevokeClient: POST /console/clients/:id/revoke (reason, confirm)
 func (s *Server) RevokeClient(c *gin.Context) {
 	id := c.Param("id")
-	err := s.registrar.Revoke(c.Request.Context(), id, c.PostForm("confirm"), s.operatorAction(c, clientsFormText(c, "reason")))
+	reason := clientsFormText(c, "reason")
+	err := s.registrar.Revoke(c.Request.Context(), id, c.PostForm("confirm"), s.operatorAction(c, reason))
+	if errors.Is(err, dcr.ErrConfirmMismatch) || errors.Is(err, dcr.ErrReasonRequired) {
+		// Shown again as typed, with the error beside the form: a refused
+		// confirmation must not cost the operator the reason they wrote.
+		msg := err.Error()
+		s.showClient(c, http.StatusUnprocessableEntity, views.RevokeForm{Reason: reason, Error: strings.ToUpper(msg[:1]) + msg[1:] + "."})
+		return
+	}
 	to := views.ClientPath(id)
 	if errors.Is(err, dcr.ErrNoSuchClient) {
 		to = "/console/clients"

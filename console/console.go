@@ -164,7 +164,8 @@ func (s *Server) nav(c *gin.Context, active string) views.Nav {
 func (s *Server) render(c *gin.Context, status int, page templ.Component) {
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	c.Status(status)
-	if err := page.Render(c.Request.Context(), c.Writer); err != nil {
+	// Times render in console.display_timezone (views.Time reads it from the context).
+	if err := page.Render(views.WithZone(c.Request.Context(), s.zone), c.Writer); err != nil {
 		s.log.Error("console: render", "error", err, "request_id", c.GetString(requestIDKey))
 	}
 }

@@ -36,7 +36,7 @@ func decodedView(label string, t *jose.JWT, relative func(time.Time) string) vie
 			continue
 		}
 		at := time.Unix(int64(f), 0).UTC()
-		d.Times = append(d.Times, views.KV{Key: name, Value: views.When(at) + " (" + relative(at) + ")"})
+		d.Times = append(d.Times, views.KV{Key: name, At: at, Value: "(" + relative(at) + ")"})
 	}
 	return d
 }

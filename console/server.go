@@ -65,6 +65,8 @@ type Store interface {
 type AuditLog interface {
 	List(ctx context.Context, f audit.Filter) ([]store.AuditEvent, int64, error)
 	Attempts(ctx context.Context, f audit.Filter, limit int) ([]store.AuditEvent, int64, error)
+	Count(ctx context.Context, f audit.Filter) (n int64, atLeast bool, err error)
+	CountAttempts(ctx context.Context, f audit.Filter) (n int64, atLeast bool, err error)
 	Get(ctx context.Context, id int64) (*store.AuditEvent, error)
 	Head(ctx context.Context) (id int64, hash string, err error)
 	LastVerification(ctx context.Context) (*audit.Verification, error)
@@ -134,11 +136,12 @@ type Server struct {
 	demo          bool
 	flashKey      []byte
 	log           *slog.Logger
+	zone          *time.Location // console.display_timezone, loaded once
 }
 
 // New returns the console's handlers over d.
 func New(d Deps) *Server {
 	return &Server{cfg: d.Config, db: d.Store, registrar: d.Registrar, auth: d.Auth, register: d.Register,
 		jwksCache: d.JWKS, audit: d.Audit, verify: d.Verify, alerts: d.Alerts, stream: d.Stream, alertChannels: d.AlertChannels, exports: d.ExportSlots, demo: d.Demo,
-		flashKey: newFlashKey(), log: d.Log}
+		flashKey: newFlashKey(), log: d.Log, zone: d.Config.Console.Location()}
 }

@@ -104,9 +104,9 @@ func (s *Server) renderUsers(c *gin.Context, status int, v views.UsersView) {
 	me := session(c).User.ID
 	for _, u := range users {
 		row := views.UserRow{ID: u.ID, Username: u.Username, Role: u.Role, Disabled: u.Disabled,
-			MustChange: u.MustChangePassword, Created: views.When(u.CreatedAt), Self: u.ID == me}
+			MustChange: u.MustChangePassword, Created: views.WhenIn(u.CreatedAt, s.zone), Self: u.ID == me}
 		if u.LastLoginAt != nil {
-			row.LastLogin = views.When(*u.LastLoginAt)
+			row.LastLogin = views.WhenIn(*u.LastLoginAt, s.zone)
 		}
 		v.Users = append(v.Users, row)
 	}
@@ -130,12 +130,12 @@ func (s *Server) AccountPage(c *gin.Context) {
 		}
 	}
 	if sess.User.LastLoginAt != nil {
-		v.LastLogin = views.When(*sess.User.LastLoginAt)
+		v.LastLogin = views.WhenIn(*sess.User.LastLoginAt, s.zone)
 	}
 	now := s.auth.Now()
 	for _, ss := range sessions {
-		v.Sessions = append(v.Sessions, views.SessionRow{Created: views.When(ss.CreatedAt), LastSeen: views.Ago(ss.LastSeenAt, now),
-			SeenAt: views.When(ss.LastSeenAt), Address: ss.RemoteAddr, UserAgent: ss.UserAgent, Current: ss.IDHash == sess.IDHash, ID: ss.IDHash})
+		v.Sessions = append(v.Sessions, views.SessionRow{Created: views.WhenIn(ss.CreatedAt, s.zone), LastSeen: views.Ago(ss.LastSeenAt, now),
+			SeenAt: views.WhenIn(ss.LastSeenAt, s.zone), Address: ss.RemoteAddr, UserAgent: ss.UserAgent, Current: ss.IDHash == sess.IDHash, ID: ss.IDHash})
 	}
 	if v.Factors, err = s.factorSummary(c, &sess.User); err != nil {
 		s.internalError(c, "read second factors", err)

@@ -225,7 +225,7 @@ func (p *Pipeline) stepRegisterStatus(ctx context.Context, s *state) *Error {
 	reg.Product = &ps
 	if status, level := ps.EffectiveStatus(); status != "ACTIVE" {
 		return fail(StepRegisterStatus, CodeUnapprovedSoftwareStatement, fmt.Sprintf(DescProductStatus, status),
-			"%s of software product %s is %s in the Register data", level, reg.SoftwareID, status)
+			"%s is %s in the Register data", register.StatusSubject(level, reg.SoftwareID), status)
 	}
 	return nil
 }

@@ -476,3 +476,17 @@ func BenchmarkProduct(b *testing.B) {
 		}
 	})
 }
+
+// A reason names the product once: "software product sp-1 is REMOVED", never
+// "software product of software product sp-1".
+func TestStatusSubject(t *testing.T) {
+	for level, want := range map[string]string{
+		LevelSoftwareProduct: "software product sp-1",
+		LevelBrand:           "brand of software product sp-1",
+		LevelLegalEntity:     "legal entity of software product sp-1",
+	} {
+		if got := StatusSubject(level, "sp-1"); got != want {
+			t.Errorf("%s: got %q, want %q", level, got, want)
+		}
+	}
+}

@@ -35,6 +35,16 @@ func (p ProductStatus) EffectiveStatus() (status, level string) {
 	return "ACTIVE", ""
 }
 
+// StatusSubject names what a level's status belongs to, for a reason:
+// "software product sp-1" for the product itself, "brand of software product
+// sp-1" for its brand, never "software product of software product sp-1".
+func StatusSubject(level, softwareID string) string {
+	if level == LevelSoftwareProduct || level == "" {
+		return LevelSoftwareProduct + " " + softwareID
+	}
+	return level + " of " + LevelSoftwareProduct + " " + softwareID
+}
+
 // ProductChange is one product whose status changed in a sync. A product new
 // to the holder has a zero Old; a product that disappeared from the Register
 // has Gone set and a zero New (unlike one the Register marks REMOVED).

@@ -36,13 +36,18 @@ func chromiumPath(t *testing.T) string {
 
 // browserHarness serves a harness on a real port and opens headless Chromium.
 func browserHarness(t *testing.T, extra ...harnessOption) (*harness, string, context.Context) {
+	return browserHarnessFor(t, 90*time.Second, extra...)
+}
+
+// browserHarnessFor is browserHarness with a longer budget for the whole test.
+func browserHarnessFor(t *testing.T, budget time.Duration, hopts ...harnessOption) (*harness, string, context.Context) {
 	exe := chromiumPath(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	h := newHarness(t, append([]harnessOption{func(c *config.Config) { c.Server.PublicURL = base }}, extra...)...)
+	h := newHarness(t, append([]harnessOption{func(c *config.Config) { c.Server.PublicURL = base }}, hopts...)...)
 	srv := httptest.NewUnstartedServer(h.app.Engine)
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -62,7 +67,7 @@ func browserHarness(t *testing.T, extra ...harnessOption) (*harness, string, con
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, budget)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // start the browser
 		t.Fatalf("start Chromium: %v", err)

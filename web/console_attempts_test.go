@@ -127,8 +127,8 @@ func TestAttemptDetailDecodesRequestAndSSA(t *testing.T) {
 		}
 	}
 
-	// iat is at or a moment before the attempt, in UTC, in the same form.
-	if !regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \((at the attempt|\d+ s before the attempt)\)`).MatchString(body) {
+	// iat is at or a moment before the attempt, in the display zone with UTC in the title.
+	if !regexp.MustCompile(`title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d AE[DS]T</time> \((at the attempt|\d+ s before the attempt)\)`).MatchString(body) {
 		t.Error("iat is not shown in human form")
 	}
 

@@ -206,6 +206,13 @@ func BenchmarkConsoleAuditPage(b *testing.B) {
 	measurePages(b, h, cookie, func(i int) string { return "/console/audit?" + queries[i%len(queries)] })
 }
 
+func BenchmarkConsoleAttemptsPage(b *testing.B) {
+	h, cookie := benchHarness(b)
+	queries := []string{"", "code=invalid_client_metadata", "step=request_signature", "before=500000",
+		"from=" + time.Now().AddDate(0, 0, -3).Format("2006-01-02")}
+	measurePages(b, h, cookie, func(i int) string { return "/console/attempts?" + queries[i%len(queries)] })
+}
+
 // BenchmarkConsoleAuditExport streams the CSV export of all 1,000,000 events and
 // reports the process's peak RSS (VmHWM): memory must not grow with the export.
 // Run it on its own, after the database is seeded, so the peak is the export's:

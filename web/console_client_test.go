@@ -89,12 +89,18 @@ func TestConsoleClientRevokeAndRestore(t *testing.T) {
 		return h.console(http.MethodPost, path+"/"+action, cookie, form.Encode())
 	}
 
-	body := clientsFollow(t, h, post("revoke", url.Values{"reason": {"ADR asked"}, "confirm": {"someone else"}}), cookie)
-	if !strings.Contains(body, "flash-error") || !strings.Contains(body, "The confirmation does not match") || clientStatus(t, h, id) != "active" {
-		t.Fatal("wrong confirmation accepted or not explained")
+	// A refused confirmation shows the page again, the reason as typed kept in
+	// its field and the error beside the form.
+	r := post("revoke", url.Values{"reason": {"ADR asked <politely>"}, "confirm": {"someone else"}})
+	body := string(r.body)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(body, "flash-error") || !strings.Contains(body, "The confirmation does not match") || clientStatus(t, h, id) != "active" {
+		t.Fatalf("wrong confirmation accepted or not explained: %d", r.status)
 	}
-	body = clientsFollow(t, h, post("revoke", url.Values{"confirm": {id}}), cookie)
-	if !strings.Contains(body, "A reason is required") || clientStatus(t, h, id) != "active" {
+	if !strings.Contains(body, `value="ADR asked &lt;politely&gt;"`) || !strings.Contains(body, `aria-describedby="revoke-error"`) {
+		t.Error("the reason typed was lost, or the error is not tied to the field")
+	}
+	r = post("revoke", url.Values{"confirm": {id}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), "A reason is required") || clientStatus(t, h, id) != "active" {
 		t.Fatal("revoked without a reason")
 	}
 	body = clientsFollow(t, h, post("revoke", url.Values{"reason": {"ADR asked"}, "confirm": {h.eco.Products[0].Name}}), cookie)

@@ -76,7 +76,7 @@ func TestDashboardShowsClientsChartReasonsAndHealth(t *testing.T) {
 		t.Error("the internal detail of a rejection is on the dashboard")
 	}
 	// Clients by status: one active.
-	if !regexp.MustCompile(`badge-ok">active</span></dt><dd><a href="/console/clients\?status=active">1</a>`).MatchString(body) {
+	if !regexp.MustCompile(`badge-ok">active</span></dt><dd class="num"><a href="/console/clients\?status=active">1</a>`).MatchString(body) {
 		t.Error("no active client count")
 	}
 	// The redirect reason (2) ranks above the empty body (1).

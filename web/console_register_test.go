@@ -26,7 +26,7 @@ func TestRegisterPageListsProductsAndRegistrations(t *testing.T) {
 		}
 	}
 	// The first product has one active registration, linked to the clients page.
-	row := regexp.MustCompile(`<td class="mono">` + h.eco.Products[0].ID + `</td>.*?</tr>`).FindString(body)
+	row := regexp.MustCompile(`<td class="mono id-cell"><span class="mono ident" title="` + h.eco.Products[0].ID + `">.*?</tr>`).FindString(body)
 	if !strings.Contains(row, `badge-ok">ACTIVE</span>`) || !strings.Contains(row, `q=`+h.eco.Products[0].ID+`">1</a>`) {
 		t.Errorf("first product row: %s", row)
 	}
@@ -69,7 +69,7 @@ func TestRegisterPageSyncNow(t *testing.T) {
 	if !strings.Contains(body, "Register synchronised") {
 		t.Error("no flash after sync")
 	}
-	row := regexp.MustCompile(`<td class="mono">` + p.ID + `</td>.*?</tr>`).FindString(body)
+	row := regexp.MustCompile(`<td class="mono id-cell"><span class="mono ident" title="` + p.ID + `">.*?</tr>`).FindString(body)
 	if !strings.Contains(row, `badge-warn">INACTIVE</span>`) {
 		t.Errorf("status change not shown after sync: %s", row)
 	}

@@ -95,7 +95,7 @@ func TestInspectSSA(t *testing.T) {
 	body := string(inspectPost(h, cookie, ssa).body)
 	for _, want := range []string{"Software statement (SSA)", "Every step passed",
 		"verified with Register key kid &#34;" + h.eco.Register.KeyID() + "&#34;", "5. Software product, brand and legal entity are ACTIVE",
-		"exp</dt>", "UTC (in "} {
+		"exp</dt>", "</time> (in "} {
 		if !strings.Contains(body, want) {
 			t.Errorf("lacks %q", want)
 		}
