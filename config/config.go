@@ -59,6 +59,9 @@ type Console struct {
 	// ends any session this long after login.
 	SessionIdleTimeout     Duration `toml:"session_idle_timeout"`
 	SessionAbsoluteTimeout Duration `toml:"session_absolute_timeout"`
+	// ConsoleListener (config/console.go): listen, tls_cert_file, tls_key_file, public_url.
+	ConsoleListener
+	OIDC OIDC `toml:"oidc"`
 }
 
 // TLS terminates HTTPS in the server itself.
@@ -191,6 +194,7 @@ func Default() Config {
 			Enabled:                true,
 			SessionIdleTimeout:     Duration{30 * time.Minute},
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
+			OIDC:                   defaultOIDC(),
 		},
 		Log: Log{Format: "text", Level: "info"},
 	}
@@ -328,6 +332,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
+	}
+	if err := c.validateConsoleListener(); err != nil {
+		return err
+	}
+	if err := c.validateOIDC(); err != nil {
+		return err
 	}
 	if c.API.Enabled {
 		if c.API.ServiceID == "" || strings.ContainsAny(c.API.ServiceID, "/?#% ") || len(c.API.ServiceID) > 64 {
