@@ -55,6 +55,13 @@ const (
 	EventOperatorVerify       EventType = "operator.verify"        // a chain verification's result
 )
 
+// Single sign-on (console.oidc): the IdP's word on who an operator is and
+// which role they hold, at every SSO sign-in.
+const (
+	EventOperatorSSOLogin EventType = "operator.sso.login" // an SSO sign-in, accepted or refused (no mapped role, bad ID token, ...)
+	EventOperatorSSORole  EventType = "operator.sso.role"  // an SSO account's role changed by the IdP's claim at sign-in
+)
+
 // eventTypes is every event type, in the order the console lists them.
 var eventTypes = []EventType{
 	EventRegistrationCreate, EventRegistrationRead, EventRegistrationUpdate, EventRegistrationDelete,
@@ -63,6 +70,7 @@ var eventTypes = []EventType{
 	EventOperatorUserPassword, EventOperatorAPIKeyCreate, EventOperatorAPIKeyRevoke, EventOperatorBlock,
 	EventOperatorUnblock, EventOperatorExport, EventOperatorRefreshKeys, EventOperatorInspect,
 	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify,
+	EventOperatorSSOLogin, EventOperatorSSORole,
 }
 
 // EventTypes is every event type, protocol events first, then console actions.

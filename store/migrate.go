@@ -177,6 +177,13 @@ var migrations = []migration{
 		`DROP INDEX idx_client_search_client`,
 		`DROP INDEX idx_clients_org_id`,
 	}},
+	{30, "single sign-on accounts", []string{
+		// An account provisioned by SSO is its IdP's (issuer, subject): the
+		// username claim can change or be reused, the subject cannot.
+		`ALTER TABLE users ADD COLUMN idp_issuer TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE users ADD COLUMN idp_subject TEXT NOT NULL DEFAULT ''`,
+		`CREATE UNIQUE INDEX idx_users_idp ON users(idp_issuer, idp_subject) WHERE idp_subject <> ''`,
+	}},
 }
 
 // SchemaVersion is the version the newest migration brings a database to.
