@@ -139,7 +139,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	srv, ln, err := listen(cfg, app, log)
+	srvs, err := listenAll(cfg, app, log)
 	if err != nil {
 		return err
 	}
@@ -147,15 +147,21 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	defer cancelBG()
 	startBackgroundJobs(bg, cfg, db, app, log)
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("dcrconsole listening", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
+	serveErr := make(chan error, len(srvs))
+	for _, s := range srvs {
+		go func() { serveErr <- s.srv.Serve(s.ln) }()
+	}
+	log.Info("dcrconsole listening", "listen", srvs[0].ln.Addr().String(), "public_url", cfg.Server.PublicURL,
 		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Path, "demo", demoMode)
+	if len(srvs) > 1 {
+		log.Info("dcrconsole console listening", "listen", srvs[1].ln.Addr().String(), "console_url", cfg.ConsoleURL(),
+			"tls", cfg.Console.TLSCertFile != "")
+	}
 	logAuditHead(ctx, app, log, "at start")
 	if demo != nil {
 		go demo.Run(bg, cfg, log)
 	}
-	return runUntilDone(ctx, srv, serveErr, cancelBG, app, log)
+	return runUntilDone(ctx, srvs, serveErr, cancelBG, app, log)
 }
 
 // lockDatabase takes the lock of the database file. One server per database,
@@ -201,11 +207,53 @@ func buildApp(ctx context.Context, cfg config.Config, db *store.DB, demo *demoEn
 	return app, nil
 }
 
-// listen opens the listening socket (TLS when configured) and the HTTP server
-// with its timeouts.
-func listen(cfg config.Config, app *web.App, log *slog.Logger) (*http.Server, net.Listener, error) {
+// served is one listening socket and the HTTP server on it.
+type served struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// listenAll opens the main listener and, with console.listen, the console's
+// own; on an error nothing stays open.
+func listenAll(cfg config.Config, app *web.App, log *slog.Logger) ([]served, error) {
+	var tlsConfig *tls.Config
+	if cfg.TLS.CertFile != "" {
+		var err error
+		if tlsConfig, err = serverTLSConfig(cfg.TLS); err != nil {
+			return nil, err
+		}
+	}
+	main, err := listen("server.listen", cfg.Server.Listen, app.Engine, tlsConfig, log)
+	if err != nil {
+		return nil, err
+	}
+	if app.ConsoleEngine == nil {
+		return []served{main}, nil
+	}
+	// The console's TLS never asks for a client certificate: operators sign in
+	// with a password or SSO, whatever tls.client_auth demands of ADRs.
+	var consoleTLS *tls.Config
+	if cfg.Console.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.Console.TLSCertFile, cfg.Console.TLSKeyFile)
+		if err != nil {
+			main.ln.Close()
+			return nil, fmt.Errorf("console.tls_cert_file/console.tls_key_file: %w", err)
+		}
+		consoleTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	con, err := listen("console.listen", cfg.Console.Listen, app.ConsoleEngine, consoleTLS, log)
+	if err != nil {
+		main.ln.Close()
+		return nil, err
+	}
+	return []served{main, con}, nil
+}
+
+// listen opens one listening socket (TLS when tc is set) and the HTTP server
+// on it with its timeouts.
+func listen(key, addr string, h http.Handler, tc *tls.Config, log *slog.Logger) (served, error) {
 	srv := &http.Server{
-		Handler:           app.Engine,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -213,19 +261,14 @@ func listen(cfg config.Config, app *web.App, log *slog.Logger) (*http.Server, ne
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("server.listen: %w", err)
+		return served{}, fmt.Errorf("%s: %w", key, err)
 	}
-	if cfg.TLS.CertFile != "" {
-		tlsConfig, err := serverTLSConfig(cfg.TLS)
-		if err != nil {
-			ln.Close()
-			return nil, nil, err
-		}
-		ln = tls.NewListener(ln, tlsConfig)
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
 	}
-	return srv, ln, nil
+	return served{srv: srv, ln: ln}, nil
 }
 
 // startBackgroundJobs starts the jobs that run until bg is cancelled: the
@@ -255,18 +298,24 @@ func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, ap
 
 // runUntilDone waits for the server to fail or ctx to end, then stops the
 // background jobs and drains the requests in flight.
-func runUntilDone(ctx context.Context, srv *http.Server, serveErr <-chan error, cancelBG context.CancelFunc, app *web.App, log *slog.Logger) error {
+func runUntilDone(ctx context.Context, srvs []served, serveErr <-chan error, cancelBG context.CancelFunc, app *web.App, log *slog.Logger) error {
+	var failed error
 	select {
-	case err := <-serveErr:
-		return err
+	case failed = <-serveErr:
+		// One listener failed: stop the other too, so the process ends whole.
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: draining requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cancelBG()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range srvs {
+		if err := s.srv.Shutdown(shutdownCtx); err != nil && failed == nil {
+			failed = fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	if failed != nil {
+		return failed
 	}
 	logAuditHead(shutdownCtx, app, log, "at shutdown")
 	return nil

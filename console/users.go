@@ -81,7 +81,8 @@ func (s *Server) userID(c *gin.Context) (int64, bool) {
 // the administrator can act on; anything unexpected is logged and not shown.
 func (s *Server) accountError(c *gin.Context, err error, username string) (int, string) {
 	switch {
-	case errors.Is(err, auth.ErrInvalidAccount), errors.Is(err, auth.ErrSelfChange), errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrLastAdmin):
+	case errors.Is(err, auth.ErrInvalidAccount), errors.Is(err, auth.ErrSelfChange), errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrLastAdmin),
+		errors.Is(err, auth.ErrSSOOnly):
 		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "auth: ")
 	case errors.Is(err, store.ErrUsernameTaken):
 		return http.StatusConflict, "An account named " + username + " already exists (usernames ignore case). Choose another name."
@@ -104,7 +105,7 @@ func (s *Server) renderUsers(c *gin.Context, status int, v views.UsersView) {
 	me := session(c).User.ID
 	for _, u := range users {
 		row := views.UserRow{ID: u.ID, Username: u.Username, Role: u.Role, Disabled: u.Disabled,
-			MustChange: u.MustChangePassword, Created: views.When(u.CreatedAt), Self: u.ID == me}
+			MustChange: u.MustChangePassword, Created: views.When(u.CreatedAt), Self: u.ID == me, SSO: u.IsSSO()}
 		if u.LastLoginAt != nil {
 			row.LastLogin = views.When(*u.LastLoginAt)
 		}

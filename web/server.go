@@ -21,6 +21,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/dcrapi"
 	"github.com/dcrconsole/dcrconsole/fetch"
 	"github.com/dcrconsole/dcrconsole/register"
+	"github.com/dcrconsole/dcrconsole/sso"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -47,6 +48,7 @@ type Deps struct {
 	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
+	SSO       *sso.Client // nil without console.oidc.issuer
 }
 
 // Server is the shell: what the shared middleware and the health checks use,
@@ -58,10 +60,14 @@ type Server struct {
 	console *console.Server
 	verify  *audit.VerifyJob // the console's background chain verification
 	exports chan struct{}    // the console's export slots
-	log     *slog.Logger
+	// consoleEngine serves the console on console.listen (nil: on the main engine).
+	consoleEngine *gin.Engine
+	log           *slog.Logger
 }
 
-// newEngine builds the Gin engine (and returns the Server behind it) with every route and middleware.
+// newEngine builds the Gin engine (and returns the Server behind it) with every
+// route and middleware. With console.listen set, the console gets an engine of
+// its own (Server.consoleEngine, else nil) and the main engine serves no console route.
 func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: d.Config, db: d.DB, log: d.Log,
@@ -69,16 +75,33 @@ func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	s.api = dcrapi.New(dcrapi.Deps{Config: d.Config, Registrar: d.Registrar, Tokens: d.Tokens, Access: d.Access,
 		Keys: d.Keys, Auth: d.Auth, API: d.API, Log: d.Log})
 	s.console = console.New(console.Deps{Config: d.Config, Store: d.DB, Registrar: d.Registrar, Auth: d.Auth,
-		Register: d.Register, JWKS: d.JWKS, Audit: d.Audit, Verify: s.verify, ExportSlots: s.exports, Demo: d.Demo, Log: d.Log})
+		Register: d.Register, JWKS: d.JWKS, Audit: d.Audit, Verify: s.verify, ExportSlots: s.exports, Demo: d.Demo, Log: d.Log,
+		SSO: d.SSO})
+	main, err := s.newGin()
+	if err != nil {
+		return nil, nil, err
+	}
+	con := main
+	if d.Config.Console.Enabled && d.Config.Console.Listen != "" {
+		if con, err = s.newGin(); err != nil {
+			return nil, nil, err
+		}
+		s.consoleEngine = con
+	}
+	s.routes(main, con)
+	return main, s, nil
+}
+
+// newGin is an engine with the shared middleware and no route.
+func (s *Server) newGin() (*gin.Engine, error) {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit
 	// log's remote address must not be forgeable.
-	if err := e.SetTrustedProxies(d.Config.Server.TrustedProxies); err != nil {
-		return nil, nil, err
+	if err := e.SetTrustedProxies(s.cfg.Server.TrustedProxies); err != nil {
+		return nil, err
 	}
-	e.ForwardedByClientIP = len(d.Config.Server.TrustedProxies) > 0
+	e.ForwardedByClientIP = len(s.cfg.Server.TrustedProxies) > 0
 	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody())
-	s.routes(e)
-	return e, s, nil
+	return e, nil
 }
