@@ -124,7 +124,7 @@ func (s *Server) AccountPage(c *gin.Context) {
 		s.consoleError(c, http.StatusInternalServerError, "Account unavailable", "Your sessions could not be read. Try again.")
 		return
 	}
-	v := views.AccountView{Username: sess.User.Username, Role: sess.User.Role}
+	v := views.AccountView{Username: sess.User.Username, Role: sess.User.Role, SSO: sess.User.IsSSO()}
 	for _, r := range views.RoleHelp {
 		if r.Role == sess.User.Role {
 			v.RoleHelp = r.Help
