@@ -105,10 +105,12 @@ func (c *Client) exchange(ctx context.Context, p *oidc.Provider, code, verifier 
 	return raw, nil
 }
 
-// clientAssertion is a private_key_jwt assertion (RFC 7523) for the token endpoint.
-func (c *Client) clientAssertion(aud string) (string, error) {
+// clientAssertion is a private_key_jwt assertion (RFC 7523) for the token
+// endpoint. Its audience names both the token endpoint (OpenID Connect Core
+// 9, RFC 7523) and the issuer: IdPs differ in which one they look for.
+func (c *Client) clientAssertion(tokenURL string) (string, error) {
 	now := c.opts.Now()
-	t, err := jwt.NewBuilder().Issuer(c.opts.ClientID).Subject(c.opts.ClientID).Audience([]string{aud}).
+	t, err := jwt.NewBuilder().Issuer(c.opts.ClientID).Subject(c.opts.ClientID).Audience([]string{tokenURL, c.opts.Issuer}).
 		JwtID(random()).IssuedAt(now).NotBefore(now).Expiration(now.Add(time.Minute)).Build()
 	if err != nil {
 		return "", err
@@ -147,28 +149,44 @@ func (c *Client) identity(tok *oidc.IDToken) (*Identity, error) {
 	id.Email, _ = claims["email"].(string)
 	preferred, _ := claims["preferred_username"].(string)
 	id.Username = usableName(preferred, id.Email, tok.Subject)
-	switch v := claims[c.opts.RoleClaim].(type) {
+	id.Values = claimValues(claims[c.opts.RoleClaim])
+	id.Role, id.Matched = mapRole(id.Values, c.opts.Roles)
+	return id, nil
+}
+
+// claimValues reads a role claim: one string or a list of strings (other
+// members of a list are ignored; any other type yields nothing).
+func claimValues(v any) []string {
+	switch v := v.(type) {
 	case string:
-		id.Values = []string{v}
+		return []string{v}
 	case []any:
+		var out []string
 		for _, x := range v {
 			if s, ok := x.(string); ok {
-				id.Values = append(id.Values, s)
+				out = append(out, s)
 			}
 		}
+		return out
 	}
-	for _, v := range id.Values {
-		role, ok := c.opts.Roles[v]
+	return nil
+}
+
+// mapRole is the highest role any value maps to ("" when none does) and the
+// values that mapped, sorted.
+func mapRole(values []string, roles map[string]string) (role string, matched []string) {
+	for _, v := range values {
+		r, ok := roles[v]
 		if !ok {
 			continue
 		}
-		id.Matched = append(id.Matched, v)
-		if roleRank[role] > roleRank[id.Role] {
-			id.Role = role
+		matched = append(matched, v)
+		if roleRank[r] > roleRank[role] {
+			role = r
 		}
 	}
-	sort.Strings(id.Matched)
-	return id, nil
+	sort.Strings(matched)
+	return role, matched
 }
 
 // usableName is the first candidate that makes a console username (1 to 64
