@@ -65,20 +65,8 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity, remote, userAgen
 	}
 	before := u.Role
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
-		if provisioned {
-			if err := store.CreateUser(tx, u); err != nil {
-				return err
-			}
-			if err := s.audit.Append(tx, operatorEvent(store.EventOperatorUserCreate, id.actor(), store.OutcomeSuccess,
-				fmt.Sprintf("provisioned by single sign-on: user %s (issuer %s, subject %s) with role %s from %s",
-					u.Username, id.Issuer, id.Subject, id.Role, id.Claim), remote)); err != nil {
-				return err
-			}
-		} else if before != id.Role {
-			if err := s.audit.Append(tx, operatorEvent(store.EventOperatorSSORole, id.actor(), store.OutcomeSuccess,
-				fmt.Sprintf("user %s: role %s -> %s from %s", u.Username, before, id.Role, id.Claim), remote)); err != nil {
-				return err
-			}
+		if err := s.recordSSOAccount(tx, u, before, id, provisioned, remote); err != nil {
+			return err
 		}
 		if err := store.RecordSSOLogin(tx, u.ID, id.Role, at); err != nil {
 			return err
@@ -102,6 +90,24 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity, remote, userAgen
 	}
 	u.Role, u.LastLoginAt = id.Role, &at
 	return &Session{Token: token, User: *u, IDHash: sess.IDHash}, nil
+}
+
+// recordSSOAccount creates a provisioned account, or audits the role change
+// of an existing one, inside tx.
+func (s *Service) recordSSOAccount(tx *store.Tx, u *store.User, before string, id SSOIdentity, provisioned bool, remote string) error {
+	if provisioned {
+		if err := store.CreateUser(tx, u); err != nil {
+			return err
+		}
+		return s.audit.Append(tx, operatorEvent(store.EventOperatorUserCreate, id.actor(), store.OutcomeSuccess,
+			fmt.Sprintf("provisioned by single sign-on: user %s (issuer %s, subject %s) with role %s from %s",
+				u.Username, id.Issuer, id.Subject, id.Role, id.Claim), remote))
+	}
+	if before == id.Role {
+		return nil
+	}
+	return s.audit.Append(tx, operatorEvent(store.EventOperatorSSORole, id.actor(), store.OutcomeSuccess,
+		fmt.Sprintf("user %s: role %s -> %s from %s", u.Username, before, id.Role, id.Claim), remote))
 }
 
 // newSession makes a session token and its stored row (without a user).
