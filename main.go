@@ -152,7 +152,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	log.Info("dcrconsole listening", "listen", srvs[0].ln.Addr().String(), "public_url", cfg.Server.PublicURL,
 		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Path, "demo", demoMode)
 	if len(srvs) > 1 {
-		log.Info("dcrconsole console listening", "listen", srvs[1].ln.Addr().String(), "console_url", cfg.ConsoleURL(),
+		log.Info("dcrconsole console listening", "listen", srvs[1].ln.Addr().String(), "console_url", cfg.ConsolePublicURL(),
 			"tls", cfg.Console.TLSCertFile != "")
 	}
 	logAuditHead(ctx, app, log, "at start")

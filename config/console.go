@@ -95,14 +95,19 @@ func (c *Config) validateConsoleListener() error {
 		if err := absoluteHTTPURL("console.public_url", l.PublicURL); err != nil {
 			return err
 		}
+		u, _ := url.Parse(l.PublicURL)
+		if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("console.public_url: %q must be an origin (scheme://host[:port]) without a path", l.PublicURL)
+		}
 		c.Console.PublicURL = strings.TrimRight(l.PublicURL, "/")
 	}
 	return nil
 }
 
-// ConsoleURL is the base URL operators reach the console at (see
-// ConsoleListener.PublicURL).
-func (c *Config) ConsoleURL() string {
+// ConsolePublicURL is the origin operators reach the console at (see
+// ConsoleListener.PublicURL): console.public_url, else the console's own
+// listener when it has one, else server.public_url.
+func (c *Config) ConsolePublicURL() string {
 	l := c.Console.ConsoleListener
 	switch {
 	case l.PublicURL != "":

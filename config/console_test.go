@@ -21,6 +21,7 @@ func TestConsoleKeysNameTheKey(t *testing.T) {
 		{"missing cert file", "[console]\nlisten = \"127.0.0.1:9001\"\ntls_cert_file = \"/no/x.pem\"\ntls_key_file = \"/no/k.pem\"", "console.tls_"},
 		{"cert without listen", "[console]\ntls_cert_file = \"/x.pem\"\ntls_key_file = \"/k.pem\"", "console.tls_cert_file"},
 		{"bad public url", "[console]\npublic_url = \"ftp://x\"", "console.public_url"},
+		{"public url with a path", "[console]\npublic_url = \"https://x.example/console\"", "console.public_url"},
 		{"http issuer off loopback", strings.Replace(goodOIDC, "https://login.example", "http://login.example", 1), "console.oidc.issuer"},
 		{"issuer with query", strings.Replace(goodOIDC, "v2.0", "v2.0?x=1", 1), "console.oidc.issuer"},
 		{"no client id", strings.Replace(goodOIDC, `client_id = "dcrconsole"`, `client_id = ""`, 1), "console.oidc.client_id"},
@@ -45,7 +46,7 @@ func TestConsoleKeysNameTheKey(t *testing.T) {
 	}
 }
 
-func TestConsoleDefaultsAndURL(t *testing.T) {
+func TestConsoleDefaultsAndPublicURL(t *testing.T) {
 	def := Default()
 	if def.Console.Listen != "" || def.Console.OIDC.Enabled() || !def.Console.OIDC.AllowLocalLogin ||
 		def.Console.OIDC.ClientSecretEnv != "DCRCONSOLE_OIDC_CLIENT_SECRET" || def.Console.OIDC.RoleClaim != "groups" ||
@@ -56,22 +57,22 @@ func TestConsoleDefaultsAndURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ConsoleURL() != cfg.Server.PublicURL {
-		t.Errorf("console on the main listener: %q", cfg.ConsoleURL())
+	if cfg.ConsolePublicURL() != cfg.Server.PublicURL {
+		t.Errorf("console on the main listener: %q", cfg.ConsolePublicURL())
 	}
 	cfg, err = Parse("[console]\nlisten = \"10.0.0.5:8443\"\n", "t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ConsoleURL() != "http://10.0.0.5:8443" {
-		t.Errorf("own plain listener: %q", cfg.ConsoleURL())
+	if cfg.ConsolePublicURL() != "http://10.0.0.5:8443" {
+		t.Errorf("own plain listener: %q", cfg.ConsolePublicURL())
 	}
 	cfg, err = Parse("[console]\nlisten = \"10.0.0.5:8443\"\npublic_url = \"https://dcr-console.bank.internal/\"\n", "t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ConsoleURL() != "https://dcr-console.bank.internal" {
-		t.Errorf("configured: %q", cfg.ConsoleURL())
+	if cfg.ConsolePublicURL() != "https://dcr-console.bank.internal" {
+		t.Errorf("configured: %q", cfg.ConsolePublicURL())
 	}
 	if _, err := Parse(strings.Replace(goodOIDC, "https://login.example", "http://127.0.0.1:9999", 1), "t"); err != nil {
 		t.Errorf("http issuer on loopback: %v", err)

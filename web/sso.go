@@ -30,7 +30,7 @@ func newSSO(cfg config.Config, db *store.DB, opts BuildOptions) (*sso.Client, er
 		return nil, nil
 	}
 	so := sso.Options{Issuer: o.Issuer, ClientID: o.ClientID, Scopes: o.Scopes, RoleClaim: o.RoleClaim, Roles: o.Roles,
-		RedirectURL: cfg.ConsoleURL() + SSOCallbackPath,
+		RedirectURL: cfg.ConsolePublicURL() + SSOCallbackPath,
 		Once: func(ctx context.Context, state string, until time.Time) error {
 			return db.ConsumeOnce(ctx, store.JTISSOState, state, until)
 		}}
