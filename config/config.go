@@ -92,6 +92,9 @@ type Server struct {
 	PublicURL      string   `toml:"public_url"`
 	TrustedProxies []string `toml:"trusted_proxies"`
 	MaxBodyBytes   int64    `toml:"max_body_bytes"`
+	// MemoryLimitBytes is the Go runtime's soft memory limit (0: none); the
+	// GOMEMLIMIT environment variable, when set, wins.
+	MemoryLimitBytes int64 `toml:"memory_limit_bytes"`
 }
 
 // Holder describes the Data Holder's authorisation server.
@@ -164,7 +167,7 @@ var DefaultScopes = []string{
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
-		Server: Server{Listen: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", MaxBodyBytes: 64 << 10},
+		Server: Server{Listen: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", MaxBodyBytes: 64 << 10, MemoryLimitBytes: 32 << 20},
 		Holder: Holder{
 			Issuer:                 "http://127.0.0.1:8080",
 			ScopesSupported:        append([]string(nil), DefaultScopes...),
@@ -259,6 +262,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.MaxBodyBytes < 1024 || c.Server.MaxBodyBytes > 1<<20 {
 		return fmt.Errorf("server.max_body_bytes: %d is outside 1024..1048576", c.Server.MaxBodyBytes)
+	}
+	if l := c.Server.MemoryLimitBytes; l != 0 && (l < 16<<20 || l > 1<<40) {
+		return fmt.Errorf("server.memory_limit_bytes: %d is neither 0 (no limit) nor within 16777216..1099511627776", l)
 	}
 	if strings.TrimSpace(c.Holder.Issuer) == "" {
 		return errors.New("holder.issuer: must not be empty")

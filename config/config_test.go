@@ -54,6 +54,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		{"empty issuer", "[holder]\nissuer = \" \"", "holder.issuer"},
 		{"bad log format", "[log]\nformat = \"xml\"", "log.format"},
 		{"body limit", "[server]\nmax_body_bytes = 10", "server.max_body_bytes"},
+		{"memory limit too small", "[server]\nmemory_limit_bytes = 1048576", "server.memory_limit_bytes"},
+		{"memory limit negative", "[server]\nmemory_limit_bytes = -1", "server.memory_limit_bytes"},
 		{"rsa keys over 8192 bits", "[outbound]\nmax_rsa_key_bits = 16384", "outbound.max_rsa_key_bits"},
 		{"rsa keys under 2048 bits", "[outbound]\nmax_rsa_key_bits = 1024", "outbound.max_rsa_key_bits"},
 		{"register answers under 64 KiB", "[register]\nmax_response_bytes = 65535", "register.max_response_bytes"},

@@ -80,7 +80,7 @@ type jwksEntry struct {
 // jwksState is immutable once stored.
 type jwksState struct {
 	set       jwk.Set            // usable public keys; nil until a fetch succeeded
-	byKID     map[string]jwk.Key // kid → key, built once per fetch
+	byKID     map[string]jwk.Key // kid → key, built once per fetch; nil for a set of one key (only)
 	only      jwk.Key            // the single usable key, when there is exactly one
 	count     int                // usable keys
 	dropped   []jose.DroppedKey  // keys of the last fetched set that are not usable
@@ -175,6 +175,14 @@ func (s *jwksState) lookup(kid string) jwk.Key {
 	}
 	if kid == "" {
 		return s.only
+	}
+	if s.byKID == nil {
+		// Most ADRs publish one key: a map per cached set would be most of
+		// the cache's memory (2 MB of 5 at 10,000 sets).
+		if s.only != nil && s.only.KeyID() == kid {
+			return s.only
+		}
+		return nil
 	}
 	return s.byKID[kid]
 }

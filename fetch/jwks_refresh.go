@@ -140,7 +140,12 @@ func (c *JWKSCache) download(ctx context.Context, uri string) (jwk.Set, []jose.D
 }
 
 func indexJWKS(set jwk.Set) *jwksState {
-	st := &jwksState{set: set, byKID: make(map[string]jwk.Key, set.Len()), count: set.Len()}
+	st := &jwksState{set: set, count: set.Len()}
+	if st.count == 1 {
+		st.only, _ = set.Key(0)
+		return st
+	}
+	st.byKID = make(map[string]jwk.Key, set.Len())
 	for i := range set.Len() {
 		k, _ := set.Key(i)
 		if kid := k.KeyID(); kid != "" {
@@ -148,9 +153,6 @@ func indexJWKS(set jwk.Set) *jwksState {
 				st.byKID[kid] = k
 			}
 		}
-	}
-	if st.count == 1 {
-		st.only, _ = set.Key(0)
 	}
 	return st
 }
