@@ -69,6 +69,9 @@ func (c *Client) Finish(ctx context.Context, cookie string, q url.Values) (*Iden
 	if subtle.ConstantTimeCompare([]byte(tok.Nonce), []byte(f.Nonce)) != 1 {
 		return nil, "", fail(KindIDToken, "the ID token's nonce is not this sign-in's")
 	}
+	if err := checkAuthorizedParty(tok, c.opts.ClientID); err != nil {
+		return nil, "", err
+	}
 	id, err := c.identity(tok)
 	if err != nil {
 		return nil, "", err
@@ -78,6 +81,22 @@ func (c *Client) Finish(ctx context.Context, cookie string, q url.Values) (*Iden
 			truncate(strings.Join(id.Values, ", "), 300) + ")"}
 	}
 	return id, f.Next, nil
+}
+
+// checkAuthorizedParty: a token for several audiences must name this client
+// as the party it was issued to (OpenID Connect Core 3.1.3.7, azp), which
+// go-oidc leaves to the caller.
+func checkAuthorizedParty(tok *oidc.IDToken, clientID string) error {
+	if len(tok.Audience) < 2 {
+		return nil
+	}
+	var c struct {
+		AZP string `json:"azp"`
+	}
+	if err := tok.Claims(&c); err != nil || c.AZP != clientID {
+		return fail(KindIDToken, "the ID token has several audiences and azp %q is not %q", c.AZP, clientID)
+	}
+	return nil
 }
 
 // exchange redeems the code at the token endpoint and returns the raw ID token.

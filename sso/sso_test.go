@@ -222,3 +222,27 @@ func TestRoleClaimMapping(t *testing.T) {
 		})
 	}
 }
+
+// TestSeveralAudiencesNeedThisClientAsAZP: an ID token for this client and
+// another is accepted only when azp names this client.
+func TestSeveralAudiencesNeedThisClientAsAZP(t *testing.T) {
+	idp := oidctest.Start(t, oidctest.Options{ClientID: "dcrconsole", ClientSecret: "secret", RedirectURI: redirectURL})
+	idp.AddUser(oidctest.User{Subject: "s-2", Username: "gus", Password: "pw", Groups: []string{"dcr-viewers"}})
+	c := newClient(t, Options{Issuer: idp.Issuer, ClientSecret: "secret"})
+	for azp, wantErr := range map[string]bool{"another-application": true, "dcrconsole": false} {
+		t.Run("azp "+azp, func(t *testing.T) {
+			idp.TamperIDTokens(func(claims map[string]any) {
+				claims["aud"] = []string{"dcrconsole", "another-application"}
+				claims["azp"] = azp
+			})
+			authURL, cookie, err := c.Begin(t.Context(), "/console/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = c.Finish(t.Context(), cookie, signIn(t, authURL, "gus", "pw"))
+			if wantErr != (kind(err) == KindIDToken) || (!wantErr && err != nil) {
+				t.Fatalf("azp %s: %v", azp, err)
+			}
+		})
+	}
+}
