@@ -28,7 +28,7 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (TOML)")
 	demo := fs.Bool("demo", false, "verify the demo database")
-	dbPath := fs.String("db", "", "database file (overrides the configuration)")
+	dbPath := fs.String("db", "", "database file or postgres:// URL (overrides the configuration)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -37,14 +37,14 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	path := cfg.Database.Path
+	path := cfg.Database.DSN()
 	if *demo {
 		path = demoDatabasePath()
 	}
 	if *dbPath != "" {
-		path = *dbPath
+		path = *dbPath // a file, or a postgres:// URL
 	}
-	if _, err := os.Stat(path); err != nil {
+	if _, err := os.Stat(path); err != nil && !store.IsPostgresURL(path) {
 		fmt.Fprintf(stderr, "audit verify: %v\n", err)
 		return 2
 	}
@@ -241,11 +241,11 @@ func openForCommand(fs *flag.FlagSet, args []string, configPath *string, stderr 
 		fmt.Fprintln(stderr, err)
 		return nil, cfg, 2
 	}
-	if _, err := os.Stat(cfg.Database.Path); err != nil {
+	if _, err := os.Stat(cfg.Database.Path); err != nil && !cfg.Database.Postgres() {
 		fmt.Fprintf(stderr, "%s: database.path: %v (start the server once to create it)\n", fs.Name(), err)
 		return nil, cfg, 2
 	}
-	db, err := openStore(context.Background(), cfg.Database.Path, false)
+	db, err := openStore(context.Background(), cfg.Database, false)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, cfg, 1

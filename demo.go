@@ -59,7 +59,7 @@ func startDemo(cfg *config.Config, log *slog.Logger) (*demoEnv, error) {
 			return nil, fmt.Errorf("demo: remove old demo database: %w", err)
 		}
 	}
-	cfg.Database.Path = path
+	cfg.Database.Driver, cfg.Database.Path = config.DriverSQLite, path // the demo is one process on its own file
 	cfg.Register.JWKSURI = eco.Register.JWKSURI()
 	cfg.Register.BaseURI = eco.Register.BaseURI()
 	cfg.Outbound.AllowPrivateNetworks = true

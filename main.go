@@ -41,6 +41,11 @@ const usage = `usage:
                                             the holder's signing keys; rotate makes a new key sign
                                             (a running server picks it up within 10 s; the old key
                                             stays published until its tokens have expired)
+  dcrconsole db copy --from sqlite:PATH --to postgres://USER:PASSWORD@HOST/DB
+                                            move a deployment to an empty PostgreSQL database; the
+                                            audit chain must verify there with the source's head hash
+  dcrconsole health [--url URL]             exit 0 when URL (default http://127.0.0.1:8080/readyz)
+                                            answers 200: a container health check without curl
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -69,6 +74,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return userCommand(args[1:], stdout, stderr)
 		case "apikey":
 			return apikeyCommand(args[1:], stdout, stderr)
+		case "db":
+			return dbCommand(args[1:], stdout, stderr)
+		case "health":
+			return healthCommand(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("dcrconsole", flag.ContinueOnError)
@@ -128,7 +137,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 		}
 		defer demo.Close()
 	}
-	db, err := openStore(ctx, cfg.Database.Path, demoMode)
+	db, err := openStore(ctx, cfg.Database, demoMode)
 	if err != nil {
 		return err
 	}
@@ -150,7 +159,7 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 		go func() { serveErr <- s.srv.Serve(s.ln) }()
 	}
 	log.Info("dcrconsole listening", "listen", srvs[0].ln.Addr().String(), "public_url", cfg.Server.PublicURL,
-		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Path, "demo", demoMode)
+		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Describe(), "demo", demoMode)
 	if len(srvs) > 1 {
 		log.Info("dcrconsole console listening", "listen", srvs[1].ln.Addr().String(), "console_url", cfg.ConsolePublicURL(),
 			"tls", cfg.Console.TLSCertFile != "")
@@ -165,7 +174,12 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 // lockDatabase takes the lock of the database file. One server per database,
 // decided before anything touches it: a second --demo must not wipe the running
 // demo's database, a second server must not migrate under the first.
+//
+// On PostgreSQL several replicas share the database by design: no file lock.
 func lockDatabase(cfg config.Config, demoMode bool) (*store.Lock, error) {
+	if cfg.Database.Postgres() && !demoMode {
+		return nil, nil // (*store.Lock)(nil).Release is a no-op
+	}
 	dbPath := cfg.Database.Path
 	if demoMode {
 		dbPath = demoDatabasePath()
@@ -209,25 +223,30 @@ func buildApp(ctx context.Context, cfg config.Config, db *store.DB, demo *demoEn
 // startBackgroundJobs starts the jobs that run until bg is cancelled: the
 // Register refresh, pruning and the reload of the holder's keys.
 func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, app *web.App, log *slog.Logger) {
+	leader := startLeadership(bg, db, log)
 	if cfg.Register.CheckStatus {
-		go app.RegisterData.Run(bg)
+		if db.Postgres() {
+			go followRegister(bg, app.RegisterData, leader, log)
+		} else {
+			go app.RegisterData.Run(bg)
+		}
 	}
 	// Expired jtis are useless once their token has expired; ended sessions
 	// likewise. Keys are reloaded so a CLI rotation reaches the running server.
-	pruneJTIs := func(ctx context.Context) error {
+	pruneJTIs := onLeader(leader, func(ctx context.Context) error {
 		_, err := db.PruneJTIs(ctx, time.Now().Add(-time.Hour))
 		return err
-	}
+	})
 	go func() {
 		if err := pruneJTIs(bg); err != nil && bg.Err() == nil {
 			log.Warn("jti pruning failed", "error", err)
 		}
 		every(bg, time.Hour, pruneJTIs, log, "jti pruning")
 	}()
-	go every(bg, 10*time.Minute, func(ctx context.Context) error {
+	go every(bg, 10*time.Minute, onLeader(leader, func(ctx context.Context) error {
 		_, err := app.Auth.PruneSessions(ctx)
 		return err
-	}, log, "session pruning")
+	}), log, "session pruning")
 	go every(bg, 10*time.Second, app.Keys.Reload, log, "holder key reload (the loaded keys stay in use)")
 }
 
@@ -270,8 +289,9 @@ func logAuditHead(ctx context.Context, app *web.App, log *slog.Logger, when stri
 
 // openStore opens the database and keeps demo and real databases apart: demo
 // mode never opens a database it did not create, and a normal start refuses a demo one.
-func openStore(ctx context.Context, path string, demoMode bool) (*store.DB, error) {
-	db, err := store.Open(ctx, path, store.Options{})
+func openStore(ctx context.Context, d config.Database, demoMode bool) (*store.DB, error) {
+	path := d.Describe()
+	db, err := store.Open(ctx, d.DSN(), store.Options{MaxOpenConns: d.MaxOpenConns})
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/dcrconsole/dcrconsole/cdrsim"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/pgtest"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
@@ -50,7 +51,7 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "main_test: go build:", err)
 		return 1
 	}
-	return m.Run()
+	return pgtest.Main(m) // and stop the PostgreSQL cluster a test started
 }
 
 // Deadlines for the process to come up, finish its demo and exit. They bound a

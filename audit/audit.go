@@ -92,8 +92,9 @@ const maxRefusedData = 64 << 10
 func boundFields(e *store.AuditEvent) {
 	for _, f := range []*string{&e.Actor, &e.ErrorCode, &e.Step, &e.Reason, &e.SoftwareID, &e.OrgID,
 		&e.ClientID, &e.JTI, &e.RemoteAddr, &e.CertThumbprint, &e.RequestID} {
-		*f = store.ClipText(*f, store.MaxPayloadPrefix)
+		*f = store.StorableText(store.ClipText(*f, store.MaxPayloadPrefix))
 	}
+	e.Data = store.StorableText(e.Data)
 	if e.Outcome != store.OutcomeSuccess && len(e.Data) > maxRefusedData {
 		b, _ := json.Marshal(map[string]store.Payload{"data": store.NewPayload([]byte(e.Data))})
 		e.Data = string(b)

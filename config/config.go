@@ -112,11 +112,6 @@ type Holder struct {
 	HolderEndpoints
 }
 
-// Database is the SQLite file.
-type Database struct {
-	Path string `toml:"path"`
-}
-
 // Register locates the CDR Register.
 type Register struct {
 	JWKSURI         string   `toml:"jwks_uri"`
@@ -177,7 +172,7 @@ func Default() Config {
 			AccessTokenTTL:         Duration{300 * time.Second},
 			HolderEndpoints:        defaultHolderEndpoints(),
 		},
-		Database: Database{Path: "dcrconsole.db"},
+		Database: defaultDatabase(),
 		Register: Register{
 			JWKSURI:          "https://api.cdr.gov.au/cdr-register/v1/jwks",
 			BaseURI:          "https://api.cdr.gov.au/cdr-register/v1",
@@ -208,17 +203,37 @@ func Default() Config {
 func Load(path string) (Config, error) {
 	cfg := Default()
 	if path == "" {
+		cfg.Database.applyEnv()
 		return cfg, cfg.Validate()
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
-	return Parse(string(raw), path)
+	if cfg, err = decode(string(raw), path); err != nil {
+		return cfg, err
+	}
+	cfg.Database.applyEnv()
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 // Parse decodes TOML text (name is used in messages) over the defaults and validates it.
 func Parse(text, name string) (Config, error) {
+	cfg, err := decode(text, name)
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// decode decodes TOML text over the defaults, refusing unknown keys.
+func decode(text, name string) (Config, error) {
 	cfg := Default()
 	md, err := toml.Decode(text, &cfg)
 	if err != nil {
@@ -237,9 +252,6 @@ func Parse(text, name string) (Config, error) {
 			keys[i] = k.String()
 		}
 		return cfg, fmt.Errorf("config %s: unknown key(s): %s", name, strings.Join(keys, ", "))
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("config %s: %w", name, err)
 	}
 	return cfg, nil
 }
@@ -292,8 +304,8 @@ func (c *Config) Validate() error {
 	if err := c.Holder.validateEndpoints(); err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.Database.Path) == "" {
-		return errors.New("database.path: must not be empty")
+	if err := c.Database.validate(); err != nil {
+		return err
 	}
 	if err := absoluteHTTPURL("register.jwks_uri", c.Register.JWKSURI); err != nil {
 		return err

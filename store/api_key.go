@@ -24,13 +24,15 @@ func (APIKey) TableName() string { return "api_keys" }
 
 // CreateAPIKey stores k (ErrDuplicate when the name is taken).
 func CreateAPIKey(tx *Tx, k *APIKey) error {
-	if err := tx.g.Create(k).Error; err != nil {
-		if IsUniqueViolation(err) {
-			return ErrDuplicate
+	return savepoint(tx, func(tx *Tx) error {
+		if err := tx.g.Create(k).Error; err != nil {
+			if IsUniqueViolation(err) {
+				return ErrDuplicate
+			}
+			return err
 		}
-		return err
-	}
-	return nil
+		return nil
+	})
 }
 
 // APIKeyByHash returns the unrevoked key with keyHash.

@@ -131,6 +131,17 @@ func ClipText(s string, max int) string {
 	return fmt.Sprintf("%s… [first %d of %d bytes, SHA-256 %s]", s[:cut], cut, len(s), hex.EncodeToString(sum[:]))
 }
 
+// StorableText is s with what a PostgreSQL text column refuses replaced by
+// U+FFFD: NUL bytes and invalid UTF-8 (SQLite would store them). The audit log
+// applies it before hashing, so an event reads back exactly as it was hashed on
+// either backend. Text without those is returned unchanged.
+func StorableText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 // AuditData encodes v as an audit event's Data: compact JSON without HTML
 // escaping, which would turn every '<' of a hostile body into six bytes.
 func AuditData(v any) string {

@@ -33,7 +33,15 @@ const auditEventsAfterSQL = `SELECT id, time, type, actor, outcome, error_code, 
 
 // AuditHead returns the id and hash of the last event inside tx; ok is false for
 // an empty log.
+//
+// On PostgreSQL it first takes the chain's transaction-scoped advisory lock, held
+// until tx ends, so appends from every replica are serialised in the database.
+// Taken here, at the append, rather than when tx begins: whatever tx did before
+// (signature checks, the client insert) runs in parallel with other appends.
 func AuditHead(tx *Tx) (id int64, hash string, ok bool, err error) {
+	if err := lockAuditChain(tx); err != nil {
+		return 0, "", false, err
+	}
 	return scanAuditHead(tx.g.Raw(auditHeadSQL).Row())
 }
 

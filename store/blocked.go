@@ -21,13 +21,15 @@ func (BlockedSoftware) TableName() string { return "blocked_software" }
 
 // BlockSoftware blocks a software product (ErrDuplicate when it already is).
 func BlockSoftware(tx *Tx, b *BlockedSoftware) error {
-	if err := tx.g.Create(b).Error; err != nil {
-		if IsUniqueViolation(err) {
-			return ErrDuplicate
+	return savepoint(tx, func(tx *Tx) error {
+		if err := tx.g.Create(b).Error; err != nil {
+			if IsUniqueViolation(err) {
+				return ErrDuplicate
+			}
+			return err
 		}
-		return err
-	}
-	return nil
+		return nil
+	})
 }
 
 // UnblockSoftware lifts a block (ErrNotFound when there is none).

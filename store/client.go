@@ -76,22 +76,29 @@ const insertClientSQL = `INSERT INTO clients (id, software_id, active_software_i
 	org_name, legal_entity_id, legal_entity_name, issued_at, registration, software_statement, request_jwt, ssa_header,
 	ssa_claims, ssa_key_id, request_header, request_claims, cert_thumbprint, status_reason, status_changed_at, created_at,
 	updated_at, jwks_uri, scope, last_token_at, api_key_name, rat_hash)
-	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+	ON CONFLICT DO NOTHING`
 
 // CreateClient inserts c inside tx. It returns ErrDuplicate when the duplicate rule
 // (the UNIQUE index on active_software_id) refuses it.
 func CreateClient(tx *Tx, c *Client) error {
 	// Plain SQL rather than tx.Create: this runs on the single writer for every
 	// registration, and GORM's reflection over 30 fields is measurable there.
-	err := tx.g.Exec(insertClientSQL, c.ID, c.SoftwareID, c.ActiveSoftwareID, c.Status, c.Source, c.ClientName, c.OrgID, c.OrgName,
+	// ON CONFLICT DO NOTHING rather than a caught error: on PostgreSQL a failed
+	// statement aborts the caller's whole transaction. The only unique key a new
+	// client can collide on is the duplicate rule's (ids are fresh UUIDs).
+	res := tx.g.Exec(insertClientSQL, c.ID, c.SoftwareID, c.ActiveSoftwareID, c.Status, c.Source, c.ClientName, c.OrgID, c.OrgName,
 		c.LegalEntityID, c.LegalEntityName, c.IssuedAt, c.Registration, c.SoftwareStatement, c.RequestJWT, c.SSAHeader, c.SSAClaims,
 		c.SSAKeyID, c.RequestHeader, c.RequestClaims, c.CertThumbprint, c.StatusReason, c.StatusChangedAt, c.CreatedAt, c.UpdatedAt,
-		c.JWKSURI, c.Scope, c.LastTokenAt, c.APIKeyName, c.RATHash).Error
-	if err != nil {
-		if IsUniqueViolation(err) {
+		c.JWKSURI, c.Scope, c.LastTokenAt, c.APIKeyName, c.RATHash)
+	if res.Error != nil {
+		if IsUniqueViolation(res.Error) {
 			return ErrDuplicate
 		}
-		return err
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrDuplicate
 	}
 	return indexClient(tx, c)
 }
@@ -181,17 +188,19 @@ func SetClientStatus(tx *Tx, id, from, to, reason string, at time.Time, allowDup
 	} else {
 		updates["active_software_id"] = nil
 	}
-	res := tx.g.Model(&Client{}).Where("id = ? AND status = ?", id, from).Updates(updates)
-	if res.Error != nil {
-		if IsUniqueViolation(res.Error) {
-			return ErrDuplicate
+	return savepoint(tx, func(tx *Tx) error {
+		res := tx.g.Model(&Client{}).Where("id = ? AND status = ?", id, from).Updates(updates)
+		if res.Error != nil {
+			if IsUniqueViolation(res.Error) {
+				return ErrDuplicate
+			}
+			return res.Error
 		}
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return nil
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
 }
 
 // ActiveClientIDsForSoftware lists the active clients of a software product.
@@ -213,7 +222,11 @@ func TouchLastToken(tx *Tx, id string, at time.Time) error {
 // reports as Authlete's numeric clientId.
 func (db *DB) ClientRowID(ctx context.Context, id string) (int64, error) {
 	var n int64
-	// sqlite-only: rowid is SQLite's implicit row number; PostgreSQL needs a real identity column for it.
-	err := db.r.WithContext(ctx).Raw(`SELECT rowid FROM clients WHERE id = ?`, id).Scan(&n).Error
+	// sqlite-only: rowid is SQLite's implicit row number; PostgreSQL has the identity column row_id.
+	q := `SELECT rowid FROM clients WHERE id = ?`
+	if db.pg {
+		q = `SELECT row_id FROM clients WHERE id = ?`
+	}
+	err := db.r.WithContext(ctx).Raw(q, id).Scan(&n).Error
 	return n, err
 }

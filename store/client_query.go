@@ -83,6 +83,7 @@ func formatDBTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:
 type clientPlan struct {
 	words []string // search words, rarest first
 	walk  bool     // the sort index drives: matches are dense
+	pg    bool     // PostgreSQL's dialect
 }
 
 const (
@@ -94,7 +95,7 @@ const (
 // planClients plans a page (forPage) or a count: a count visits every match,
 // so the rarest condition always drives it.
 func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (clientPlan, error) {
-	p := clientPlan{words: SearchWords(f.Query), walk: true}
+	p := clientPlan{words: SearchWords(f.Query), walk: true, pg: db.pg}
 	if len(p.words) > maxSearchWords {
 		p.words = p.words[:maxSearchWords]
 	}
@@ -119,7 +120,7 @@ func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (cl
 		}
 		half := total/2 + 1
 		// sqlite-only: json_each, as in where.
-		n, err := db.countUpTo(ctx, `SELECT 1 FROM clients WHERE software_id IN (SELECT value FROM json_each(?))`, half, jsonList(f.SoftwareIDs))
+		n, err := db.countUpTo(ctx, `SELECT 1 FROM clients WHERE software_id IN `+p.jsonValues(), half, jsonList(f.SoftwareIDs))
 		if err != nil {
 			return p, err
 		}
@@ -131,7 +132,7 @@ func (db *DB) planClients(ctx context.Context, f ClientFilter, forPage bool) (cl
 // countUpTo counts the rows of query, stopping at limit.
 func (db *DB) countUpTo(ctx context.Context, query string, limit int, args ...any) (int, error) {
 	var n int
-	err := db.r.WithContext(ctx).Raw(`SELECT count(*) FROM (`+query+` LIMIT ?)`, append(args, limit)...).Row().Scan(&n)
+	err := db.r.WithContext(ctx).Raw(`SELECT count(*) FROM (`+query+` LIMIT ?) AS bounded`, append(args, limit)...).Row().Scan(&n)
 	return n, err
 }
 
@@ -139,9 +140,9 @@ func (db *DB) countUpTo(ctx context.Context, query string, limit int, args ...an
 // A unary plus keeps SQLite from driving the query with that column's index,
 // so that it walks the ORDER BY index instead.
 func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
-	// sqlite-only: a leading unary + keeps SQLite's planner off an index (the "walk" plan); PostgreSQL needs another hint or none.
+	// sqlite-only: a leading unary + keeps SQLite's planner off an index (the "walk" plan); PostgreSQL's cost-based planner takes none.
 	plus := ""
-	if p.walk {
+	if p.walk && !p.pg {
 		plus = "+"
 	}
 	if f.Status != "" {
@@ -152,8 +153,7 @@ func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
 	}
 	if f.SoftwareIDs != nil {
 		// One JSON parameter however many products: no SQL variable limit.
-		// sqlite-only: json_each expands a JSON array; PostgreSQL: software_id = ANY(?) or jsonb_array_elements_text.
-		q = q.Where(plus+"software_id IN (SELECT value FROM json_each(?))", jsonList(f.SoftwareIDs))
+		q = q.Where(plus+"software_id IN "+p.jsonValues(), jsonList(f.SoftwareIDs))
 	}
 	if len(f.NotSoftwareIDs) > 0 {
 		q = q.Where("lower(software_id) NOT IN ?", lowerAll(f.NotSoftwareIDs))
@@ -167,11 +167,25 @@ func (f ClientFilter) where(q *gorm.DB, p clientPlan) *gorm.DB {
 	// key keeps registrations cheap: every index on it is written per registration.
 	q = q.Where(plus+"id IN (SELECT client_id FROM client_search WHERE term >= ? AND term < ?)", p.words[0], p.words[0]+"\U0010FFFF")
 	for _, w := range p.words[1:] {
-		// sqlite-only: instr is SQLite's substring test; PostgreSQL: strpos (or position ... in ...).
-		q = q.Where("(instr(lower(client_name), ?) OR instr(lower(org_name), ?) OR instr(lower(legal_entity_name), ?) OR instr(lower(id), ?) OR instr(lower(software_id), ?))",
-			w, w, w, w, w)
+		// sqlite-only: instr is SQLite's substring test; PostgreSQL: strpos.
+		in := "instr"
+		if p.pg {
+			in = "strpos"
+		}
+		q = q.Where("("+in+"(lower(client_name), ?) > 0 OR "+in+"(lower(org_name), ?) > 0 OR "+in+"(lower(legal_entity_name), ?) > 0 OR "+
+			in+"(lower(id), ?) > 0 OR "+in+"(lower(software_id), ?) > 0)", w, w, w, w, w)
 	}
 	return q
+}
+
+// jsonValues is a subquery of the values of one JSON array parameter: one
+// parameter however many values, so no SQL variable limit.
+func (p clientPlan) jsonValues() string {
+	if p.pg {
+		return "(SELECT jsonb_array_elements_text(?::jsonb))"
+	}
+	// sqlite-only: json_each expands a JSON array; PostgreSQL: jsonb_array_elements_text.
+	return "(SELECT value FROM json_each(?))"
 }
 
 // jsonList encodes a list as a JSON array, for json_each.

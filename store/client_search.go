@@ -49,8 +49,7 @@ func indexClient(tx *Tx, c *Client) error {
 		return nil
 	}
 	var b strings.Builder
-	// sqlite-only: INSERT OR IGNORE; PostgreSQL: INSERT ... ON CONFLICT DO NOTHING.
-	b.WriteString(`INSERT OR IGNORE INTO client_search(term, client_id) VALUES `)
+	b.WriteString(`INSERT INTO client_search(term, client_id) VALUES `)
 	args := make([]any, 0, 2*len(terms))
 	for i, t := range terms {
 		if i > 0 {
@@ -59,6 +58,7 @@ func indexClient(tx *Tx, c *Client) error {
 		b.WriteString("(?,?)")
 		args = append(args, t, c.ID)
 	}
+	b.WriteString(` ON CONFLICT DO NOTHING`)
 	return tx.g.Exec(b.String(), args...).Error
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -28,17 +29,37 @@ func (UsedJTI) TableName() string { return "used_jtis" }
 // JTIUsed reports whether jti of kind has been used and has not yet expired.
 func (db *DB) JTIUsed(ctx context.Context, kind, jti string) (bool, error) {
 	var n int64
-	err := db.r.WithContext(ctx).Model(&UsedJTI{}).Where("kind = ? AND jti = ?", kind, jti).Limit(1).Count(&n).Error
+	err := db.r.WithContext(ctx).Model(&UsedJTI{}).Where("kind = ? AND jti = ?", kind, jtiKey(db.pg, jti)).Limit(1).Count(&n).Error
 	return n > 0, err
 }
 
 // ConsumeJTI records jti inside tx; ErrReplay if it was already recorded.
 func ConsumeJTI(tx *Tx, kind, jti string, expires time.Time) error {
-	err := tx.g.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, ?, ?)`, kind, jti, expires.Unix()).Error
-	if err != nil && IsUniqueViolation(err) {
+	// ON CONFLICT DO NOTHING and a count rather than a caught error: on
+	// PostgreSQL a failed statement aborts the caller's whole transaction, and
+	// across replicas the primary key alone decides which use was first.
+	res := tx.g.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, kind, jtiKey(tx.pg, jti), expires.Unix())
+	if res.Error != nil {
+		if IsUniqueViolation(res.Error) {
+			return ErrReplay
+		}
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
 		return ErrReplay
 	}
-	return err
+	return nil
+}
+
+// jtiKey is how jti is stored. PostgreSQL's text cannot hold a NUL byte (callers
+// join a client id and its jti with one, and a jti is the sender's choice), so
+// there backslashes are doubled and NUL becomes \0: one-to-one, so distinct jtis
+// stay distinct. SQLite stores jti as it is.
+func jtiKey(pg bool, jti string) string {
+	if !pg || !strings.ContainsAny(jti, "\x00\\") {
+		return jti
+	}
+	return strings.NewReplacer("\\", "\\\\", "\x00", "\\0").Replace(jti)
 }
 
 // PruneJTIs deletes jtis that expired before now; a replay of them fails on exp anyway.

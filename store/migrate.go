@@ -14,7 +14,9 @@ type migration struct {
 	sql     []string
 }
 
-// sqlite-only: the schema uses WITHOUT ROWID tables and COLLATE NOCASE columns; a PostgreSQL dialect has its own migration list with the same versions.
+// Migrations 1 to 7 use SQLite's dialect (WITHOUT ROWID, COLLATE NOCASE,
+// DATETIME, BLOB, rowid); PostgreSQL runs pgMigrations' versions of them
+// (migrate_postgres.go). Every later migration is portable SQL that runs on both.
 var migrations = []migration{
 	{1, "initial schema", []string{
 		`CREATE TABLE meta (
@@ -186,14 +188,34 @@ var migrations = []migration{
 	}},
 }
 
+// statements are m's SQL for the dialect: its PostgreSQL version when it has
+// one, else its (portable) sql.
+func (m migration) statements(pg bool) []string {
+	if pg {
+		if stmts, ok := pgMigrations[m.version]; ok {
+			return stmts
+		}
+	}
+	return m.sql
+}
+
 // SchemaVersion is the version the newest migration brings a database to.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }
 
 func (db *DB) migrate(ctx context.Context) error {
+	if db.pg {
+		// Replicas starting together: one migrates, the others wait here and
+		// then find nothing left to do.
+		unlock, err := db.sessionLock(ctx, lockKeyMigrate)
+		if err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+		defer unlock()
+	}
 	if err := db.w.WithContext(ctx).Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
-		applied_at DATETIME NOT NULL
+		applied_at TIMESTAMP NOT NULL
 	)`).Error; err != nil {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
@@ -209,7 +231,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			continue
 		}
 		err := db.Tx(ctx, func(tx *Tx) error {
-			for _, stmt := range m.sql {
+			for _, stmt := range m.statements(db.pg) {
 				if err := tx.g.Exec(stmt).Error; err != nil {
 					return fmt.Errorf("%w\n%s", err, stmt)
 				}

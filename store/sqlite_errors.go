@@ -16,7 +16,10 @@ import (
 
 // IsUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
 func IsUniqueViolation(err error) bool {
-	// sqlite-only: SQLite extended result codes; a PostgreSQL dialect maps SQLSTATE 23505 instead.
+	// sqlite-only: SQLite extended result codes; PostgreSQL: SQLSTATE 23505.
+	if isPgUniqueViolation(err) {
+		return true
+	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey

@@ -47,11 +47,16 @@ func (db *DB) RegistrationsPerDay(ctx context.Context, since, now time.Time) ([]
 		return days, err
 	}
 	var rows []DayCount
-	// sqlite-only: date(time) on a TEXT timestamp, and SUM over a boolean (0/1); PostgreSQL: time::date and COUNT(*) FILTER (WHERE ...).
-	err = db.r.WithContext(ctx).Raw(`SELECT date(time) AS day,
-			SUM(outcome = 'success') AS succeeded, SUM(outcome <> 'success') AS failed
+	// sqlite-only: date(time) on a TEXT timestamp; PostgreSQL: to_char(time, 'YYYY-MM-DD').
+	day := "date(time)"
+	if db.pg {
+		day = "to_char(time, 'YYYY-MM-DD')"
+	}
+	err = db.r.WithContext(ctx).Raw(`SELECT `+day+` AS day,
+			SUM(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS succeeded,
+			SUM(CASE WHEN outcome <> 'success' THEN 1 ELSE 0 END) AS failed
 		FROM audit_events WHERE type = ? AND id >= ?
-		GROUP BY day`, EventRegistrationCreate, fromID).Scan(&rows).Error
+		GROUP BY 1`, EventRegistrationCreate, fromID).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -88,8 +93,13 @@ func (db *DB) TopRejectionReasons(ctx context.Context, since time.Time, limit in
 		ErrorCode, Step, Reason string
 		N, LastID               int64
 	}
-	// SQLite fills a bare column (reason) from the row that holds MAX(id): the latest.
-	err = db.r.WithContext(ctx).Raw(`SELECT error_code, step, COUNT(*) AS n, MAX(id) AS last_id, reason
+	// sqlite-only: SQLite fills a bare column (reason) from the row that holds
+	// MAX(id), the latest; PostgreSQL takes the first of the reasons in id order, newest first.
+	reason := "reason"
+	if db.pg {
+		reason = "(array_agg(reason ORDER BY id DESC))[1] AS reason"
+	}
+	err = db.r.WithContext(ctx).Raw(`SELECT error_code, step, COUNT(*) AS n, MAX(id) AS last_id, `+reason+`
 		FROM audit_events WHERE type = ? AND id >= ? AND outcome <> 'success'
 		GROUP BY error_code, step ORDER BY n DESC, last_id DESC LIMIT ?`,
 		EventRegistrationCreate, fromID, limit).Scan(&rows).Error

@@ -59,6 +59,11 @@ type DB struct {
 	// cleanup removes what a read-only open made (a private copy), after Close.
 	cleanup  func()
 	readMode string
+	// pg is the PostgreSQL dialect (postgres.go): w and r are one pool, and no
+	// writer goroutine runs.
+	pg bool
+	// health tracks whether PostgreSQL answers (nil for SQLite).
+	health *health
 }
 
 // Options tune Open.
@@ -72,10 +77,16 @@ type Options struct {
 	// migrations (an older schema is read as it is), nothing written beside
 	// the file (see readonly.go). For audit verification.
 	ReadOnly bool
+	// MaxOpenConns bounds the PostgreSQL pool (default 20); SQLite ignores it.
+	MaxOpenConns int
 }
 
-// Open opens (creating if needed) the SQLite file at path and applies migrations.
+// Open opens (creating if needed) the SQLite file at path, or the PostgreSQL
+// database when path is a postgres:// URL, and applies migrations.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if IsPostgresURL(path) {
+		return openPostgres(ctx, path, opts)
+	}
 	if opts.Synchronous == "" {
 		opts.Synchronous = "FULL"
 	}
@@ -207,13 +218,28 @@ func closeGorm(g *gorm.DB) {
 	}
 }
 
-// Path is the file the database lives in.
-func (db *DB) Path() string { return db.path }
+// Path is the file the database lives in; for PostgreSQL, its URL without the password.
+func (db *DB) Path() string {
+	if db.pg {
+		return redactURL(db.path)
+	}
+	return db.path
+}
+
+// ConnString is what Open was given: the SQLite path or the PostgreSQL URL,
+// password included. For tools and tests that open a connection of their own.
+func (db *DB) ConnString() string { return db.path }
+
+// Postgres reports whether db is PostgreSQL.
+func (db *DB) Postgres() bool { return db.pg }
 
 // Close stops the writer (pending transactions finish first) and closes both pools.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		if db.writes == nil { // read-only: no writer
+		if db.writes == nil { // read-only or PostgreSQL: no writer
+			db.closeMu.Lock()
+			db.closed = true
+			db.closeMu.Unlock()
 			return
 		}
 		db.closeMu.Lock()
@@ -223,8 +249,8 @@ func (db *DB) Close() error {
 		<-db.writerDone
 	})
 	var errs []error
-	for _, g := range []*gorm.DB{db.r, db.w} {
-		if g == nil {
+	for i, g := range []*gorm.DB{db.r, db.w} {
+		if g == nil || (i == 1 && db.pg) { // one pool on PostgreSQL
 			continue
 		}
 		if s, err := g.DB(); err == nil {
@@ -241,5 +267,7 @@ func (db *DB) Close() error {
 // Ping checks that the database answers a query.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	return db.r.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+	err := db.r.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+	db.health.observe(err)
+	return err
 }

@@ -4,16 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dcrconsole/dcrconsole/store/pgtest"
 )
 
+// TestMain runs the suite on SQLite, then again on PostgreSQL.
+func TestMain(m *testing.M) { os.Exit(pgtest.MainBothBackends(m)) }
+
+// openTest opens a fresh database of the default test backend (sqlite, or
+// $DCRCONSOLE_TEST_DATABASE).
 func openTest(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "store.db"), Options{})
+	return openBackend(t, pgtest.DefaultBackend())
+}
+
+// openBackend opens a fresh database on backend.
+func openBackend(t testing.TB, backend string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), pgtest.DSN(t, backend, filepath.Join(t.TempDir(), "store.db")), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +43,7 @@ func testClient(id, softwareID string) *Client {
 }
 
 func TestOpenAppliesPragmasAndMigrations(t *testing.T) {
-	db := openTest(t)
+	db := openBackend(t, pgtest.SQLite) // SQLite's pragmas
 	var mode, sync string
 	var fk int
 	db.w.Raw("PRAGMA journal_mode").Scan(&mode)
@@ -54,9 +68,17 @@ func TestOpenAppliesPragmasAndMigrations(t *testing.T) {
 }
 
 func TestRefusesNewerSchema(t *testing.T) {
-	db := openTest(t)
-	db.w.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (999, 'future', datetime('now'))")
-	path := db.Path()
+	for _, backend := range pgtest.Backends() {
+		t.Run(backend, func(t *testing.T) { testRefusesNewerSchema(t, backend) })
+	}
+}
+
+func testRefusesNewerSchema(t *testing.T, backend string) {
+	db := openBackend(t, backend)
+	if err := db.w.Exec("INSERT INTO schema_migrations(version, name, applied_at) VALUES (999, 'future', ?)", time.Now().UTC()).Error; err != nil {
+		t.Fatal(err)
+	}
+	path := db.ConnString()
 	db.Close()
 	if _, err := Open(context.Background(), path, Options{}); err == nil || !strings.Contains(err.Error(), "newer") {
 		t.Fatalf("want a refusal, got %v", err)

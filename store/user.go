@@ -47,13 +47,15 @@ func (db *DB) CountUsers(ctx context.Context) (int64, error) {
 
 // CreateUser inserts u inside tx.
 func CreateUser(tx *Tx, u *User) error {
-	if err := tx.g.Create(u).Error; err != nil {
-		if IsUniqueViolation(err) {
-			return ErrUsernameTaken
+	return savepoint(tx, func(tx *Tx) error {
+		if err := tx.g.Create(u).Error; err != nil {
+			if IsUniqueViolation(err) {
+				return ErrUsernameTaken
+			}
+			return err
 		}
-		return err
-	}
-	return nil
+		return nil
+	})
 }
 
 // UserByName returns the account named username (case-insensitive).
@@ -80,6 +82,7 @@ func (db *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 func (db *DB) Users(ctx context.Context) ([]User, error) {
 	var out []User
 	// sqlite-only: COLLATE NOCASE, as the column is declared; PostgreSQL: lower(username).
+	// COLLATE NOCASE: SQLite's built-in; on PostgreSQL the ICU collation nocase of migration 1.
 	err := db.r.WithContext(ctx).Order("username COLLATE NOCASE").Find(&out).Error
 	return out, err
 }

@@ -22,7 +22,8 @@ type writeRequest struct {
 // functions use what is inside it: every statement on the database is in this
 // package. It must not be kept after that function returns.
 type Tx struct {
-	g *gorm.DB
+	g  *gorm.DB
+	pg bool // PostgreSQL: see postgres.go
 }
 
 // run runs req.fn as a GORM transaction on g: a SAVEPOINT when g is already one.
@@ -45,7 +46,13 @@ var ErrClosed = errors.New("store: closed")
 //
 // fn must not keep tx, and must not depend on ctx being live: once queued, the
 // transaction runs (cancelling ctx only stops waiting for a place in the queue).
+//
+// On PostgreSQL there is no single writer (replicas share the database): the
+// transaction runs on the pool and commits on its own (see txPostgres).
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.pg {
+		return db.txPostgres(ctx, fn)
+	}
 	req := &writeRequest{fn: fn, done: make(chan error, 1)}
 	// The read lock keeps Close from starting while a request is being queued, so
 	// every queued request is seen by the writer before it stops.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/console"
 	"github.com/dcrconsole/dcrconsole/store"
+	"github.com/dcrconsole/dcrconsole/store/pgtest"
 	"github.com/dcrconsole/dcrconsole/store/storetest"
 )
 
@@ -38,6 +40,25 @@ type harness struct {
 
 type harnessOption func(*config.Config)
 
+// onPostgres puts the harness on a fresh PostgreSQL database of its own.
+func onPostgres(t testing.TB) harnessOption {
+	url := pgtest.URL(t)
+	return func(c *config.Config) { c.Database.Driver, c.Database.URL = config.DriverPostgres, url }
+}
+
+// onPostgresURL puts the harness on the PostgreSQL database at url.
+func onPostgresURL(url string) harnessOption {
+	return func(c *config.Config) { c.Database.Driver, c.Database.URL = config.DriverPostgres, url }
+}
+
+// withBackend puts the harness on backend (pgtest.SQLite or pgtest.Postgres).
+func withBackend(t testing.TB, backend string) harnessOption {
+	if backend == pgtest.Postgres {
+		return onPostgres(t)
+	}
+	return func(c *config.Config) { c.Database.Driver = config.DriverSQLite }
+}
+
 func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	ca, err := cdrsim.NewCA()
@@ -53,6 +74,9 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	cfg.Server.PublicURL = testIssuer
 	cfg.Holder.Issuer = testIssuer
 	cfg.Database.Path = filepath.Join(t.TempDir(), "dcrconsole.db")
+	if pgtest.DefaultBackend() == pgtest.Postgres {
+		onPostgres(t)(&cfg)
+	}
 	cfg.Register.JWKSURI = eco.Register.JWKSURI()
 	cfg.Register.BaseURI = eco.Register.BaseURI()
 	cfg.Outbound.AllowPrivateNetworks = true
@@ -64,7 +88,7 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, err := store.Open(ctx, cfg.Database.Path, store.Options{})
+	db, err := store.Open(ctx, cfg.Database.DSN(), store.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,3 +212,6 @@ func (h *harness) console(method, path, cookie, form string) response {
 	}
 	return h.do(method, path, ct, form, hdr)
 }
+
+// TestMain stops the PostgreSQL cluster the tests started, if any.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -13,7 +13,8 @@ func (s *Server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz: GET /readyz — the process can serve: the database answers.
+// readyz: GET /readyz — the process can serve: the database answers (503 while
+// it does not, so a load balancer takes the replica out until it does again).
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()

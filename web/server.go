@@ -102,6 +102,6 @@ func (s *Server) newGin() (*gin.Engine, error) {
 		return nil, err
 	}
 	e.ForwardedByClientIP = len(s.cfg.Server.TrustedProxies) > 0
-	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody())
+	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.databaseGate())
 	return e, nil
 }

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
+	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -37,10 +39,16 @@ func Gorm(t testing.TB, db *store.DB) *gorm.DB {
 	if g, ok := handles[k]; ok {
 		return g
 	}
-	q := url.Values{}
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	g, err := gorm.Open(sqlite.Open("file:"+db.Path()+"?"+q.Encode()), &gorm.Config{Logger: logger.Discard})
+	var dialector gorm.Dialector
+	if db.Postgres() {
+		dialector = postgres.Open(db.ConnString())
+	} else {
+		q := url.Values{}
+		q.Set("_busy_timeout", "10000")
+		q.Set("_foreign_keys", "on")
+		dialector = sqlite.Open("file:" + db.Path() + "?" + q.Encode())
+	}
+	g, err := gorm.Open(dialector, &gorm.Config{Logger: logger.Discard, NowFunc: func() time.Time { return time.Now().UTC() }})
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", db.Path(), err)
 	}

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// The PostgreSQL dialect. Several dcrconsole replicas share one database, so
+// nothing may rest on a single Go writer:
+//   - DB.Tx runs each transaction on the pool (READ COMMITTED), retrying it
+//     whole on a serialization failure or a deadlock;
+//   - the duplicate rule is the same UNIQUE index, single-use jtis are
+//     INSERT ... ON CONFLICT DO NOTHING counted by rows affected;
+//   - audit appends are serialised by a transaction-scoped advisory lock taken
+//     just before the chain head is read (AuditHead), so everything a
+//     transaction does before its audit record runs in parallel;
+//   - migrations run under a session advisory lock: one replica migrates, the
+//     others wait and then find nothing to do.
+
+// IsPostgresURL reports whether dsn names a PostgreSQL database rather than an SQLite file.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Advisory lock keys (one 64-bit space per database): arbitrary constants, "DCR" in ASCII.
+const (
+	lockKeyMigrate = 0x444352_0001
+	lockKeyAudit   = 0x444352_0002
+	lockKeyLeader  = 0x444352_0003
+)
+
+// openPostgres opens the pool behind both w and r.
+func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	dsn = withDefaultParams(dsn, opts.ReadOnly)
+	gcfg := gormConfig()
+	// pgx caches prepared statements per connection itself.
+	gcfg.PrepareStmt = false
+	g, err := gorm.Open(postgres.Open(dsn), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: open postgres %s: %w", redactURL(dsn), err)
+	}
+	sqlDB, _ := g.DB()
+	n := opts.MaxOpenConns
+	if n <= 0 {
+		n = 20
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	h := newHealth()
+	registerHealthCallbacks(g, h)
+	db := &DB{w: g, r: g, path: dsn, pg: true, health: h}
+	if opts.ReadOnly {
+		db.readMode = "PostgreSQL, read-only transactions"
+		if err := db.checkSchemaVersion(ctx); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		return db, nil
+	}
+	if err := db.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// withDefaultParams bounds connecting (a lost database is reported, not waited
+// for forever) and names the application, unless the URL says otherwise.
+func withDefaultParams(dsn string, readOnly bool) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "5")
+	}
+	if q.Get("application_name") == "" {
+		q.Set("application_name", "dcrconsole")
+	}
+	if readOnly {
+		q.Set("default_transaction_read_only", "on")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func redactURL(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Redacted()
+	}
+	return "(unparsable url)"
+}
+
+// checkSchemaVersion refuses a database that a newer binary migrated.
+func (db *DB) checkSchemaVersion(ctx context.Context) error {
+	var current int
+	if err := db.r.WithContext(ctx).Raw(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current).Error; err != nil {
+		return fmt.Errorf("store: not a dcrconsole database: %w", err)
+	}
+	if current > SchemaVersion() {
+		return fmt.Errorf("store: database schema version %d is newer than this binary's %d", current, SchemaVersion())
+	}
+	return nil
+}
+
+// maxTxAttempts bounds how often a transaction that PostgreSQL aborted for a
+// serialization failure or a deadlock is run again.
+const maxTxAttempts = 8
+
+// txPostgres runs fn in a transaction on the pool, again when PostgreSQL asks
+// for a retry. The caller's cancellation does not abort a transaction already
+// begun (as with the SQLite writer, a queued transaction runs), but a bound on
+// its duration keeps a hung database from holding requests forever.
+func (db *DB) txPostgres(ctx context.Context, fn func(tx *Tx) error) error {
+	db.closeMu.RLock()
+	closed := db.closed
+	db.closeMu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = runSafely(func() error {
+			return db.w.WithContext(tctx).Transaction(func(g *gorm.DB) error { return fn(&Tx{g: g, pg: true}) })
+		})
+		if !retryable(err) || attempt == maxTxAttempts {
+			if err == nil || IsUnavailable(err) {
+				db.health.observe(err)
+			}
+			return err
+		}
+		time.Sleep(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond)
+	}
+}
+
+// retryable reports a transaction PostgreSQL aborted so that it may be run again:
+// serialization_failure (40001) or deadlock_detected (40P01).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
+}
+
+// isPgUniqueViolation reports SQLSTATE 23505.
+func isPgUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// savepoint runs fn in a savepoint on PostgreSQL, where a failed statement
+// aborts the whole transaction: a refused constraint then undoes only fn, as on
+// SQLite, and the caller's transaction can go on (to record the refusal).
+func savepoint(tx *Tx, fn func(tx *Tx) error) error {
+	if !tx.pg {
+		return fn(tx)
+	}
+	return tx.g.Transaction(func(g *gorm.DB) error { return fn(&Tx{g: g, pg: true}) })
+}
+
+// lockAuditChain takes the transaction-scoped lock that serialises audit
+// appends across replicas; it is released by the commit or rollback.
+func lockAuditChain(tx *Tx) error {
+	if !tx.pg {
+		return nil // the single writer serialises appends already
+	}
+	return tx.g.Exec(`SELECT pg_advisory_xact_lock(?)`, int64(lockKeyAudit)).Error
+}
