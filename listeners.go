@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,13 +15,57 @@ import (
 
 // served is one listening socket and the HTTP server on it.
 type served struct {
+	key string // the configuration key of its address: server.listen, console.listen, metrics.listen
 	srv *http.Server
 	ln  net.Listener
 }
 
-// listenAll opens the main listener and, with console.listen, the console's
-// own; on an error nothing stays open.
+// closeAll closes the listeners opened so far (a start that failed half-way).
+func closeAll(srvs []served) {
+	for _, s := range srvs {
+		s.ln.Close()
+	}
+}
+
+// listenAll opens the main listener, with console.listen the console's own and
+// with metrics.listen the metrics listener (GET /metrics), in that order: the
+// main listener first, the metrics listener last, which is also the order they
+// are shut down in (the metrics stay readable while the others drain). An
+// address that cannot be opened stops the start, naming its key; on an error
+// nothing stays open.
 func listenAll(cfg config.Config, app *web.App, log *slog.Logger) ([]served, error) {
+	srvs, err := listenAPIAndConsole(cfg, app, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Metrics.Listen == "" || app.Metrics == nil {
+		return srvs, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	if err != nil {
+		closeAll(srvs)
+		return nil, fmt.Errorf("metrics.listen: %w", err)
+	}
+	return append(srvs, served{key: "metrics.listen", srv: app.Metrics.NewServer(log), ln: ln}), nil
+}
+
+// serveOne serves s until it is shut down. The main and console listeners report
+// their end on serveErr (one failing stops the process); the metrics listener
+// only logs a failure: monitoring must not take the service down.
+func serveOne(s served, serveErr chan<- error, log *slog.Logger) {
+	err := s.srv.Serve(s.ln)
+	if s.key == "metrics.listen" {
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener stopped", "error", err)
+		}
+		return
+	}
+	serveErr <- err
+}
+
+// listenAPIAndConsole opens the main listener and, with console.listen, the
+// console's own.
+func listenAPIAndConsole(cfg config.Config, app *web.App, log *slog.Logger) ([]served, error) {
 	var tlsConfig *tls.Config
 	if cfg.TLS.CertFile != "" {
 		var err error
@@ -73,5 +118,5 @@ func listen(key, addr string, h http.Handler, tc *tls.Config, log *slog.Logger) 
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
-	return served{srv: srv, ln: ln}, nil
+	return served{key: key, srv: srv, ln: ln}, nil
 }

@@ -156,13 +156,19 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 
 	serveErr := make(chan error, len(srvs))
 	for _, s := range srvs {
-		go func() { serveErr <- s.srv.Serve(s.ln) }()
+		go serveOne(s, serveErr, log)
 	}
-	log.Info("dcrconsole listening", "listen", srvs[0].ln.Addr().String(), "public_url", cfg.Server.PublicURL,
-		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Describe(), "demo", demoMode)
-	if len(srvs) > 1 {
-		log.Info("dcrconsole console listening", "listen", srvs[1].ln.Addr().String(), "console_url", cfg.ConsolePublicURL(),
-			"tls", cfg.Console.TLSCertFile != "")
+	for _, s := range srvs {
+		switch s.key {
+		case "server.listen":
+			log.Info("dcrconsole listening", "listen", s.ln.Addr().String(), "public_url", cfg.Server.PublicURL,
+				"issuer", cfg.Holder.Issuer, "database", cfg.Database.Describe(), "demo", demoMode)
+		case "console.listen":
+			log.Info("dcrconsole console listening", "listen", s.ln.Addr().String(), "console_url", cfg.ConsolePublicURL(),
+				"tls", cfg.Console.TLSCertFile != "")
+		case "metrics.listen":
+			log.Info("metrics listening", "listen", s.ln.Addr().String(), "path", "/metrics")
+		}
 	}
 	logAuditHead(ctx, app, log, "at start")
 	if demo != nil {

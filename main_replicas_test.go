@@ -69,7 +69,7 @@ func TestReplicasOnOnePostgres(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	e := newEcosystem(t, 12)
 	issuer := "https://dh.replicas.test" // one issuer for the replicas behind one load balancer
-	env := []string{"DCRCONSOLE_DATABASE_URL=" + dbURL}
+	env := []string{"DCRCONSOLE_DATABASE_URL=" + dbURL, replicaMFAKey}
 	var replicas []*server
 	for range 3 {
 		s := startServer(t, replicaConfig(t, e, issuer), env)
@@ -228,9 +228,13 @@ func TestDBCopyToPostgres(t *testing.T) {
 		t.Errorf("user alice on the target: %+v %v", u, err)
 	}
 	// A server on the target refuses a second registration of a copied product.
-	pg := startServer(t, replicaConfig(t, e, cfg.URL), []string{"DCRCONSOLE_DATABASE_URL=" + dbURL})
+	pg := startServer(t, replicaConfig(t, e, cfg.URL), []string{"DCRCONSOLE_DATABASE_URL=" + dbURL, replicaMFAKey})
 	pg.waitReady(t)
 	if r := pg.register(t, e.request(t, e.products[0], cfg.URL)); r.status != http.StatusBadRequest {
 		t.Fatalf("duplicate on the target: %d %s", r.status, r.raw)
 	}
 }
+
+// replicaMFAKey is the MFA key every replica of a test shares (on PostgreSQL
+// the server refuses to start without one).
+const replicaMFAKey = "DCRCONSOLE_MFA_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"

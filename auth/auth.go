@@ -46,6 +46,17 @@ type Options struct {
 	// LocalLoginAdminsOnly refuses password sign-in to all but administrators
 	// (console.oidc.allow_local_login = false: break-glass accounts only).
 	LocalLoginAdminsOnly bool
+	// RequireMFA is which local accounts must have a second factor: MFANone,
+	// MFAAdmin (default) or MFAAll (console.require_mfa).
+	RequireMFA string
+	// MFAKey seals TOTP secrets and keys recovery-code hashes (see secret.go);
+	// empty: a random key for this process only (tests).
+	MFAKey []byte
+	// MFAIssuer names the console in authenticator apps (default "dcrconsole").
+	MFAIssuer string
+	// PasskeyOrigin is the console's public origin (scheme://host[:port]); its
+	// host is the passkeys' relying party id. Empty: passkeys are off.
+	PasskeyOrigin string
 }
 
 // Service manages operator accounts and sessions.
@@ -54,6 +65,8 @@ type Service struct {
 	audit    Auditor
 	opts     Options
 	throttle *throttle
+	secrets  *secrets
+	passkeys *passkeys // nil when Options.PasskeyOrigin is empty or unusable
 	// dummyHash makes a login for an unknown user cost as much as a real one,
 	// so response time does not reveal which usernames exist. It is made
 	// without hashing (see unmatchableHash): nothing to compute at start.
@@ -75,9 +88,17 @@ func New(db *store.DB, a Auditor, opts Options) *Service {
 	if opts.Hash == (HashParams{}) {
 		opts.Hash = DefaultHashParams
 	}
-	return &Service{db: db, audit: a, opts: opts, throttle: newThrottle(),
+	if opts.RequireMFA == "" {
+		opts.RequireMFA = MFAAdmin
+	}
+	if opts.MFAIssuer == "" {
+		opts.MFAIssuer = "dcrconsole"
+	}
+	s := &Service{db: db, audit: a, opts: opts, throttle: newThrottle(db), secrets: newSecrets(opts.MFAKey),
 		dummyHash: unmatchableHash(opts.Hash),
 		hashSlots: make(chan struct{}, runtime.GOMAXPROCS(0)), Now: time.Now}
+	s.passkeys = newPasskeys(opts.PasskeyOrigin, opts.MFAIssuer)
+	return s
 }
 
 // Options returns the effective options.
@@ -241,6 +262,10 @@ type Session struct {
 	User  store.User
 	// IDHash identifies the session in the store.
 	IDHash string
+	// Stage is "" for a signed-in session, or the sign-in step a
+	// half-authenticated one may still take (store.StageSecondFactor,
+	// store.StageEnrol); the console lets such a session reach nothing else.
+	Stage string
 }
 
 func hashToken(token string) string {
@@ -255,13 +280,16 @@ func (s *Service) Verify(ctx context.Context, username, password, remote string)
 	now := s.Now()
 	// The attempt is reserved before the password is checked, so a burst of
 	// concurrent guesses counts against the limit as it arrives.
-	wait := s.throttle.begin(username, remote, now)
+	wait, err := s.throttle.begin(ctx, username, remote, now)
+	if err != nil {
+		return nil, err
+	}
 	if wait > 0 {
 		s.recordLogin(ctx, username, store.OutcomeRejected, fmt.Sprintf("throttled for %s", wait.Round(time.Second)), remote)
 		return nil, ErrThrottled
 	}
 	ok := false
-	defer func() { s.throttle.end(username, remote, s.Now(), ok) }()
+	defer func() { _ = s.throttle.end(ctx, username, remote, s.Now(), ok) }()
 	u, err := s.db.UserByName(ctx, username)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
@@ -296,27 +324,37 @@ func (s *Service) Verify(ctx context.Context, username, password, remote string)
 // Login checks credentials (see Verify) and opens a session. A password hash
 // in an older format (bcrypt) or with other parameters is replaced by an
 // argon2id hash under the current parameters in the same transaction.
+// An account with a second factor gets a session in store.StageSecondFactor,
+// one that must have a second factor and has none a session in
+// store.StageEnrol (see Session.Stage); the others are signed in.
 func (s *Service) Login(ctx context.Context, username, password, remote, userAgent string) (*Session, error) {
 	u, err := s.Verify(ctx, username, password, remote)
 	if err != nil {
 		return nil, err
 	}
+	stage, err := s.nextStage(ctx, u)
+	if err != nil {
+		return nil, err
+	}
 	upgraded, reason := "", "logged in"
+	if stage != "" {
+		reason = "password accepted; " + map[string]string{store.StageSecondFactor: "second factor asked",
+			store.StageEnrol: "a second factor must be set up first"}[stage]
+	}
 	if needsRehash(u.PasswordHash, s.opts.Hash) {
 		// Hashed before the transaction: the writer is never held for a hash.
-		upgraded, reason = s.hash(password), "logged in; password hash upgraded to argon2id"
+		upgraded, reason = s.hash(password), reason+"; password hash upgraded to argon2id"
 	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	at := s.Now().UTC()
-	sess := &store.Session{IDHash: hashToken(token), UserID: u.ID, CreatedAt: at, LastSeenAt: at,
-		ExpiresAt: at.Add(s.opts.AbsoluteTimeout), RemoteAddr: remote, UserAgent: truncate(userAgent, 200)}
-	u.LastLoginAt = &at
+	token, sess := s.newSession(u.ID, stage, remote, userAgent, at)
+	event := store.EventOperatorLogin
+	if stage != "" {
+		event = store.EventOperatorLoginStep
+	}
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		// Guarded: if the account was disabled or its password changed since it
 		// was checked, the sign-in fails and no session is made.
-		if err := store.RecordLogin(tx, u.ID, u.PasswordHash, at); err != nil {
+		if err := s.recordSignIn(tx, u, stage, at); err != nil {
 			return err
 		}
 		if upgraded != "" {
@@ -327,7 +365,7 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 		if err := store.CreateSession(tx, sess); err != nil {
 			return err
 		}
-		return s.audit.Append(tx, operatorEvent(store.EventOperatorLogin, "user:"+u.Username, store.OutcomeSuccess, reason, remote))
+		return s.audit.Append(tx, operatorEvent(event, "user:"+u.Username, store.OutcomeSuccess, reason, remote))
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		s.recordLogin(ctx, u.Username, store.OutcomeRejected, "account changed during sign-in", remote)
@@ -339,7 +377,7 @@ func (s *Service) Login(ctx context.Context, username, password, remote, userAge
 	if upgraded != "" {
 		u.PasswordHash = upgraded
 	}
-	return &Session{Token: token, User: *u, IDHash: sess.IDHash}, nil
+	return &Session{Token: token, User: *u, IDHash: sess.IDHash, Stage: stage}, nil
 }
 
 func (s *Service) recordLogin(ctx context.Context, username string, outcome store.Outcome, reason, remote string) {
@@ -352,53 +390,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-// Authenticate returns the session of a cookie value, ending it when it has been
-// idle or alive too long, or its user is disabled.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Session, error) {
-	if token == "" || len(token) > 100 {
-		return nil, ErrNoSession
-	}
-	idHash := hashToken(token)
-	sw, err := s.db.SessionByHash(ctx, idHash)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNoSession
-	}
-	if err != nil {
-		return nil, err
-	}
-	now := s.Now().UTC()
-	if sw.User.Disabled || now.After(sw.Session.ExpiresAt) || now.Sub(sw.Session.LastSeenAt) > s.opts.IdleTimeout {
-		_ = s.db.Tx(ctx, func(tx *store.Tx) error { return store.DeleteSession(tx, idHash) })
-		return nil, ErrNoSession
-	}
-	// Record activity at most once a minute: a page view should not cost a write.
-	if now.Sub(sw.Session.LastSeenAt) > time.Minute {
-		_ = s.db.Tx(ctx, func(tx *store.Tx) error { return store.TouchSession(tx, idHash, now) })
-	}
-	return &Session{Token: token, User: sw.User, IDHash: idHash}, nil
-}
-
-// Logout ends one session, or with everywhere every session of its user.
-func (s *Service) Logout(ctx context.Context, sess *Session, everywhere bool, remote string) error {
-	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		reason := "logged out"
-		if everywhere {
-			n, err := store.DeleteUserSessions(tx, sess.User.ID)
-			if err != nil {
-				return err
-			}
-			reason = fmt.Sprintf("logged out everywhere (%d sessions)", n)
-		} else if err := store.DeleteSession(tx, sess.IDHash); err != nil {
-			return err
-		}
-		return s.audit.Append(tx, operatorEvent(store.EventOperatorLogout, "user:"+sess.User.Username, store.OutcomeSuccess, reason, remote))
-	})
-}
-
-// PruneSessions deletes expired and idle sessions.
-func (s *Service) PruneSessions(ctx context.Context) (int64, error) {
-	now := s.Now().UTC()
-	return s.db.PruneSessions(ctx, now, now.Add(-s.opts.IdleTimeout))
 }

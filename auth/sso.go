@@ -2,12 +2,9 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/dcrconsole/dcrconsole/store"
 )
@@ -55,7 +52,9 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity, remote, userAgen
 		return nil, ErrSSOAccount
 	}
 	at := s.Now().UTC()
-	token, sess := s.newSession(at, remote, userAgent)
+	// Stage "": fully signed in. The IdP did the sign-in and any second factor;
+	// console.require_mfa is for local password sign-in only.
+	token, sess := s.newSession(0, "", remote, userAgent, at)
 	lifetime := min(s.opts.IdleTimeout, s.opts.AbsoluteTimeout)
 	sess.ExpiresAt = at.Add(lifetime)
 	provisioned := u == nil
@@ -108,15 +107,6 @@ func (s *Service) recordSSOAccount(tx *store.Tx, u *store.User, before string, i
 	}
 	return s.audit.Append(tx, operatorEvent(store.EventOperatorSSORole, id.actor(), store.OutcomeSuccess,
 		fmt.Sprintf("user %s: role %s -> %s from %s", u.Username, before, id.Role, id.Claim), remote))
-}
-
-// newSession makes a session token and its stored row (without a user).
-func (s *Service) newSession(at time.Time, remote, userAgent string) (string, *store.Session) {
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	return token, &store.Session{IDHash: hashToken(token), CreatedAt: at, LastSeenAt: at,
-		ExpiresAt: at.Add(s.opts.AbsoluteTimeout), RemoteAddr: remote, UserAgent: truncate(userAgent, 200)}
 }
 
 // RefuseSSO audits a refused SSO sign-in (id is nil when the IdP's answer

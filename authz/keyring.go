@@ -44,10 +44,11 @@ type KeyRing struct {
 }
 
 type holderKey struct {
-	kid  string
-	alg  jwa.SignatureAlgorithm
-	priv crypto.Signer
-	pub  jwk.Key
+	kid     string
+	created time.Time
+	alg     jwa.SignatureAlgorithm
+	priv    crypto.Signer
+	pub     jwk.Key
 }
 
 // NewKeyRing loads the holder's keys, generating the first one (alg ES256 or
@@ -125,6 +126,13 @@ func (k *KeyRing) announce(ctx context.Context, previousKID string, signer *hold
 	if err := k.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
 		k.log.Error("audit: holder key activation not recorded", "kid", signer.kid, "error", err)
 	}
+}
+
+// SigningKey returns the id of the key that signs now and when it was made.
+func (k *KeyRing) SigningKey() (kid string, created time.Time) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signer.kid, k.signer.created
 }
 
 // JWKS is the public key set (the /jwks document).
@@ -237,5 +245,5 @@ func parseHolderKey(row store.HolderKey) (*holderKey, error) {
 	_ = pub.Set(jwk.KeyIDKey, row.KID)
 	_ = pub.Set(jwk.AlgorithmKey, alg)
 	_ = pub.Set(jwk.KeyUsageKey, "sig")
-	return &holderKey{kid: row.KID, alg: alg, priv: priv, pub: pub}, nil
+	return &holderKey{kid: row.KID, created: row.CreatedAt, alg: alg, priv: priv, pub: pub}, nil
 }

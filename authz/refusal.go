@@ -23,6 +23,7 @@ func (s *TokenService) recordRefusal(ctx context.Context, ev *store.AuditEvent) 
 	if err := s.audit.Record(context.WithoutCancel(ctx), ev); err != nil {
 		s.log.Error("audit: token refusal not recorded", "request_id", ev.RequestID, "error", err)
 	}
+	s.tally.counted(ev)
 }
 
 // tokenData records the parameters of a refused token request, each as a bounded

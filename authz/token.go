@@ -81,6 +81,7 @@ type TokenService struct {
 	audit         dcr.Auditor
 	log           *slog.Logger
 	Now           func() time.Time
+	tally         tokenTally // what it answered, for monitoring (tally.go)
 }
 
 // TokenConfig configures the token service.
@@ -141,7 +142,8 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 		derr = s.grant(&a, r)
 	}
 	took := time.Since(start)
-	err := s.commit(ctx, a, derr, s.event(r, a, derr, took))
+	ev := s.event(r, a, derr, took)
+	err := s.commit(ctx, a, derr, ev)
 	if errors.Is(err, store.ErrReplay) {
 		// A concurrent request used the same assertion first.
 		derr = tokenError(http.StatusBadRequest, CodeInvalidClient, "The client assertion has already been used", "assertion jti %q replayed concurrently", a.jti)
@@ -150,8 +152,11 @@ func (s *TokenService) Issue(ctx context.Context, r TokenRequest) (*TokenRespons
 	}
 	if err != nil {
 		s.log.Error("token: store", "request_id", r.RequestID, "error", err)
-		return nil, tokenServerError("store: %v", err)
+		derr = tokenServerError("store: %v", err)
+		s.tally.failed(derr)
+		return nil, derr
 	}
+	s.tally.counted(ev)
 	return a.resp, derr
 }
 

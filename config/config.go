@@ -40,6 +40,7 @@ type Config struct {
 	TLS      TLS      `toml:"tls"`
 	MTLS     MTLS     `toml:"mtls"`
 	Console  Console  `toml:"console"`
+	Metrics  Metrics  `toml:"metrics"` // config/metrics.go
 	API      API      `toml:"api"`
 	Log      Log      `toml:"log"`
 }
@@ -59,8 +60,10 @@ type Console struct {
 	// ends any session this long after login.
 	SessionIdleTimeout     Duration `toml:"session_idle_timeout"`
 	SessionAbsoluteTimeout Duration `toml:"session_absolute_timeout"`
-	// ConsoleListener (config/console.go): listen, tls_cert_file, tls_key_file, public_url.
+	// ConsoleListener (config/console.go): listen, tls_cert_file, tls_key_file.
 	ConsoleListener
+	// ConsoleSignIn (config/console_signin.go): MFA, public_url, MFA key.
+	ConsoleSignIn
 	OIDC OIDC `toml:"oidc"`
 }
 
@@ -192,6 +195,7 @@ func Default() Config {
 			Enabled:                true,
 			SessionIdleTimeout:     Duration{30 * time.Minute},
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
+			ConsoleSignIn:          defaultConsoleSignIn(),
 			OIDC:                   defaultOIDC(),
 		},
 		Log: Log{Format: "text", Level: "info"},
@@ -351,10 +355,16 @@ func (c *Config) Validate() error {
 	if c.Console.SessionAbsoluteTimeout.Duration < c.Console.SessionIdleTimeout.Duration || c.Console.SessionAbsoluteTimeout.Duration > 7*24*time.Hour {
 		return fmt.Errorf("console.session_absolute_timeout: %s must be at least the idle timeout and at most 168h", c.Console.SessionAbsoluteTimeout)
 	}
+	if err := c.validateConsoleSignIn(); err != nil {
+		return err
+	}
 	if err := c.validateConsoleListener(); err != nil {
 		return err
 	}
 	if err := c.validateOIDC(); err != nil {
+		return err
+	}
+	if err := c.validateMetrics(); err != nil {
 		return err
 	}
 	if c.API.Enabled {

@@ -23,11 +23,6 @@ type ConsoleListener struct {
 	// TLS-terminating proxy).
 	TLSCertFile string `toml:"tls_cert_file"`
 	TLSKeyFile  string `toml:"tls_key_file"`
-	// PublicURL is the URL operators reach the console at (the base of the SSO
-	// redirect URI, {public_url}/console/sso/callback). "" derives it: from
-	// server.public_url when the console is on the main listener, from listen
-	// (https when it has a certificate) when it has its own.
-	PublicURL string `toml:"public_url"`
 }
 
 // OIDC is single sign-on with the operators' OpenID Connect provider.
@@ -91,27 +86,18 @@ func (c *Config) validateConsoleListener() error {
 			return fmt.Errorf("%s: %w", key, err)
 		}
 	}
-	if l.PublicURL != "" {
-		if err := absoluteHTTPURL("console.public_url", l.PublicURL); err != nil {
-			return err
-		}
-		u, _ := url.Parse(l.PublicURL)
-		if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("console.public_url: %q must be an origin (scheme://host[:port]) without a path", l.PublicURL)
-		}
-		c.Console.PublicURL = strings.TrimRight(l.PublicURL, "/")
-	}
 	return nil
 }
 
-// ConsolePublicURL is the origin operators reach the console at (see
-// ConsoleListener.PublicURL): console.public_url, else the console's own
-// listener when it has one, else server.public_url.
+// ConsolePublicURL is the origin operators reach the console at (the base of
+// the SSO redirect URI and the passkeys' origin): console.public_url, else the
+// console's own listener when it has one (https with a certificate), else
+// server.public_url.
 func (c *Config) ConsolePublicURL() string {
 	l := c.Console.ConsoleListener
 	switch {
-	case l.PublicURL != "":
-		return l.PublicURL
+	case c.Console.PublicURL != "":
+		return c.Console.PublicURL
 	case l.Listen == "":
 		return c.Server.PublicURL
 	case l.TLSCertFile != "":

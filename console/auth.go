@@ -3,11 +3,13 @@ package console
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/dcrconsole/dcrconsole/auth"
+	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/views"
 )
 
@@ -36,13 +38,12 @@ func (s *Server) Login(c *gin.Context) {
 		s.render(c, status, s.loginPage(c, views.LoginView{Username: username, Error: msg, Next: next}))
 		return
 	}
-	opts := s.auth.Options()
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", HttpOnly: true,
-		Secure: s.secureCookies(c), SameSite: http.SameSiteStrictMode, MaxAge: int(opts.AbsoluteTimeout.Seconds())})
-	if sess.User.MustChangePassword {
-		next = "/console/account/password"
+	s.setSessionCookie(c, sess)
+	to := afterSignIn(sess, next)
+	if sess.Stage == store.StageSecondFactor && next != "/console/" {
+		to += "?next=" + url.QueryEscape(next)
 	}
-	c.Redirect(http.StatusSeeOther, next)
+	c.Redirect(http.StatusSeeOther, to)
 }
 
 // safeNext keeps post-login redirects inside the console.

@@ -37,7 +37,7 @@ func SecurityHeaders(c *gin.Context) {
 
 func setSecurityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "+
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
@@ -87,6 +87,9 @@ func (s *Server) loadSession(c *gin.Context) bool {
 		return false
 	}
 	c.Set(sessionKey, sess)
+	if sess.Stage != "" {
+		return s.pendingMayPass(c, sess)
+	}
 	if sess.User.MustChangePassword && c.FullPath() != "/console/account/password" && c.FullPath() != "/console/logout" {
 		c.Redirect(http.StatusSeeOther, "/console/account/password")
 		return false
@@ -111,7 +114,7 @@ func (s *Server) NotFound(c *gin.Context) {
 // RequireRole refuses operators below role with a 403.
 func (s *Server) RequireRole(role string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if sess := session(c); sess == nil || !auth.RoleAtLeast(sess.User.Role, role) {
+		if sess := session(c); sess == nil || sess.Stage != "" || !auth.RoleAtLeast(sess.User.Role, role) {
 			s.consoleError(c, http.StatusForbidden, "Not allowed", "Your role does not allow this. Ask an administrator.")
 			c.Abort()
 			return
@@ -148,7 +151,7 @@ func (s *Server) operatorAction(c *gin.Context, reason string) dcr.OperatorActio
 // nav builds the layout's view of the operator and consumes the flash message.
 func (s *Server) nav(c *gin.Context, active string) views.Nav {
 	n := views.Nav{Active: active, Demo: s.demo}
-	if sess := session(c); sess != nil {
+	if sess := session(c); sess != nil && sess.Stage == "" {
 		n.Username, n.Role = sess.User.Username, sess.User.Role
 	}
 	if msg, isErr, ok := s.readFlash(c); ok {

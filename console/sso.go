@@ -22,6 +22,7 @@ const ssoCookiePath = "/console/sso/"
 // loginPage is the sign-in page with the single sign-on choices filled in.
 func (s *Server) loginPage(c *gin.Context, v views.LoginView) templ.Component {
 	v.SSO = s.sso != nil
+	v.Passkeys = s.auth.PasskeysEnabled()
 	v.AdminsOnly = v.SSO && !s.cfg.Console.OIDC.AllowLocalLogin
 	return views.Login(v, s.nav(c, ""))
 }
@@ -116,4 +117,17 @@ func ssoRefusal(k sso.Kind) (int, string, string) {
 		return http.StatusForbidden, "Single sign-on refused",
 			"The identity provider's answer failed verification, so nobody was signed in. Tell your administrator; the audit log has the details."
 	}
+}
+
+// LocalAccountOnly keeps an SSO account off the second-factor pages: its IdP
+// does the second factor (console.require_mfa is for password sign-in only),
+// and a passkey of its own would sign it in around the IdP and its group check.
+func (s *Server) LocalAccountOnly(c *gin.Context) {
+	if sess := session(c); sess != nil && sess.User.IsSSO() {
+		s.consoleError(c, http.StatusForbidden, "Not for single sign-on accounts",
+			"You sign in with single sign-on: your identity provider manages your second factors.")
+		c.Abort()
+		return
+	}
+	c.Next()
 }

@@ -136,7 +136,11 @@ func (s *Server) AccountPage(c *gin.Context) {
 	now := s.auth.Now()
 	for _, ss := range sessions {
 		v.Sessions = append(v.Sessions, views.SessionRow{Created: views.When(ss.CreatedAt), LastSeen: views.Ago(ss.LastSeenAt, now),
-			SeenAt: views.When(ss.LastSeenAt), Address: ss.RemoteAddr, UserAgent: ss.UserAgent, Current: ss.IDHash == sess.IDHash})
+			SeenAt: views.When(ss.LastSeenAt), Address: ss.RemoteAddr, UserAgent: ss.UserAgent, Current: ss.IDHash == sess.IDHash, ID: ss.IDHash})
+	}
+	if v.Factors, err = s.factorSummary(c, &sess.User); err != nil {
+		s.internalError(c, "read second factors", err)
+		return
 	}
 	s.render(c, http.StatusOK, views.Account(v, s.nav(c, "account")))
 }

@@ -43,6 +43,7 @@ func (r *Registrar) record(ctx context.Context, ev *store.AuditEvent, before ...
 	if err := r.audit.Record(context.WithoutCancel(ctx), ev, before...); err != nil {
 		r.log.Error("audit: event not recorded", "type", ev.Type, "request_id", ev.RequestID, "error", err)
 	}
+	r.tally.counted(ev)
 }
 
 func clientEvent(eventType store.EventType, c *store.Client, caller Caller) *store.AuditEvent {
@@ -58,8 +59,11 @@ func clientEvent(eventType store.EventType, c *store.Client, caller Caller) *sto
 func (r *Registrar) Read(ctx context.Context, c *store.Client, caller Caller) (json.RawMessage, *Error) {
 	ev := clientEvent(store.EventRegistrationRead, c, caller)
 	if err := r.db.Tx(ctx, func(tx *store.Tx) error { return r.audit.Append(tx, ev) }); err != nil {
-		return nil, internalError("audit read: %v", err)
+		derr := internalError("audit read: %v", err)
+		r.tally.refused(ev.Type, derr)
+		return nil, derr
 	}
+	r.tally.counted(ev)
 	return json.RawMessage(c.Registration), nil
 }
 
@@ -84,7 +88,9 @@ func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Me
 	m.ClientID, m.ClientIDIssuedAt = c.ID, c.IssuedAt
 	updated, err := newClient(&m, reg, a, now, r.allowDuplicate)
 	if err != nil {
-		return nil, internalError("encode client: %v", err)
+		derr = internalError("encode client: %v", err)
+		r.tally.refused(store.EventRegistrationUpdate, derr)
+		return nil, derr
 	}
 	ev := r.event(a, reg, nil, start, c.ID)
 	ev.Type = store.EventRegistrationUpdate
@@ -92,6 +98,7 @@ func (r *Registrar) Update(ctx context.Context, c *store.Client, a Attempt) (*Me
 	err = r.commit(ctx, reg, func(tx *store.Tx) error { return store.UpdateClientRegistration(tx, updated) }, ev)
 	switch {
 	case err == nil:
+		r.tally.counted(ev)
 		return &m, nil
 	case errors.Is(err, store.ErrReplay):
 		derr = fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, "request jti %q was already used (concurrent replay)", reg.JTI)
@@ -153,13 +160,18 @@ func (r *Registrar) Delete(ctx context.Context, c *store.Client, caller Caller) 
 		}
 		return r.audit.Append(tx, ev)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Status: 401, Code: "invalid_request", Description: DescClientUnknown, Step: StepAuthorization, Detail: "client left active status before the delete"}
+	var derr *Error
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		derr = &Error{Status: 401, Code: "invalid_request", Description: DescClientUnknown, Step: StepAuthorization, Detail: "client left active status before the delete"}
+	case err != nil:
+		derr = internalError("store delete: %v", err)
+	default:
+		r.tally.counted(ev)
+		return nil
 	}
-	if err != nil {
-		return internalError("store delete: %v", err)
-	}
-	return nil
+	r.tally.refused(ev.Type, derr)
+	return derr
 }
 
 // ReconcileRegister converges the registrations on the Register data: every

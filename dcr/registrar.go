@@ -63,6 +63,7 @@ type Registrar struct {
 	audit          Auditor
 	allowDuplicate bool
 	log            *slog.Logger
+	tally          tally // what it answered, for monitoring (tally.go)
 }
 
 // NewRegistrar wires a Registrar.
@@ -94,9 +95,11 @@ func (r *Registrar) Register(ctx context.Context, a Attempt) (*Metadata, *Error)
 		r.recordRejection(ctx, a, reg, derr, start)
 		return nil, derr
 	}
-	err = r.commit(ctx, reg, func(tx *store.Tx) error { return store.CreateClient(tx, client) }, r.event(a, reg, nil, start, m.ClientID))
+	ev := r.event(a, reg, nil, start, m.ClientID)
+	err = r.commit(ctx, reg, func(tx *store.Tx) error { return store.CreateClient(tx, client) }, ev)
 	switch {
 	case err == nil:
+		r.tally.counted(ev)
 		return &m, nil
 	case errors.Is(err, store.ErrReplay):
 		derr = fail(StepRequestSignature, CodeInvalidClientMetadata, DescRequestInvalid, "request jti %q was already used (concurrent replay)", reg.JTI)

@@ -46,6 +46,9 @@ type Options struct {
 type Fetcher struct {
 	client *http.Client
 	opts   Options
+	// target and observe report each request (observe.go); nil observe: none.
+	target  string
+	observe Observer
 }
 
 // Response is a fetched document.
@@ -182,6 +185,13 @@ func (f *Fetcher) checkAddress(hostport string) error {
 // Get fetches rawURL with extra headers. Any status is returned as a Response;
 // errors are transport, policy or size failures.
 func (f *Fetcher) Get(ctx context.Context, rawURL string, header http.Header) (*Response, error) {
+	if f.observe != nil {
+		return f.observedGet(ctx, rawURL, header)
+	}
+	return f.get(ctx, rawURL, header)
+}
+
+func (f *Fetcher) get(ctx context.Context, rawURL string, header http.Header) (*Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL: %w", err)

@@ -31,3 +31,26 @@ func (r *Data) UnknownSoftwareIDs(ids []string) []string {
 	}
 	return unknown
 }
+
+// registerStatuses are the statuses the Register uses for products, brands and
+// legal entities, and UNKNOWN (EffectiveStatus of a status the Register left out).
+var registerStatuses = []string{"ACTIVE", "INACTIVE", "SUSPENDED", "REMOVED", "REVOKED", "SURRENDERED", "UNKNOWN"}
+
+// StatusCounts counts the products of the data in use by effective status (see
+// ProductStatus.EffectiveStatus), for monitoring. Every status of
+// registerStatuses is present, zero or not; a status outside them is counted as
+// OTHER, so the keys stay a small closed set whatever the Register sends.
+func (r *Data) StatusCounts() map[string]int {
+	counts := make(map[string]int, len(registerStatuses)+1)
+	for _, s := range registerStatuses {
+		counts[s] = 0
+	}
+	for _, p := range r.current().sorted {
+		st, _ := p.EffectiveStatus()
+		if _, known := counts[st]; !known {
+			st = "OTHER"
+		}
+		counts[st]++
+	}
+	return counts
+}

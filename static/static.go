@@ -5,5 +5,5 @@ import "embed"
 
 // FS is the embedded static files, served under /static/.
 //
-//go:embed app.css app.js favicon.svg
+//go:embed app.css app.js passkey.js favicon.svg
 var FS embed.FS

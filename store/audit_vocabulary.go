@@ -53,6 +53,13 @@ const (
 	EventOperatorSync         EventType = "operator.sync"          // a Register sync started by hand
 	EventOperatorVerifyStart  EventType = "operator.verify_start"  // a chain verification requested
 	EventOperatorVerify       EventType = "operator.verify"        // a chain verification's result
+	// Operator sign-in (issue 13): second factors, session control, unlocks.
+	EventOperatorLoginStep  EventType = "operator.login.step"  // a sign-in step passed (password accepted; second factor or enrolment next)
+	EventOperatorMFAEnrol   EventType = "operator.mfa.enrol"   // an authenticator app, passkey or new recovery codes set up
+	EventOperatorMFARemove  EventType = "operator.mfa.remove"  // an authenticator app or passkey removed by its owner
+	EventOperatorMFAReset   EventType = "operator.mfa.reset"   // every second factor of an account removed by an administrator
+	EventOperatorSessionEnd EventType = "operator.session.end" // a session ended by its owner or an administrator
+	EventOperatorUnlock     EventType = "operator.unlock"      // a throttled account or address unlocked by an administrator
 )
 
 // Single sign-on (console.oidc): the IdP's word on who an operator is and
@@ -71,6 +78,8 @@ var eventTypes = []EventType{
 	EventOperatorUnblock, EventOperatorExport, EventOperatorRefreshKeys, EventOperatorInspect,
 	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify,
 	EventOperatorSSOLogin, EventOperatorSSORole,
+	EventOperatorLoginStep, EventOperatorMFAEnrol, EventOperatorMFARemove, EventOperatorMFAReset,
+	EventOperatorSessionEnd, EventOperatorUnlock,
 }
 
 // EventTypes is every event type, protocol events first, then console actions.

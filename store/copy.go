@@ -89,32 +89,13 @@ func checkCopyTarget(ctx context.Context, src, dst *DB) error {
 // copyTable copies one table in rowid order, copyBatch rows per INSERT, and
 // returns how many rows it copied.
 func copyTable(ctx context.Context, src, dst *DB, table string) (int64, error) {
-	types, err := pgColumnTypes(ctx, dst, table)
+	types, cols, sel, err := copyColumns(ctx, src, dst, table)
 	if err != nil {
 		return 0, err
-	}
-	if len(types) == 0 {
-		return 0, fmt.Errorf("no such table in the destination")
-	}
-	var srcCols []string
-	rows, err := src.r.WithContext(ctx).Raw(`SELECT * FROM ` + quoteIdent(table) + ` LIMIT 0`).Rows()
-	if err != nil {
-		return 0, err
-	}
-	srcCols, _ = rows.Columns()
-	rows.Close()
-	var cols, sel []string
-	for _, c := range srcCols {
-		if _, ok := types[c]; ok {
-			cols, sel = append(cols, c), append(sel, quoteIdent(c))
-		}
-	}
-	if table == "clients" { // SQLite's implicit rowid is the processing API's numeric clientId
-		cols, sel = append(cols, "row_id"), append(sel, "rowid")
 	}
 	// One streaming read (WITHOUT ROWID tables have no rowid to page by),
 	// written copyBatch rows at a time.
-	rows, err = src.r.WithContext(ctx).Raw(`SELECT ` + strings.Join(sel, ", ") + ` FROM ` + quoteIdent(table)).Rows()
+	rows, err := src.r.WithContext(ctx).Raw(`SELECT ` + strings.Join(sel, ", ") + ` FROM ` + quoteIdent(table)).Rows()
 	if err != nil {
 		return 0, err
 	}
@@ -149,6 +130,35 @@ func copyTable(ctx context.Context, src, dst *DB, table string) (int64, error) {
 		return copied, err
 	}
 	return copied, flush()
+}
+
+// copyColumns lists the columns both databases have: the destination's types,
+// the column names, and what to select from the source for them.
+func copyColumns(ctx context.Context, src, dst *DB, table string) (types map[string]string, cols, sel []string, err error) {
+	if types, err = pgColumnTypes(ctx, dst, table); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(types) == 0 {
+		return nil, nil, nil, fmt.Errorf("no such table in the destination")
+	}
+	rows, err := src.r.WithContext(ctx).Raw(`SELECT * FROM ` + quoteIdent(table) + ` LIMIT 0`).Rows()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srcCols, err := rows.Columns()
+	rows.Close()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, c := range srcCols {
+		if _, ok := types[c]; ok {
+			cols, sel = append(cols, c), append(sel, quoteIdent(c))
+		}
+	}
+	if table == "clients" { // SQLite's implicit rowid is the processing API's numeric clientId
+		cols, sel = append(cols, "row_id"), append(sel, "rowid")
+	}
+	return types, cols, sel, nil
 }
 
 func insertCopyRows(ctx context.Context, dst *DB, table string, cols []string, types map[string]string, batch [][]any) error {

@@ -186,6 +186,8 @@ var migrations = []migration{
 		`ALTER TABLE users ADD COLUMN idp_subject TEXT NOT NULL DEFAULT ''`,
 		`CREATE UNIQUE INDEX idx_users_idp ON users(idp_issuer, idp_subject) WHERE idp_subject <> ''`,
 	}},
+	// 35-39: operator sign-in (issue 13: MFA, passkeys, session control, persisted throttling).
+	{35, "second factors, persisted sign-in throttling", mfaSchema},
 }
 
 // statements are m's SQL for the dialect: its PostgreSQL version when it has

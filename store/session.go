@@ -18,7 +18,17 @@ type Session struct {
 	ExpiresAt  time.Time
 	RemoteAddr string
 	UserAgent  string
+	// Stage is "" for a signed-in session; otherwise the session is half
+	// authenticated and reaches only the sign-in step it names
+	// (StageSecondFactor, StageEnrol).
+	Stage string
 }
+
+// Stages of a half-authenticated session.
+const (
+	StageSecondFactor = "mfa"   // the password was right; the second factor is asked next
+	StageEnrol        = "enrol" // the password was right; the account must set up a second factor first
+)
 
 // TableName is the sessions table.
 func (Session) TableName() string { return "sessions" }
@@ -83,4 +93,46 @@ func (db *DB) SessionsForUser(ctx context.Context, userID int64) ([]Session, err
 	var out []Session
 	err := db.r.WithContext(ctx).Where("user_id = ?", userID).Order("last_seen_at DESC").Find(&out).Error
 	return out, err
+}
+
+// AllSessions lists every stored session with its account, most recently used
+// first (at most limit; expired ones included until pruned: the caller filters).
+func (db *DB) AllSessions(ctx context.Context, limit int) ([]SessionWithUser, error) {
+	var rows []Session
+	if err := db.r.WithContext(ctx).Order("last_seen_at DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	ids := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.UserID)
+	}
+	var users []User
+	if err := db.r.WithContext(ctx).Where("id IN ?", ids).Find(&users).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	out := make([]SessionWithUser, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, SessionWithUser{Session: r, User: byID[r.UserID]})
+	}
+	return out, nil
+}
+
+// TakeSession deletes a session and returns it (with its account's id), or
+// ErrNotFound; with userID > 0 only a session of that account.
+func TakeSession(tx *Tx, idHash string, userID int64) (*Session, error) {
+	q := tx.g.Where("id_hash = ?", idHash)
+	if userID > 0 {
+		q = q.Where("user_id = ?", userID)
+	}
+	var s Session
+	if err := q.Take(&s).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, err
+	}
+	return &s, tx.g.Where("id_hash = ?", idHash).Delete(&Session{}).Error
 }

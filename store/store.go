@@ -49,6 +49,8 @@ type DB struct {
 	// r is the reader pool, for queries that change nothing.
 	r    *gorm.DB
 	path string
+	// stats are the writer's totals (writestats.go).
+	stats writeCounters
 
 	writes     chan *writeRequest
 	closing    chan struct{}

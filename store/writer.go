@@ -51,7 +51,11 @@ var ErrClosed = errors.New("store: closed")
 // transaction runs on the pool and commits on its own (see txPostgres).
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.pg {
-		return db.txPostgres(ctx, fn)
+		started := time.Now()
+		err := db.txPostgres(ctx, fn)
+		db.stats.committed(1, time.Since(started)) // every transaction commits on its own
+		db.stats.ran(err)
+		return err
 	}
 	req := &writeRequest{fn: fn, done: make(chan error, 1)}
 	// The read lock keeps Close from starting while a request is being queued, so
@@ -68,7 +72,9 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 		return ctx.Err()
 	}
 	db.closeMu.RUnlock()
-	return <-req.done
+	err := <-req.done
+	db.stats.ran(err) // before the caller hears: it finds itself counted
+	return err
 }
 
 // writer owns all transactional writes; it exits when db.closing is closed.
@@ -100,7 +106,9 @@ func (db *DB) writer() {
 			}
 			timer.Stop()
 		}
+		started := time.Now()
 		db.commit(batch)
+		db.stats.committed(len(batch), time.Since(started))
 		// An idle writer must not keep the last batch alive: a request's closure
 		// holds whatever its caller wrote (a Register answer is megabytes).
 		clear(batch)
@@ -130,7 +138,9 @@ func (db *DB) drain(batch []*writeRequest) {
 		if len(batch) == 0 {
 			return
 		}
+		started := time.Now()
 		db.commit(batch)
+		db.stats.committed(len(batch), time.Since(started))
 	}
 }
 
@@ -185,7 +195,7 @@ func (db *DB) commit(batch []*writeRequest) {
 func runSafely(fn func() error) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("store: transaction panicked: %v", v)
+			err = fmt.Errorf("%w: %v", errPanicked, v)
 		}
 	}()
 	return fn()

@@ -67,3 +67,16 @@ func plural(n int, unit string) string {
 	}
 	return s
 }
+
+// recoveryLeft says how many recovery codes an account has left.
+func recoveryLeft(n int64) string {
+	switch n {
+	case 0:
+		return "No recovery codes left: make new ones."
+	case 1:
+		return "1 recovery code left."
+	}
+	return strconv.FormatInt(n, 10) + " recovery codes left."
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

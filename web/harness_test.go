@@ -81,6 +81,9 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	cfg.Register.BaseURI = eco.Register.BaseURI()
 	cfg.Outbound.AllowPrivateNetworks = true
 	cfg.Outbound.Timeout = config.Duration{Duration: 3 * time.Second}
+	// The MFA tests (console_mfa_test.go) turn MFA on; replicas on PostgreSQL share the key file.
+	cfg.Console.RequireMFA = "none"
+	cfg.Console.MFAKeyFile = filepath.Join(filepath.Dir(cfg.Database.Path), "mfa-key")
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -79,6 +79,7 @@ func (s *Server) routes(main, consoleEngine *gin.Engine) {
 	in.POST("/logout", cs.Logout)
 	in.GET("/account/password", cs.PasswordPage)
 	in.POST("/account/password", cs.ChangePassword)
+	s.signInRoutes(con, in)
 
 	view := in.Group("", cs.RequireRole(store.RoleViewer))
 	view.GET("/", cs.DashboardPage)
@@ -114,6 +115,10 @@ func (s *Server) routes(main, consoleEngine *gin.Engine) {
 	admin.GET("/apikeys", cs.APIKeysPage)
 	admin.POST("/apikeys", cs.CreateAPIKey)
 	admin.POST("/apikeys/revoke", cs.RevokeAPIKey)
+	admin.POST("/users/:id/mfa/reset", cs.ResetUserMFA)
+	admin.GET("/sessions", cs.SessionsPage)
+	admin.POST("/sessions/end", cs.EndSession)
+	admin.POST("/sessions/unlock", cs.Unlock)
 }
 
 // notFound: an unknown URL under /console/ gets the console's HTML 404 (when
@@ -138,4 +143,27 @@ func (s *Server) consoleListenerNotFound(c *gin.Context) {
 	default:
 		s.api.NotFound(c)
 	}
+}
+
+// signInRoutes are the second factor, passkey and enrolment routes of the
+// console's sign-in (issue 13). A half-authenticated session reaches only those
+// of its stage (console.pendingMayPass).
+func (s *Server) signInRoutes(con, in *gin.RouterGroup) {
+	cs := s.console
+	con.POST("/login/passkey/begin", cs.BeginPasskeySignIn)
+	con.POST("/login/passkey/finish", cs.FinishPasskeySignIn)
+	in.GET("/login/mfa", cs.SecondFactorPage)
+	in.POST("/login/mfa", cs.SecondFactor)
+	in.POST("/login/mfa/passkey/begin", cs.BeginPasskeySecondFactor)
+	in.POST("/login/mfa/passkey/finish", cs.FinishPasskeySecondFactor)
+	local := in.Group("", cs.LocalAccountOnly) // an SSO account's IdP does its second factor
+	local.GET("/account/mfa", cs.MFAPage)
+	local.GET("/account/mfa/totp", cs.TOTPSetupPage)
+	local.POST("/account/mfa/totp", cs.ConfirmTOTP)
+	local.POST("/account/mfa/totp/remove", cs.RemoveTOTP)
+	local.POST("/account/mfa/recovery", cs.NewRecoveryCodes)
+	local.POST("/account/passkeys/begin", cs.BeginPasskeyRegistration)
+	local.POST("/account/passkeys/finish", cs.FinishPasskeyRegistration)
+	local.POST("/account/passkeys/remove", cs.RemovePasskey)
+	in.POST("/account/sessions/end", cs.EndOwnSession)
 }

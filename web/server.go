@@ -20,6 +20,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/dcrapi"
 	"github.com/dcrconsole/dcrconsole/fetch"
+	"github.com/dcrconsole/dcrconsole/metrics"
 	"github.com/dcrconsole/dcrconsole/register"
 	"github.com/dcrconsole/dcrconsole/sso"
 	"github.com/dcrconsole/dcrconsole/store"
@@ -48,7 +49,8 @@ type Deps struct {
 	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
-	SSO       *sso.Client // nil without console.oidc.issuer
+	SSO       *sso.Client      // nil without console.oidc.issuer
+	Metrics   *metrics.Metrics // nil: no metrics
 }
 
 // Server is the shell: what the shared middleware and the health checks use,
@@ -62,6 +64,7 @@ type Server struct {
 	exports chan struct{}    // the console's export slots
 	// consoleEngine serves the console on console.listen (nil: on the main engine).
 	consoleEngine *gin.Engine
+	metrics       *metrics.Metrics // nil: no metrics
 	log           *slog.Logger
 }
 
@@ -70,7 +73,7 @@ type Server struct {
 // its own (Server.consoleEngine, else nil) and the main engine serves no console route.
 func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: d.Config, db: d.DB, log: d.Log,
+	s := &Server{cfg: d.Config, db: d.DB, log: d.Log, metrics: d.Metrics,
 		verify: audit.NewVerifyJob(d.Audit, verifyTimeout), exports: make(chan struct{}, maxConcurrentExports)}
 	s.api = dcrapi.New(dcrapi.Deps{Config: d.Config, Registrar: d.Registrar, Tokens: d.Tokens, Access: d.Access,
 		Keys: d.Keys, Auth: d.Auth, API: d.API, Log: d.Log})
@@ -102,6 +105,9 @@ func (s *Server) newGin() (*gin.Engine, error) {
 		return nil, err
 	}
 	e.ForwardedByClientIP = len(s.cfg.Server.TrustedProxies) > 0
+	if s.metrics != nil {
+		e.Use(observeRequests(s.metrics)) // outermost: it sees the final status, a recovered panic's too
+	}
 	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.databaseGate())
 	return e, nil
 }

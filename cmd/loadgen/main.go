@@ -7,6 +7,7 @@
 //
 //	go run ./cmd/loadgen -products 10000 -c 16 -duration 10s
 //	go run ./cmd/loadgen -products 2000 -kill9   # kill -9 mid-registration, check no 201 was lost
+//	go run ./cmd/loadgen -pg -replicas 2          # a throwaway PostgreSQL (durable), two replicas on it
 package main
 
 import (
@@ -16,7 +17,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
+
+	"github.com/dcrconsole/dcrconsole/store/pgtest"
 )
 
 // options are the command's flags.
@@ -29,6 +33,9 @@ type options struct {
 	bin         string
 	kill9       bool
 	keep        bool
+	database    string // a postgres:// URL of an empty database
+	pg          bool   // start a throwaway, durable PostgreSQL cluster
+	replicas    int
 }
 
 func main() {
@@ -47,7 +54,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.bin, "bin", "", "dcrconsole binary to run (default: go build the module into the temp dir)")
 	fs.BoolVar(&o.kill9, "kill9", false, "kill -9 the server halfway through the registration phase, restart it and check every acknowledged (201) registration")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (database, config, server log)")
+	fs.StringVar(&o.database, "database", "", "run on this PostgreSQL database (postgres:// URL of an empty database) instead of SQLite")
+	fs.BoolVar(&o.pg, "pg", false, "run on a throwaway PostgreSQL cluster (Debian's packages; fsync and synchronous_commit on)")
+	fs.IntVar(&o.replicas, "replicas", 1, "server processes on the one PostgreSQL database; requests go round-robin (PostgreSQL only above 1)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.replicas < 1 || (o.replicas > 1 && o.database == "" && !o.pg) || (o.kill9 && o.replicas > 1) {
+		fmt.Fprintln(stderr, "loadgen: -replicas must be positive; more than 1 needs -pg or -database, and not -kill9")
 		return 2
 	}
 	if o.products < 1 || o.concurrency < 1 || o.count < 0 || o.presignRate < 1 {
@@ -84,12 +98,22 @@ func load(ctx context.Context, o options, w io.Writer) (int, error) {
 			return 0, err
 		}
 	}
+	if o.pg {
+		c, err := pgtest.Start(pgtest.Options{Durable: true})
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		if o.database, err = c.CreateDatabase(ctx, "loadgen"); err != nil {
+			return 0, err
+		}
+	}
 	eco, err := newEcosystem(o.products, dir)
 	if err != nil {
 		return 0, err
 	}
 	defer eco.Close()
-	srv, err := newServer(o.bin, dir, eco.endpoints())
+	srv, err := newServer(o.bin, dir, eco.endpoints(), o.database, "")
 	if err != nil {
 		return 0, err
 	}
@@ -97,6 +121,21 @@ func load(ctx context.Context, o options, w io.Writer) (int, error) {
 	l := &loadRun{o: o, w: w, eco: eco, srv: srv}
 	if err := l.startServer(ctx); err != nil {
 		return 0, err
+	}
+	for i := 1; i < o.replicas; i++ {
+		rdir := filepath.Join(dir, fmt.Sprintf("replica-%d", i))
+		if err := os.Mkdir(rdir, 0o700); err != nil {
+			return 0, err
+		}
+		r, err := newServer(o.bin, rdir, eco.endpoints(), o.database, srv.baseURL)
+		if err != nil {
+			return 0, err
+		}
+		defer r.stop()
+		if _, err := r.start(ctx); err != nil {
+			return 0, err
+		}
+		replicaURLs = append(replicaURLs, r.baseURL)
 	}
 	return l.phases(ctx)
 }
@@ -113,8 +152,12 @@ func (l *loadRun) startServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(l.w, "loadgen: products=%d c=%d duration=%s n=%d kill9=%v\n",
-		l.o.products, l.o.concurrency, l.o.duration, l.o.count, l.o.kill9)
+	backend := "sqlite"
+	if l.o.database != "" {
+		backend = "postgres"
+	}
+	fmt.Fprintf(l.w, "loadgen: products=%d c=%d duration=%s n=%d kill9=%v database=%s replicas=%d\n",
+		l.o.products, l.o.concurrency, l.o.duration, l.o.count, l.o.kill9, backend, l.o.replicas)
 	fmt.Fprintf(l.w, "server: pid=%d start_to_readyz=%s idle_rss=%.1fMB\n",
 		l.srv.pid(), ready.Round(100*time.Microsecond), float64(idle.rssKB)/1024)
 	return nil

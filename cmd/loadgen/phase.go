@@ -50,11 +50,19 @@ type runner struct {
 	client      *http.Client
 	baseURL     string
 	concurrency int
+	urls        []string // baseURL and the other replicas
+	turn        atomic.Uint64
 }
+
+// replicaURLs are the other replicas' addresses (-replicas): each runner
+// spreads its requests round-robin over its base URL and these.
+var replicaURLs []string
 
 func newRunner(baseURL string, concurrency int) *runner {
 	t := &http.Transport{MaxIdleConns: concurrency, MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}
-	return &runner{client: &http.Client{Transport: t, Timeout: 60 * time.Second}, baseURL: baseURL, concurrency: concurrency}
+	t.MaxConnsPerHost = concurrency
+	return &runner{client: &http.Client{Transport: t, Timeout: 60 * time.Second}, baseURL: baseURL, concurrency: concurrency,
+		urls: append([]string{baseURL}, replicaURLs...)}
 }
 
 // run runs ph until its requests or its duration run out, or ctx ends.
@@ -125,7 +133,8 @@ func (r *runner) do(ctx context.Context, req request) (int, []byte, error) {
 	if req.body != "" {
 		body = strings.NewReader(req.body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.method, r.baseURL+req.path, body)
+	base := r.urls[r.turn.Add(1)%uint64(len(r.urls))]
+	hr, err := http.NewRequestWithContext(ctx, req.method, base+req.path, body)
 	if err != nil {
 		return 0, nil, err
 	}

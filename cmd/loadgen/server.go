@@ -45,20 +45,31 @@ func buildServer(dir string) (string, error) {
 }
 
 // newServer writes the config for a server on a free loopback port.
-func newServer(bin, dir string, ep serverEndpoints) (*server, error) {
+//
+// With dbURL the server runs on that PostgreSQL database; issuer, when not
+// empty, is the issuer of the replicas behind one address (the first one's URL).
+func newServer(bin, dir string, ep serverEndpoints, dbURL, issuer string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	s := &server{bin: bin, dir: dir, config: filepath.Join(dir, "dcrconsole.toml"),
 		dbPath: filepath.Join(dir, "dcrconsole.db"), baseURL: "http://127.0.0.1:" + strconv.Itoa(port)}
+	if issuer == "" {
+		issuer = s.baseURL
+	}
+	database := fmt.Sprintf("path = %q", s.dbPath)
+	if dbURL != "" {
+		s.dbPath = dbURL // what audit verify --db takes
+		database = fmt.Sprintf("driver = \"postgres\"\nurl = %q\nmax_open_conns = 32", dbURL)
+	}
 	cfg := fmt.Sprintf(`[server]
 listen = "127.0.0.1:%d"
 public_url = %q
 [holder]
 issuer = %q
 [database]
-path = %q
+%s
 [register]
 jwks_uri = %q
 base_uri = %q
@@ -70,7 +81,7 @@ allow_private_networks = true
 enabled = false
 [log]
 level = "warn"
-`, port, s.baseURL, s.baseURL, s.dbPath, ep.registerJWKSURI, ep.registerBaseURI, ep.caFile)
+`, port, issuer, issuer, database, ep.registerJWKSURI, ep.registerBaseURI, ep.caFile)
 	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
