@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -148,29 +146,35 @@ func serve(ctx context.Context, cfg config.Config, demoMode bool, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	srv, ln, err := listen(cfg, app, log)
+	srvs, err := listenAll(cfg, app, log)
 	if err != nil {
 		return err
 	}
-	stopMetrics, err := serveMetrics(cfg, app, log)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer stopMetrics() // after the server has drained, before the database closes
 	bg, cancelBG := context.WithCancel(ctx)
 	defer cancelBG()
 	startBackgroundJobs(bg, cfg, db, app, log)
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("dcrconsole listening", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL,
-		"issuer", cfg.Holder.Issuer, "database", cfg.Database.Describe(), "demo", demoMode)
+	serveErr := make(chan error, len(srvs))
+	for _, s := range srvs {
+		go serveOne(s, serveErr, log)
+	}
+	for _, s := range srvs {
+		switch s.key {
+		case "server.listen":
+			log.Info("dcrconsole listening", "listen", s.ln.Addr().String(), "public_url", cfg.Server.PublicURL,
+				"issuer", cfg.Holder.Issuer, "database", cfg.Database.Describe(), "demo", demoMode)
+		case "console.listen":
+			log.Info("dcrconsole console listening", "listen", s.ln.Addr().String(), "console_url", cfg.ConsolePublicURL(),
+				"tls", cfg.Console.TLSCertFile != "")
+		case "metrics.listen":
+			log.Info("metrics listening", "listen", s.ln.Addr().String(), "path", "/metrics")
+		}
+	}
 	logAuditHead(ctx, app, log, "at start")
 	if demo != nil {
 		go demo.Run(bg, cfg, log)
 	}
-	return runUntilDone(ctx, srv, serveErr, cancelBG, app, log)
+	return runUntilDone(ctx, srvs, serveErr, cancelBG, app, log)
 }
 
 // lockDatabase takes the lock of the database file. One server per database,
@@ -222,33 +226,6 @@ func buildApp(ctx context.Context, cfg config.Config, db *store.DB, demo *demoEn
 	return app, nil
 }
 
-// listen opens the listening socket (TLS when configured) and the HTTP server
-// with its timeouts.
-func listen(cfg config.Config, app *web.App, log *slog.Logger) (*http.Server, net.Listener, error) {
-	srv := &http.Server{
-		Handler:           app.Engine,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("server.listen: %w", err)
-	}
-	if cfg.TLS.CertFile != "" {
-		tlsConfig, err := serverTLSConfig(cfg.TLS)
-		if err != nil {
-			ln.Close()
-			return nil, nil, err
-		}
-		ln = tls.NewListener(ln, tlsConfig)
-	}
-	return srv, ln, nil
-}
-
 // startBackgroundJobs starts the jobs that run until bg is cancelled: the
 // Register refresh, pruning, the reload of the holder's keys, and the
 // operations jobs (alerts, audit stream, scheduled verification).
@@ -284,18 +261,24 @@ func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, ap
 
 // runUntilDone waits for the server to fail or ctx to end, then stops the
 // background jobs and drains the requests in flight.
-func runUntilDone(ctx context.Context, srv *http.Server, serveErr <-chan error, cancelBG context.CancelFunc, app *web.App, log *slog.Logger) error {
+func runUntilDone(ctx context.Context, srvs []served, serveErr <-chan error, cancelBG context.CancelFunc, app *web.App, log *slog.Logger) error {
+	var failed error
 	select {
-	case err := <-serveErr:
-		return err
+	case failed = <-serveErr:
+		// One listener failed: stop the other too, so the process ends whole.
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: draining requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	cancelBG()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, s := range srvs {
+		if err := s.srv.Shutdown(shutdownCtx); err != nil && failed == nil {
+			failed = fmt.Errorf("shutdown: %w", err)
+		}
+	}
+	if failed != nil {
+		return failed
 	}
 	if app.Stream != nil { // its cursor is saved before the database closes
 		select {

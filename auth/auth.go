@@ -43,6 +43,9 @@ type Options struct {
 	// Hash is the argon2id cost of new password hashes (default
 	// DefaultHashParams; tests use CheapHashParams).
 	Hash HashParams
+	// LocalLoginAdminsOnly refuses password sign-in to all but administrators
+	// (console.oidc.allow_local_login = false: break-glass accounts only).
+	LocalLoginAdminsOnly bool
 	// RequireMFA is which local accounts must have a second factor: MFANone,
 	// MFAAdmin (default) or MFAAll (console.require_mfa).
 	RequireMFA string
@@ -197,6 +200,9 @@ func (s *Service) SetPassword(ctx context.Context, actor string, userID int64, p
 	if err != nil {
 		return err
 	}
+	if u.IsSSO() {
+		return ErrSSOOnly
+	}
 	if err := CheckPassword(u.Username, password); err != nil {
 		return err
 	}
@@ -307,6 +313,10 @@ func (s *Service) Verify(ctx context.Context, username, password, remote string)
 	if u.Disabled {
 		s.recordLogin(ctx, username, store.OutcomeRejected, "account disabled", remote)
 		return nil, ErrInvalidCredentials
+	}
+	if s.opts.LocalLoginAdminsOnly && u.Role != store.RoleAdmin {
+		s.recordLogin(ctx, username, store.OutcomeRejected, "password sign-in is for administrators only (console.oidc.allow_local_login = false)", remote)
+		return nil, ErrLocalLoginOff
 	}
 	return u, nil
 }

@@ -65,8 +65,11 @@ type Console struct {
 	// DisplayTimezone is the IANA zone the console shows times in (UTC on
 	// hover and in exports); see console_display.go.
 	DisplayTimezone string `toml:"display_timezone"`
-	// ConsoleSignIn (config/console_signin.go): MFA, passkeys' origin, MFA key.
+	// ConsoleListener (config/console.go): listen, tls_cert_file, tls_key_file.
+	ConsoleListener
+	// ConsoleSignIn (config/console_signin.go): MFA, public_url, MFA key.
 	ConsoleSignIn
+	OIDC OIDC `toml:"oidc"`
 }
 
 // TLS terminates HTTPS in the server itself.
@@ -199,6 +202,7 @@ func Default() Config {
 			SessionAbsoluteTimeout: Duration{12 * time.Hour},
 			DisplayTimezone:        DefaultDisplayTimezone,
 			ConsoleSignIn:          defaultConsoleSignIn(),
+			OIDC:                   defaultOIDC(),
 		},
 		Log:    Log{Format: "text", Level: "info"},
 		Alerts: defaultAlerts(),
@@ -363,6 +367,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateConsoleSignIn(); err != nil {
+		return err
+	}
+	if err := c.validateConsoleListener(); err != nil {
+		return err
+	}
+	if err := c.validateOIDC(); err != nil {
 		return err
 	}
 	if err := c.validateMetrics(); err != nil {

@@ -14,7 +14,8 @@ type ConsoleSignIn struct {
 	RequireMFA string `toml:"require_mfa"`
 	// PublicURL is the URL operators open the console at (scheme://host[:port]);
 	// its host is the passkeys' relying party id and its origin the only one
-	// they accept. "" (default): server.public_url.
+	// they accept, and the base of the SSO redirect URI. "" (default): see
+	// Config.ConsolePublicURL (config/console.go).
 	PublicURL string `toml:"public_url"`
 	// MFAKeyFile holds the key that seals TOTP secrets and keys the hashes of
 	// recovery codes, outside the database; created on first start when
@@ -23,14 +24,6 @@ type ConsoleSignIn struct {
 }
 
 func defaultConsoleSignIn() ConsoleSignIn { return ConsoleSignIn{RequireMFA: "admin"} }
-
-// ConsolePublicURL is the console's public URL: console.public_url, or server.public_url.
-func (c *Config) ConsolePublicURL() string {
-	if c.Console.PublicURL != "" {
-		return c.Console.PublicURL
-	}
-	return c.Server.PublicURL
-}
 
 // MFAKeyEnv provides the MFA key (64 hex digits) instead of a file; it wins
 // over console.mfa_key_file, so a secret store can hand it to every replica.

@@ -16,7 +16,7 @@ import (
 // LoginPage: GET /console/login
 func (s *Server) LoginPage(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
-	s.render(c, http.StatusOK, views.Login(views.LoginView{Next: safeNext(c.Query("next")), Passkeys: s.auth.PasskeysEnabled()}, s.nav(c, "")))
+	s.render(c, http.StatusOK, s.loginPage(c, views.LoginView{Next: safeNext(c.Query("next"))}))
 }
 
 // Login: POST /console/login
@@ -29,11 +29,13 @@ func (s *Server) Login(c *gin.Context) {
 		status := http.StatusUnauthorized
 		if errors.Is(err, auth.ErrThrottled) {
 			msg, status = "Too many failed sign-ins. Wait 15 minutes and try again.", http.StatusTooManyRequests
+		} else if errors.Is(err, auth.ErrLocalLoginOff) {
+			msg, status = "Password sign-in is for break-glass administrators only. Sign in with SSO.", http.StatusForbidden
 		} else if !errors.Is(err, auth.ErrInvalidCredentials) {
 			s.log.Error("console: login", "error", err, "request_id", c.GetString(requestIDKey))
 			msg, status = "Sign-in failed because of a server error. Try again.", http.StatusInternalServerError
 		}
-		s.render(c, status, views.Login(views.LoginView{Username: username, Error: msg, Next: next, Passkeys: s.auth.PasskeysEnabled()}, s.nav(c, "")))
+		s.render(c, status, s.loginPage(c, views.LoginView{Username: username, Error: msg, Next: next}))
 		return
 	}
 	s.setSessionCookie(c, sess)

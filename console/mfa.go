@@ -194,6 +194,9 @@ func (s *Server) internalError(c *gin.Context, what string, err error) {
 
 // factorSummary says in a line which second factors an account has.
 func (s *Server) factorSummary(c *gin.Context, u *store.User) (string, error) {
+	if u.IsSSO() { // the IdP does the second factor: no card
+		return "", nil
+	}
 	f, err := s.auth.Factors(c.Request.Context(), u.ID)
 	if err != nil {
 		return "", err

@@ -20,6 +20,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/config"
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/register"
+	"github.com/dcrconsole/dcrconsole/sso"
 	"github.com/dcrconsole/dcrconsole/store"
 	"github.com/dcrconsole/dcrconsole/web/reqid"
 )
@@ -116,6 +117,8 @@ type Deps struct {
 	ExportSlots chan struct{}
 	Demo        bool
 	Log         *slog.Logger
+	// SSO is the OpenID Connect relying party; nil without console.oidc.issuer.
+	SSO *sso.Client
 }
 
 // Server holds the console handlers' dependencies and nothing of the API's.
@@ -137,11 +140,12 @@ type Server struct {
 	flashKey      []byte
 	log           *slog.Logger
 	zone          *time.Location // console.display_timezone, loaded once
+	sso           *sso.Client
 }
 
 // New returns the console's handlers over d.
 func New(d Deps) *Server {
 	return &Server{cfg: d.Config, db: d.Store, registrar: d.Registrar, auth: d.Auth, register: d.Register,
 		jwksCache: d.JWKS, audit: d.Audit, verify: d.Verify, alerts: d.Alerts, stream: d.Stream, alertChannels: d.AlertChannels, exports: d.ExportSlots, demo: d.Demo,
-		flashKey: newFlashKey(), log: d.Log, zone: d.Config.Console.Location()}
+		flashKey: newFlashKey(), log: d.Log, zone: d.Config.Console.Location(), sso: d.SSO}
 }

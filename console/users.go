@@ -81,7 +81,8 @@ func (s *Server) userID(c *gin.Context) (int64, bool) {
 // the administrator can act on; anything unexpected is logged and not shown.
 func (s *Server) accountError(c *gin.Context, err error, username string) (int, string) {
 	switch {
-	case errors.Is(err, auth.ErrInvalidAccount), errors.Is(err, auth.ErrSelfChange), errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrLastAdmin):
+	case errors.Is(err, auth.ErrInvalidAccount), errors.Is(err, auth.ErrSelfChange), errors.Is(err, auth.ErrWeakPassword), errors.Is(err, auth.ErrLastAdmin),
+		errors.Is(err, auth.ErrSSOOnly):
 		return http.StatusBadRequest, strings.TrimPrefix(err.Error(), "auth: ")
 	case errors.Is(err, store.ErrUsernameTaken):
 		return http.StatusConflict, "An account named " + username + " already exists (usernames ignore case). Choose another name."
@@ -104,7 +105,7 @@ func (s *Server) renderUsers(c *gin.Context, status int, v views.UsersView) {
 	me := session(c).User.ID
 	for _, u := range users {
 		row := views.UserRow{ID: u.ID, Username: u.Username, Role: u.Role, Disabled: u.Disabled,
-			MustChange: u.MustChangePassword, Created: views.WhenIn(u.CreatedAt, s.zone), Self: u.ID == me}
+			MustChange: u.MustChangePassword, Created: views.WhenIn(u.CreatedAt, s.zone), Self: u.ID == me, SSO: u.IsSSO()}
 		if u.LastLoginAt != nil {
 			row.LastLogin = views.WhenIn(*u.LastLoginAt, s.zone)
 		}
@@ -123,7 +124,7 @@ func (s *Server) AccountPage(c *gin.Context) {
 		s.consoleError(c, http.StatusInternalServerError, "Account unavailable", "Your sessions could not be read. Try again.")
 		return
 	}
-	v := views.AccountView{Username: sess.User.Username, Role: sess.User.Role}
+	v := views.AccountView{Username: sess.User.Username, Role: sess.User.Role, SSO: sess.User.IsSSO()}
 	for _, r := range views.RoleHelp {
 		if r.Role == sess.User.Role {
 			v.RoleHelp = r.Help

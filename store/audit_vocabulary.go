@@ -72,6 +72,13 @@ const (
 	EventOperatorBulk       EventType = "operator.bulk"        // a bulk revoke or block of a brand's or legal entity's registrations
 )
 
+// Single sign-on (console.oidc): the IdP's word on who an operator is and
+// which role they hold, at every SSO sign-in.
+const (
+	EventOperatorSSOLogin EventType = "operator.sso.login" // an SSO sign-in, accepted or refused (no mapped role, bad ID token, ...)
+	EventOperatorSSORole  EventType = "operator.sso.role"  // an SSO account's role changed by the IdP's claim at sign-in
+)
+
 // eventTypes is every event type, in the order the console lists them.
 var eventTypes = []EventType{
 	EventRegistrationCreate, EventRegistrationRead, EventRegistrationUpdate, EventRegistrationDelete,
@@ -82,6 +89,7 @@ var eventTypes = []EventType{
 	EventOperatorUnblock, EventOperatorExport, EventOperatorRefreshKeys, EventOperatorInspect,
 	EventOperatorSync, EventOperatorVerifyStart, EventOperatorVerify,
 	EventOperatorAlertAck,
+	EventOperatorSSOLogin, EventOperatorSSORole,
 	EventOperatorLoginStep, EventOperatorMFAEnrol, EventOperatorMFARemove, EventOperatorMFAReset,
 	EventOperatorSessionEnd, EventOperatorUnlock,
 	EventOperatorClientNote, EventOperatorBulk,

@@ -198,6 +198,13 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX idx_alerts_state ON alerts(state, kind)`,
 	}},
+	{30, "single sign-on accounts", []string{
+		// An account provisioned by SSO is its IdP's (issuer, subject): the
+		// username claim can change or be reused, the subject cannot.
+		`ALTER TABLE users ADD COLUMN idp_issuer TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE users ADD COLUMN idp_subject TEXT NOT NULL DEFAULT ''`,
+		`CREATE UNIQUE INDEX idx_users_idp ON users(idp_issuer, idp_subject) WHERE idp_subject <> ''`,
+	}},
 	// 35-39: operator sign-in (issue 13: MFA, passkeys, session control, persisted throttling).
 	{35, "second factors, persisted sign-in throttling", mfaSchema},
 	// 45 to 49 are the console's search, history and bulk actions (issue 14),

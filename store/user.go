@@ -29,6 +29,10 @@ type User struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	LastLoginAt        *time.Time
+	// IDPIssuer and IDPSubject identify an account provisioned by single
+	// sign-on (both empty for a local account); see user_sso.go.
+	IDPIssuer  string `gorm:"column:idp_issuer"`
+	IDPSubject string `gorm:"column:idp_subject"`
 }
 
 // TableName is the users table.

@@ -27,18 +27,21 @@ import (
 // App is the assembled server: the engine and the long-lived services behind it.
 // main and the tests build it the same way, so tests exercise the real wiring.
 type App struct {
-	Engine       *gin.Engine
-	Metrics      *metrics.Metrics // the registry behind metrics.listen; nil when it is off
-	Fetcher      *fetch.Fetcher
-	JWKS         *fetch.JWKSCache
-	RegisterData *register.Data
-	Pipeline     *dcr.Pipeline
-	Registrar    *dcr.Registrar
-	Keys         *authz.KeyRing
-	Tokens       *authz.TokenService
-	Access       *authz.AccessVerifier
-	Auth         *auth.Service
-	Audit        *audit.Log
+	Engine *gin.Engine
+	// ConsoleEngine serves the console on console.listen; nil when the console
+	// is on the main listener (Engine).
+	ConsoleEngine *gin.Engine
+	Metrics       *metrics.Metrics // the registry behind metrics.listen; nil when it is off
+	Fetcher       *fetch.Fetcher
+	JWKS          *fetch.JWKSCache
+	RegisterData  *register.Data
+	Pipeline      *dcr.Pipeline
+	Registrar     *dcr.Registrar
+	Keys          *authz.KeyRing
+	Tokens        *authz.TokenService
+	Access        *authz.AccessVerifier
+	Auth          *auth.Service
+	Audit         *audit.Log
 	// Verify is the chain verification job (the console's and the schedule's).
 	Verify *audit.VerifyJob
 	// Alerts, Notifier and Stream run beside the requests (web/ops.go, RunOps).
@@ -95,13 +98,20 @@ func Build(ctx context.Context, cfg config.Config, db *store.DB, log *slog.Logge
 		MFAKey:          mfaKey,
 		MFAIssuer:       "dcrconsole " + hostOf(cfg.ConsolePublicURL()),
 		PasskeyOrigin:   cfg.ConsolePublicURL(),
+
+		LocalLoginAdminsOnly: cfg.Console.OIDC.Enabled() && !cfg.Console.OIDC.AllowLocalLogin,
 	})
+	ssoClient, err := newSSO(cfg, db, opts)
+	if err != nil {
+		return nil, err
+	}
 	a.Engine, a.server, err = newEngine(Deps{Config: cfg, DB: db, Registrar: a.Registrar, Tokens: a.Tokens, Access: a.Access, Keys: a.Keys,
-		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Verify: a.Verify, Alerts: a.Alerts, Notifier: a.Notifier, Stream: a.Stream, Metrics: a.Metrics, Demo: opts.Demo, Log: log,
+		Auth: a.Auth, Register: a.RegisterData, JWKS: a.JWKS, Audit: a.Audit, Verify: a.Verify, Alerts: a.Alerts, Notifier: a.Notifier, Stream: a.Stream, Metrics: a.Metrics, Demo: opts.Demo, Log: log, SSO: ssoClient,
 		API: authlete.NewService(a.Registrar, db, cfg.Server.PublicURL, cfg.API.RotateRegistrationAccessToken)})
 	if err != nil {
 		return nil, err
 	}
+	a.ConsoleEngine = a.server.consoleEngine
 	a.watch(cfg, db)
 	return a, nil
 }

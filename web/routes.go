@@ -12,10 +12,18 @@ import (
 )
 
 // routes is every route of the server, in one place: the shell's own, the
-// ADR-facing API's (dcrapi) and the operator console's (console).
-func (s *Server) routes(e *gin.Engine) {
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
+// ADR-facing API's (dcrapi) on main and the operator console's (console) on
+// consoleEngine, which is main itself unless console.listen gives the console a listener
+// of its own (then main answers 404 under /console and /static).
+func (s *Server) routes(main, consoleEngine *gin.Engine) {
+	e := main
+	for _, x := range []*gin.Engine{main, consoleEngine} {
+		x.GET("/healthz", s.healthz)
+		x.GET("/readyz", s.readyz)
+		if consoleEngine == main {
+			break
+		}
+	}
 
 	// CDR DCR API
 	api := s.api
@@ -45,6 +53,11 @@ func (s *Server) routes(e *gin.Engine) {
 	if !s.cfg.Console.Enabled {
 		return
 	}
+	if consoleEngine != main {
+		consoleEngine.NoRoute(s.consoleListenerNotFound)
+		consoleEngine.NoMethod(api.MethodNotAllowed)
+		e = consoleEngine
+	}
 	files := http.FileServerFS(static.FS)
 	e.GET("/static/*file", console.SecurityHeaders, func(c *gin.Context) {
 		c.Header("Cache-Control", "public, max-age=3600")
@@ -59,6 +72,8 @@ func (s *Server) routes(e *gin.Engine) {
 	con := e.Group("/console", console.SecurityHeaders, cs.CrossOriginProtection())
 	con.GET("/login", cs.LoginPage)
 	con.POST("/login", cs.Login)
+	con.GET("/sso/start", cs.SSOStart)
+	con.GET("/sso/callback", cs.SSOCallback)
 
 	in := con.Group("", cs.RequireSession)
 	in.POST("/logout", cs.Logout)
@@ -117,13 +132,27 @@ func (s *Server) routes(e *gin.Engine) {
 }
 
 // notFound: an unknown URL under /console/ gets the console's HTML 404 (when
-// the console is on); any other the API's JSON 404.
+// the console is on this listener); any other the API's JSON 404.
 func (s *Server) notFound(c *gin.Context) {
-	if s.cfg.Console.Enabled && strings.HasPrefix(c.Request.URL.Path, "/console/") {
+	if s.cfg.Console.Enabled && s.cfg.Console.Listen == "" && strings.HasPrefix(c.Request.URL.Path, "/console/") {
 		s.console.NotFound(c)
 		return
 	}
 	s.api.NotFound(c)
+}
+
+// consoleListenerNotFound answers an unknown URL on the console's own
+// listener: its root leads to the console, an unknown console page gets the
+// console's 404, anything else (the ADR-facing API lives elsewhere) a JSON 404.
+func (s *Server) consoleListenerNotFound(c *gin.Context) {
+	switch {
+	case c.Request.URL.Path == "/" && c.Request.Method == http.MethodGet:
+		c.Redirect(http.StatusSeeOther, "/console/")
+	case strings.HasPrefix(c.Request.URL.Path, "/console/"):
+		s.console.NotFound(c)
+	default:
+		s.api.NotFound(c)
+	}
 }
 
 // signInRoutes are the second factor, passkey and enrolment routes of the
@@ -137,13 +166,14 @@ func (s *Server) signInRoutes(con, in *gin.RouterGroup) {
 	in.POST("/login/mfa", cs.SecondFactor)
 	in.POST("/login/mfa/passkey/begin", cs.BeginPasskeySecondFactor)
 	in.POST("/login/mfa/passkey/finish", cs.FinishPasskeySecondFactor)
-	in.GET("/account/mfa", cs.MFAPage)
-	in.GET("/account/mfa/totp", cs.TOTPSetupPage)
-	in.POST("/account/mfa/totp", cs.ConfirmTOTP)
-	in.POST("/account/mfa/totp/remove", cs.RemoveTOTP)
-	in.POST("/account/mfa/recovery", cs.NewRecoveryCodes)
-	in.POST("/account/passkeys/begin", cs.BeginPasskeyRegistration)
-	in.POST("/account/passkeys/finish", cs.FinishPasskeyRegistration)
-	in.POST("/account/passkeys/remove", cs.RemovePasskey)
+	local := in.Group("", cs.LocalAccountOnly) // an SSO account's IdP does its second factor
+	local.GET("/account/mfa", cs.MFAPage)
+	local.GET("/account/mfa/totp", cs.TOTPSetupPage)
+	local.POST("/account/mfa/totp", cs.ConfirmTOTP)
+	local.POST("/account/mfa/totp/remove", cs.RemoveTOTP)
+	local.POST("/account/mfa/recovery", cs.NewRecoveryCodes)
+	local.POST("/account/passkeys/begin", cs.BeginPasskeyRegistration)
+	local.POST("/account/passkeys/finish", cs.FinishPasskeyRegistration)
+	local.POST("/account/passkeys/remove", cs.RemovePasskey)
 	in.POST("/account/sessions/end", cs.EndOwnSession)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/dcrconsole/dcrconsole/fetch"
 	"github.com/dcrconsole/dcrconsole/metrics"
 	"github.com/dcrconsole/dcrconsole/register"
+	"github.com/dcrconsole/dcrconsole/sso"
 	"github.com/dcrconsole/dcrconsole/store"
 )
 
@@ -53,6 +54,7 @@ type Deps struct {
 	API       *authlete.Service
 	Demo      bool
 	Log       *slog.Logger
+	SSO       *sso.Client      // nil without console.oidc.issuer
 	Metrics   *metrics.Metrics // nil: no metrics
 }
 
@@ -65,7 +67,10 @@ type Server struct {
 	console *console.Server
 	verify  *audit.VerifyJob // the console's background chain verification
 	exports chan struct{}    // the console's export slots
-	log     *slog.Logger
+	// consoleEngine serves the console on console.listen (nil: on the main engine).
+	consoleEngine *gin.Engine
+	metrics       *metrics.Metrics // nil: no metrics
+	log           *slog.Logger
 }
 
 // streamOf keeps a nil stream a nil interface for the console.
@@ -76,30 +81,49 @@ func streamOf(st *audit.Stream) console.AuditStream {
 	return st
 }
 
-// newEngine builds the Gin engine (and returns the Server behind it) with every route and middleware.
+// newEngine builds the Gin engine (and returns the Server behind it) with every
+// route and middleware. With console.listen set, the console gets an engine of
+// its own (Server.consoleEngine, else nil) and the main engine serves no console route.
 func newEngine(d Deps) (*gin.Engine, *Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	if d.Verify == nil {
 		d.Verify = audit.NewVerifyJob(d.Audit, verifyTimeout)
 	}
-	s := &Server{cfg: d.Config, db: d.DB, log: d.Log,
+	s := &Server{cfg: d.Config, db: d.DB, log: d.Log, metrics: d.Metrics,
 		verify: d.Verify, exports: make(chan struct{}, maxConcurrentExports)}
 	s.api = dcrapi.New(dcrapi.Deps{Config: d.Config, Registrar: d.Registrar, Tokens: d.Tokens, Access: d.Access,
 		Keys: d.Keys, Auth: d.Auth, API: d.API, Log: d.Log})
 	s.console = console.New(console.Deps{Config: d.Config, Store: d.DB, Registrar: d.Registrar, Auth: d.Auth,
-		Register: d.Register, JWKS: d.JWKS, Audit: d.Audit, Verify: s.verify, Alerts: d.Alerts, AlertChannels: d.Notifier.Channels(), Stream: streamOf(d.Stream), ExportSlots: s.exports, Demo: d.Demo, Log: d.Log})
+		Register: d.Register, JWKS: d.JWKS, Audit: d.Audit, Verify: s.verify, Alerts: d.Alerts, AlertChannels: d.Notifier.Channels(),
+		Stream: streamOf(d.Stream), ExportSlots: s.exports, Demo: d.Demo, Log: d.Log, SSO: d.SSO})
+	main, err := s.newGin()
+	if err != nil {
+		return nil, nil, err
+	}
+	con := main
+	if d.Config.Console.Enabled && d.Config.Console.Listen != "" {
+		if con, err = s.newGin(); err != nil {
+			return nil, nil, err
+		}
+		s.consoleEngine = con
+	}
+	s.routes(main, con)
+	return main, s, nil
+}
+
+// newGin is an engine with the shared middleware and no route.
+func (s *Server) newGin() (*gin.Engine, error) {
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
 	// Without trusted proxies gin would believe any X-Forwarded-For; the audit
 	// log's remote address must not be forgeable.
-	if err := e.SetTrustedProxies(d.Config.Server.TrustedProxies); err != nil {
-		return nil, nil, err
+	if err := e.SetTrustedProxies(s.cfg.Server.TrustedProxies); err != nil {
+		return nil, err
 	}
-	e.ForwardedByClientIP = len(d.Config.Server.TrustedProxies) > 0
-	if d.Metrics != nil {
-		e.Use(observeRequests(d.Metrics)) // outermost: it sees the final status, a recovered panic's too
+	e.ForwardedByClientIP = len(s.cfg.Server.TrustedProxies) > 0
+	if s.metrics != nil {
+		e.Use(observeRequests(s.metrics)) // outermost: it sees the final status, a recovered panic's too
 	}
 	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.databaseGate())
-	s.routes(e)
-	return e, s, nil
+	return e, nil
 }
