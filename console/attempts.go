@@ -121,15 +121,19 @@ func attemptKind(eventType store.EventType) string {
 	return "POST (registration)"
 }
 
+// attemptParam is the audit event the :id parameter names (store.ErrNotFound
+// for an id that is not a positive number).
+func (s *Server) attemptParam(c *gin.Context) (*store.AuditEvent, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil, store.ErrNotFound
+	}
+	return s.audit.Get(c.Request.Context(), id)
+}
+
 // AttemptPage: GET /console/attempts/:id (an audit event id)
 func (s *Server) AttemptPage(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	var e *store.AuditEvent
-	if err == nil && id > 0 {
-		e, err = s.audit.Get(c.Request.Context(), id)
-	} else {
-		err = store.ErrNotFound
-	}
+	e, err := s.attemptParam(c)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.log.Error("console: attempt", "error", err, "request_id", c.GetString(requestIDKey))
 		s.consoleError(c, http.StatusInternalServerError, "Server error", "The attempt could not be read. Try again.")

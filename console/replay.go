@@ -42,13 +42,7 @@ func storedRequest(e *store.AuditEvent) string {
 // attempt's time, with the keys as cached here, going on after failures, and
 // records the replay in the audit log (operator.inspect).
 func (s *Server) ReplayAttempt(c *gin.Context) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	var e *store.AuditEvent
-	if err == nil && id > 0 {
-		e, err = s.audit.Get(c.Request.Context(), id)
-	} else {
-		err = store.ErrNotFound
-	}
+	e, err := s.attemptParam(c)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.clientsServerError(c, "replay attempt", err)
 		return
