@@ -65,6 +65,7 @@ var registerBenchVariants = []struct {
 	{"plain", nil},
 	{"metrics", []harnessOption{withMetrics}},
 	{"stream", []harnessOption{withStream}},
+	{"metrics+stream", []harnessOption{withMetrics, withStream}}, // the "metrics and stream enabled"
 }
 
 // withStream turns the operations jobs on: the audit stream to a file (fsync
