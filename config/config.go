@@ -170,7 +170,7 @@ var DefaultScopes = []string{
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
-		Server: Server{Listen: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", MaxBodyBytes: 64 << 10, MemoryLimitBytes: 32 << 20},
+		Server: Server{Listen: "127.0.0.1:8080", PublicURL: "http://127.0.0.1:8080", MaxBodyBytes: 64 << 10},
 		Holder: Holder{
 			Issuer:                 "http://127.0.0.1:8080",
 			ScopesSupported:        append([]string(nil), DefaultScopes...),
