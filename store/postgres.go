@@ -143,9 +143,6 @@ func (db *DB) txPostgres(ctx context.Context, fn func(tx *Tx) error) error {
 			if err == nil || IsUnavailable(err) {
 				db.health.observe(err)
 			}
-			if pgWriteFailure(err) {
-				db.writeHealth.record(err)
-			}
 			return err
 		}
 		time.Sleep(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond)
@@ -157,17 +154,6 @@ func (db *DB) txPostgres(ctx context.Context, fn func(tx *Tx) error) error {
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
-}
-
-// pgWriteFailure reports a failure of the database itself (unreachable, or any
-// SQLSTATE but an integrity constraint's, class 23): what the write failure
-// alert counts. The caller's own errors are no PgError.
-func pgWriteFailure(err error) bool {
-	if IsUnavailable(err) {
-		return true
-	}
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && !strings.HasPrefix(pe.Code, "23")
 }
 
 // isPgUniqueViolation reports SQLSTATE 23505.

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -51,25 +49,9 @@ type WriteFailure struct {
 	Err   string
 }
 
-// writeHealth counts the writer's database failures.
-type writeHealth struct {
-	n    atomic.Uint64
-	mu   sync.Mutex
-	last time.Time
-	err  string
-}
-
-func (w *writeHealth) record(err error) {
-	w.n.Add(1)
-	w.mu.Lock()
-	w.last, w.err = time.Now().UTC(), err.Error()
-	w.mu.Unlock()
-}
-
 // WriteFailures reports how many transactions the database failed since the
 // process started, and the last failure.
 func (db *DB) WriteFailures() WriteFailure {
-	db.writeHealth.mu.Lock()
-	defer db.writeHealth.mu.Unlock()
-	return WriteFailure{Count: db.writeHealth.n.Load(), Last: db.writeHealth.last, Err: db.writeHealth.err}
+	st := db.WriteStats()
+	return WriteFailure{Count: st.Failures, Last: st.LastFailure, Err: st.LastFailureError}
 }

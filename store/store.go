@@ -61,8 +61,6 @@ type DB struct {
 	// cleanup removes what a read-only open made (a private copy), after Close.
 	cleanup  func()
 	readMode string
-	// writeHealth counts the transactions the database failed (signals.go).
-	writeHealth writeHealth
 	// pg is the PostgreSQL dialect (postgres.go): w and r are one pool, and no
 	// writer goroutine runs.
 	pg bool

@@ -147,17 +147,12 @@ func (db *DB) drain(batch []*writeRequest) {
 func (db *DB) commit(batch []*writeRequest) {
 	if len(batch) == 1 {
 		req := batch[0]
-		err := runSafely(func() error { return req.run(db.w) })
-		if abortsTransaction(err) {
-			db.writeHealth.record(err)
-		}
-		req.done <- err
+		req.done <- runSafely(func() error { return req.run(db.w) })
 		return
 	}
 	errs := make([]error, len(batch))
 	tx := db.w.Begin()
 	if tx.Error != nil {
-		db.writeHealth.record(tx.Error)
 		for _, req := range batch {
 			req.done <- tx.Error
 		}
@@ -172,7 +167,6 @@ func (db *DB) commit(batch []*writeRequest) {
 			// error): the work of the members before this one may be gone, so
 			// nobody in the batch may be told it committed.
 			_ = tx.Rollback().Error
-			db.writeHealth.record(errs[i])
 			for j := range batch {
 				if errs[j] == nil {
 					errs[j] = fmt.Errorf("store: batch aborted by another transaction's failure: %w", errs[i])
@@ -185,7 +179,6 @@ func (db *DB) commit(batch []*writeRequest) {
 		}
 	}
 	if err := tx.Commit().Error; err != nil {
-		db.writeHealth.record(err)
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("store: commit: %w", err)
