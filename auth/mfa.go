@@ -109,14 +109,7 @@ func (s *Service) StartTOTP(ctx context.Context, u *store.User) (*TOTPSetup, err
 
 // PendingTOTP shows the set-up in progress again (after a wrong code).
 func (s *Service) PendingTOTP(ctx context.Context, u *store.User) (*TOTPSetup, error) {
-	row, err := s.db.TOTPByUser(ctx, u.ID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && row.ConfirmedAt != nil) {
-		return nil, ErrNoPendingTOTP
-	}
-	if err != nil {
-		return nil, err
-	}
-	secret, err := s.secrets.open(u.ID, row.Secret)
+	secret, err := s.pendingTOTPSecret(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +119,19 @@ func (s *Service) PendingTOTP(ctx context.Context, u *store.User) (*TOTPSetup, e
 		return nil, err
 	}
 	return totpSetup(key)
+}
+
+// pendingTOTPSecret is u's authenticator secret that is set up but not yet
+// confirmed (ErrNoPendingTOTP when there is none).
+func (s *Service) pendingTOTPSecret(ctx context.Context, u *store.User) (string, error) {
+	row, err := s.db.TOTPByUser(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && row.ConfirmedAt != nil) {
+		return "", ErrNoPendingTOTP
+	}
+	if err != nil {
+		return "", err
+	}
+	return s.secrets.open(u.ID, row.Secret)
 }
 
 func totpSetup(key *otp.Key) (*TOTPSetup, error) {
@@ -144,14 +150,7 @@ func totpSetup(key *otp.Key) (*TOTPSetup, error) {
 // ConfirmTOTP makes the pending secret u's second factor when code is one of
 // its current codes, and returns a new set of recovery codes (shown once).
 func (s *Service) ConfirmTOTP(ctx context.Context, u *store.User, code, remote string) ([]string, error) {
-	row, err := s.db.TOTPByUser(ctx, u.ID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && row.ConfirmedAt != nil) {
-		return nil, ErrNoPendingTOTP
-	}
-	if err != nil {
-		return nil, err
-	}
-	secret, err := s.secrets.open(u.ID, row.Secret)
+	secret, err := s.pendingTOTPSecret(ctx, u)
 	if err != nil {
 		return nil, err
 	}
