@@ -204,7 +204,7 @@ func buildApp(ctx context.Context, cfg config.Config, db *store.DB, demo *demoEn
 	if err != nil {
 		return nil, err
 	}
-	limitMemory(cfg, app, log)
+	limitMemory(cfg, log)
 	// The stored copy loads while the server starts; whatever needs it waits
 	// for it (see register.Data.StartLoad), /readyz does not.
 	loaded := app.RegisterData.StartLoad(ctx)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 )
@@ -103,7 +104,13 @@ func decodeProductStatuses(body []byte) (any, error) {
 
 // buildIndex builds the index from the bodies of data-recipients, then
 // overrides statuses with the (fresher) status lists. Empty status bodies are skipped.
+//
+// Decoding a large Register is tens of megabytes that are garbage once the index
+// (a few megabytes) is built: they are handed back to the OS on return rather
+// than kept by an idle process. Only a load or a sync with a changed answer
+// builds an index, so an unchanged sync costs nothing here.
 func (r *Data) buildIndex(bodies [3][]byte) (*registerIndex, error) {
+	defer debug.FreeOSMemory()
 	var decoded [3]any
 	for i, b := range bodies {
 		if b == nil && i > 0 {
