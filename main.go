@@ -255,8 +255,9 @@ func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, ap
 		return err
 	}), log, "session pruning")
 	go every(bg, 10*time.Second, app.Keys.Reload, log, "holder key reload (the loaded keys stay in use)")
-	// Alerts and their deliveries, the audit stream, the scheduled chain verification.
-	app.RunOps(bg, cfg, log)
+	// Alerts and their deliveries, the audit stream, the scheduled chain
+	// verification: the first and the last two on the leader only.
+	app.RunOpsWhileLeading(bg, cfg, log, leader.IsLeader)
 }
 
 // runUntilDone waits for the server to fail or ctx to end, then stops the

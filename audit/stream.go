@@ -125,7 +125,12 @@ func (l *Log) StreamCursor(ctx context.Context, target string) (int64, error) {
 func (s *Stream) Done() <-chan struct{} { return s.done }
 
 // Run streams until ctx ends, then closes the sink. Call it once.
-func (s *Stream) Run(ctx context.Context) {
+func (s *Stream) Run(ctx context.Context) { s.RunWhile(ctx, nil) }
+
+// RunWhile is Run for one of several replicas: it sends only while active()
+// is true (the leader), and on becoming active again takes up the cursor as
+// the other replica left it in the database. A nil active means always.
+func (s *Stream) RunWhile(ctx context.Context, active func() bool) {
 	defer close(s.done)
 	defer s.sink.Close()
 	cursor, err := s.log.StreamCursor(ctx, s.opts.Target)
@@ -145,6 +150,15 @@ func (s *Stream) Run(ctx context.Context) {
 	previous := cursor
 	buf := make([]store.AuditEvent, 0, s.opts.Batch)
 	for ctx.Err() == nil {
+		if active != nil && !active() {
+			// Another replica streams: pick up its cursor when this one leads again.
+			sleep(ctx, s.opts.Poll)
+			if c, err := s.log.StreamCursor(ctx, s.opts.Target); err == nil {
+				previous, cursor = c, c
+				s.setCursor(c)
+			}
+			continue
+		}
 		next, wrote, err := s.step(ctx, cursor, &lastCheckpoint, buf[:0])
 		if err != nil {
 			s.failed(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/dcrconsole/dcrconsole/alerts"
 	"github.com/dcrconsole/dcrconsole/audit"
@@ -59,14 +61,68 @@ func (a *App) buildOps(cfg config.Config, db *store.DB, log *slog.Logger, opts B
 }
 
 // RunOps runs the alert evaluator, its deliveries, the audit stream and the
-// scheduled chain verification until ctx ends (main's background jobs; tests).
+// scheduled chain verification until ctx ends (main's background jobs; tests),
+// on a server that is the only one on its database.
 func (a *App) RunOps(ctx context.Context, cfg config.Config, log *slog.Logger) {
+	a.RunOpsWhileLeading(ctx, cfg, log, nil)
+}
+
+// RunOpsWhileLeading is RunOps for one of several replicas on one database:
+// the alert evaluator, the audit stream and the scheduled verification run
+// while leading() says this replica leads (they are the chain's and the
+// alerts' singletons: twice would fire every alert and stream every event
+// twice), and stop when it no longer does; deliveries run everywhere, since
+// they send what this replica queued. A nil leading means always.
+func (a *App) RunOpsWhileLeading(ctx context.Context, cfg config.Config, log *slog.Logger, leading func() bool) {
 	go a.Notifier.Run(ctx)
-	go a.Alerts.Run(ctx)
 	if a.Stream != nil {
-		go a.Stream.Run(ctx)
+		go a.Stream.RunWhile(ctx, leading) // runs once: it pauses instead of stopping
 	}
-	go a.Verify.RunSchedule(ctx, cfg.Audit.VerifyEvery.Duration, log)
+	go whileLeading(ctx, leading, leaderCheckEvery, func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { a.Alerts.Run(ctx) })
+		wg.Go(func() { a.Verify.RunSchedule(ctx, cfg.Audit.VerifyEvery.Duration, log) })
+		wg.Wait()
+	})
+}
+
+// leaderCheckEvery is how often whileLeading looks at the leadership.
+const leaderCheckEvery = time.Second
+
+// whileLeading runs run(jobCtx) whenever leading() turns true, and cancels
+// jobCtx when it turns false, checking every interval, until ctx ends. run
+// returns when jobCtx ends. With leading nil, run simply runs with ctx.
+func whileLeading(ctx context.Context, leading func() bool, every time.Duration, run func(context.Context)) {
+	if leading == nil {
+		run(ctx)
+		return
+	}
+	var stop context.CancelFunc
+	var done chan struct{}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		switch on := leading(); {
+		case on && stop == nil:
+			var jobCtx context.Context
+			jobCtx, stop = context.WithCancel(ctx)
+			done = make(chan struct{})
+			go func() { defer close(done); run(jobCtx) }()
+		case !on && stop != nil:
+			stop()
+			<-done
+			stop = nil
+		}
+		select {
+		case <-ctx.Done():
+			if stop != nil {
+				stop()
+				<-done
+			}
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // opsRootCAs are the roots the webhook and the SMTP server are verified
