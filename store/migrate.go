@@ -255,6 +255,11 @@ var migrations = []migration{
 		// refused and failed events have an entry.
 		`CREATE INDEX idx_audit_refused_software ON audit_events(software_id, id) WHERE outcome <> 'success'`,
 	}},
+	// 55 to 59: several replicas on one PostgreSQL (issue 11, correctness).
+	// 55: ids of client_notes, register_status_history and alerts come from a
+	// sequence on PostgreSQL (pgMigrations[55]), where MAX(id)+1 read by two
+	// replicas at once is the same id; SQLite's single writer needs nothing.
+	{55, "id sequences for rows several replicas insert", nil},
 }
 
 // statements are m's SQL for the dialect: its PostgreSQL version when it has

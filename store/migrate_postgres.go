@@ -170,6 +170,22 @@ var pgMigrations = map[int][]string{
 		`ALTER TABLE clients ADD COLUMN rat_hash TEXT NOT NULL DEFAULT ''`,
 	},
 	// 5 to 7 are portable as written.
+	// 55: one sequence per table whose ids nextID assigns, starting after the
+	// largest id already there. OWNED BY: pg_get_serial_sequence finds it (db
+	// copy sets it past the copied rows) and dropping the table drops it.
+	55: idSequences("client_notes", "register_status_history", "alerts"),
+}
+
+// idSequences creates TABLE_id_seq for each table, owned by its id column and
+// set to continue after the ids it holds.
+func idSequences(tables ...string) []string {
+	var out []string
+	for _, t := range tables {
+		out = append(out,
+			`CREATE SEQUENCE `+t+`_id_seq OWNED BY `+t+`.id`,
+			`SELECT setval('`+t+`_id_seq', COALESCE((SELECT MAX(id) FROM `+t+`), 0) + 1, false)`)
+	}
+	return out
 }
 
 // sessionLock takes the session-level advisory lock key on a connection of its
