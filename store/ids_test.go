@@ -56,7 +56,7 @@ func TestConcurrentIDsAcrossReplicas(t *testing.T) {
 				}
 			}
 			var n, distinct int64
-			if err := dbs[0].r.Raw(`SELECT COUNT(*), COUNT(DISTINCT id) FROM ` + k.table).Row().Scan(&n, &distinct); err != nil {
+			if err := dbs[0].r.Raw(`SELECT COUNT(*), COUNT(DISTINCT id) FROM `+k.table).Row().Scan(&n, &distinct); err != nil {
 				t.Fatal(err)
 			}
 			if want := int64(2 * perReplica * k.rows); n != want || distinct != want {
