@@ -260,6 +260,9 @@ var migrations = []migration{
 	// sequence on PostgreSQL (pgMigrations[55]), where MAX(id)+1 read by two
 	// replicas at once is the same id; SQLite's single writer needs nothing.
 	{55, "id sequences for rows several replicas insert", nil},
+	// 57: the columns the console's global search reads by prefix range compare
+	// byte for byte on PostgreSQL too (pgMigrations[57]); SQLite's are BINARY.
+	{57, "bytewise prefix search columns", nil},
 }
 
 // statements are m's SQL for the dialect: its PostgreSQL version when it has
