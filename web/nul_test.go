@@ -179,6 +179,14 @@ func TestNULInOtherInputIs400(t *testing.T) {
 					}
 				})
 			}
+			t.Run("token client assertion iss", func(t *testing.T) {
+				nul := id + "\x00"
+				assertion := assertionFor(t, h.eco.ADRs[0], id, jwa.ES256, func(c map[string]any) { c["iss"], c["sub"] = nul, nul })
+				r := h.token(tokenForm(assertion, nil))
+				if r.status != http.StatusBadRequest || r.json["error"] != "invalid_client" || r.json["error_description"] != "The client is unknown" {
+					t.Fatalf("%d %s", r.status, r.body)
+				}
+			})
 			t.Run("API clientId", func(t *testing.T) {
 				status, resp, _ := h.api(t, key, apiBase+"/get", map[string]string{"clientId": id + "\x00", "token": "x"})
 				if status != http.StatusBadRequest || resp.ResultCode == "" || resp.Action != "" {
