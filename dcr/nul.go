@@ -1,7 +1,7 @@
 package dcr
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -16,7 +16,7 @@ import (
 // at any depth (values, list items, nested objects and their member names);
 // whose names the document ("request", "SSA", "client metadata").
 func refuseNUL(step Step, whose string, claims map[string]any) *Error {
-	if path, found := nulIn(claims, ""); found {
+	if path, found := nulIn(claims); found {
 		return fail(step, CodeInvalidClientMetadata, DescRequestInvalid,
 			"%s claim %q contains a NUL character (U+0000)", whose, path)
 	}
@@ -24,36 +24,42 @@ func refuseNUL(step Step, whose string, claims map[string]any) *Error {
 }
 
 // nulIn finds the first string under v containing a NUL and returns its path
-// (claim, claim[2], claim.member), with NUL shown as \x00 by the caller's %q.
-func nulIn(v any, path string) (string, bool) {
+// below v (claim, claim[2], claim.member; shown with %q by the caller). The
+// path is built only on the way back from a find: the common case allocates
+// nothing.
+func nulIn(v any) (string, bool) {
 	switch t := v.(type) {
 	case string:
-		return path, strings.IndexByte(t, 0) >= 0
+		return "", strings.IndexByte(t, 0) >= 0
 	case map[string]any:
 		for k, e := range t {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
 			if strings.IndexByte(k, 0) >= 0 {
-				return p, true
+				return k, true
 			}
-			if found, ok := nulIn(e, p); ok {
-				return found, true
+			if p, ok := nulIn(e); ok {
+				return joinPath(k, p), true
 			}
 		}
 	case []any:
 		for i, e := range t {
-			if found, ok := nulIn(e, fmt.Sprintf("%s[%d]", path, i)); ok {
-				return found, true
+			if p, ok := nulIn(e); ok {
+				return joinPath("["+strconv.Itoa(i)+"]", p), true
 			}
 		}
 	case []string:
 		for i, e := range t {
 			if strings.IndexByte(e, 0) >= 0 {
-				return fmt.Sprintf("%s[%d]", path, i), true
+				return "[" + strconv.Itoa(i) + "]", true
 			}
 		}
 	}
 	return "", false
+}
+
+// joinPath puts a path below head: head.member, head[i].
+func joinPath(head, below string) string {
+	if below == "" || strings.HasPrefix(below, "[") {
+		return head + below
+	}
+	return head + "." + below
 }
