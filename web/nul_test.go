@@ -159,6 +159,8 @@ func TestNULInOtherInputIs400(t *testing.T) {
 				{"console audit filter", http.MethodGet, "/console/audit?actor=%00", "", "", true},
 				{"client id in a console path", http.MethodGet, "/console/clients/" + id + "%00", "", "", true},
 				{"note", http.MethodPost, "/console/clients/" + id + "/notes", form, "note=hello%00&ticket=T-1", true},
+				{"note as multipart", http.MethodPost, "/console/clients/" + id + "/notes", "multipart/form-data; boundary=XyZ",
+					"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\x00\r\n--XyZ--\r\n", true},
 				{"note ticket not UTF-8", http.MethodPost, "/console/clients/" + id + "/notes", form, "note=hello&ticket=%C0", true},
 				{"user name", http.MethodPost, "/console/users", form, "username=eve%00&role=viewer", true},
 				{"block reason", http.MethodPost, "/console/software/block", form, "software_id=" + h.eco.Products[1].ID + "&reason=x%00", true},
@@ -223,5 +225,15 @@ func TestUnstorableUserAgentIsSanitised(t *testing.T) {
 				t.Fatalf("user agent stored as %q", ua)
 			}
 		})
+	}
+}
+
+// TestUnreadableFormReachesItsHandler: a form the middleware cannot parse is
+// left to the handler, which answers it as before (the token endpoint's own 400).
+func TestUnreadableFormReachesItsHandler(t *testing.T) {
+	h := newHarness(t)
+	r := h.do(http.MethodPost, "/token", "application/x-www-form-urlencoded", "grant_type=%zz", nil)
+	if r.status != http.StatusBadRequest || r.json["error_description"] != "The request body is not a valid form" {
+		t.Fatalf("%d %s", r.status, r.body)
 	}
 }
