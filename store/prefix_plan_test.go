@@ -73,7 +73,6 @@ func seedPrefixTables(t *testing.T, db *DB, n int) {
 func TestPrefixSearchesUseIndexesOnPostgres(t *testing.T) {
 	db := icuDatabase(t)
 	seedPrefixTables(t, db, 20000)
-	ctx := context.Background()
 	for _, tc := range []struct{ name, table, sql, prefix string }{
 		{"client search term", "client_search", `SELECT 1 FROM client_search WHERE term >= $1 AND term < $2`, "term-12"},
 		{"audit jti", "audit_events", `SELECT id FROM audit_events WHERE jti <> '' AND jti >= $1 AND jti < $2 ORDER BY jti, id LIMIT 6`, "jti-12"},
@@ -90,7 +89,6 @@ func TestPrefixSearchesUseIndexesOnPostgres(t *testing.T) {
 			t.Logf("%s", plan)
 		})
 	}
-	_ = ctx
 }
 
 // TestPrefixSearchesAreBytewiseOnPostgres: a prefix range finds exactly the
