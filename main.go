@@ -255,6 +255,9 @@ func startBackgroundJobs(bg context.Context, cfg config.Config, db *store.DB, ap
 		return err
 	}), log, "session pruning")
 	go every(bg, 10*time.Second, app.Keys.Reload, log, "holder key reload (the loaded keys stay in use)")
+	if db.Postgres() { // every replica, so the leader's write failure alert sees them all
+		go every(bg, cfg.Alerts.EvaluateEvery.Duration, db.ReportWriteFailures, log, "write failure report")
+	}
 	// Alerts and their deliveries, the audit stream, the scheduled chain
 	// verification: the first and the last two on the leader only.
 	app.RunOpsWhileLeading(bg, cfg, log, leader.IsLeader)

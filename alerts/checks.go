@@ -203,14 +203,24 @@ func (e *Evaluator) checkSigningKey(_ context.Context, now time.Time) (Condition
 	return c, true, nil
 }
 
-// checkWrites fires while the database failed a write in the last RejectionWindow.
-func (e *Evaluator) checkWrites(_ context.Context, now time.Time) (Condition, bool, error) {
+// checkWrites fires while the database failed a write in the last
+// RejectionWindow, on any replica: each reports its count to the database and
+// the leader, which evaluates, adds them up. When the reports cannot be read
+// (the database failing is what this alert is about) it judges by its own.
+func (e *Evaluator) checkWrites(ctx context.Context, now time.Time) (Condition, bool, error) {
 	c := Condition{Kind: KindDatabaseWrites}
-	wf := e.db.WriteFailures()
+	wf, err := e.db.ClusterWriteFailures(ctx)
+	if err != nil {
+		wf = e.db.WriteFailures()
+	}
 	if wf.Count > 0 && now.Sub(wf.Last) <= e.opts.RejectionWindow {
 		c.Firing = true
 		c.Message = fmt.Sprintf("%d database write failures since the server started; the last at %s: %s",
 			wf.Count, wf.Last.Format(time.RFC3339), wf.Err)
+		if wf.Replicas > 1 || wf.Replica != "" && wf.Replica != e.db.Replica() {
+			c.Message = fmt.Sprintf("%d database write failures on %d replica(s) since each started; the last at %s on replica %s: %s",
+				wf.Count, wf.Replicas, wf.Last.Format(time.RFC3339), wf.Replica, wf.Err)
+		}
 	}
 	return c, true, nil
 }

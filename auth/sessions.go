@@ -92,7 +92,7 @@ func (s *Service) newSession(userID int64, stage, remote, userAgent string, at t
 		expires = at.Add(min(pendingTimeout, s.opts.AbsoluteTimeout))
 	}
 	return token, &store.Session{IDHash: hashToken(token), UserID: userID, CreatedAt: at, LastSeenAt: at,
-		ExpiresAt: expires, RemoteAddr: remote, UserAgent: truncate(userAgent, 200), Stage: stage}
+		ExpiresAt: expires, RemoteAddr: remote, UserAgent: store.StorableText(truncate(userAgent, 200)), Stage: stage}
 }
 
 // nextStage is where a sign-in goes after the password: the second factor

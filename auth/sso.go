@@ -43,6 +43,14 @@ func (s *Service) SSOLogin(ctx context.Context, id SSOIdentity, remote, userAgen
 	if !ValidRole(id.Role) {
 		return nil, fmt.Errorf("auth: SSO role %q is not viewer, operator or admin", id.Role)
 	}
+	// Neither backend's text column holds a NUL (PostgreSQL refuses it), and no
+	// account name needs one: refused, like any other unusable identity.
+	for _, v := range []string{id.Issuer, id.Subject, id.Username} {
+		if store.StorableText(v) != v {
+			s.RefuseSSO(ctx, &id, "the identity provider's claims hold a NUL character or invalid UTF-8", remote)
+			return nil, ErrSSOAccount
+		}
+	}
 	u, err := s.db.UserByIDPSubject(ctx, id.Issuer, id.Subject)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err

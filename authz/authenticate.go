@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/dcrconsole/dcrconsole/dcr"
 	"github.com/dcrconsole/dcrconsole/fetch"
@@ -80,6 +81,10 @@ func (s *TokenService) checkForm(r TokenRequest) *dcr.Error {
 // activeClient is the client the assertion names; an unknown client and an
 // inactive one get the same refusal.
 func (s *TokenService) activeClient(ctx context.Context, id string) (*store.Client, *dcr.Error) {
+	if strings.IndexByte(id, 0) >= 0 {
+		// No client id holds a NUL, and PostgreSQL refuses one in a query.
+		return nil, badToken(CodeInvalidClient, "The client is unknown", "unknown client %q (a NUL character)", id)
+	}
 	client, err := s.db.GetClient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && client.Status != store.StatusActive) {
 		detail := "unknown client " + id

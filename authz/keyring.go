@@ -61,11 +61,9 @@ func NewKeyRing(ctx context.Context, db *store.DB, alg string, a dcr.Auditor, lo
 		return nil, fmt.Errorf("holder keys: %w", err)
 	}
 	if len(keys) == 0 {
-		kid, err := RotateHolderKey(ctx, db, nil, "", alg, 0)
-		if err != nil {
+		if err := createFirstHolderKey(ctx, db, alg, log); err != nil {
 			return nil, err
 		}
-		log.Info("generated the holder's first signing key", "kid", kid, "alg", alg)
 	}
 	return k, k.Reload(ctx)
 }
@@ -179,37 +177,13 @@ func (k *KeyRing) Key(kid string) (jwk.Key, bool) {
 // RotateHolderKey generates a new signing key; the previous ones are retired and
 // stay published for publishFor (longer than any token they signed can live).
 // With a non-nil Auditor the rotation is audited, by actor, in the same
-// transaction; the server's very first key (no Auditor) is only logged.
+// transaction. (The very first key is createFirstHolderKey's.)
 func RotateHolderKey(ctx context.Context, db *store.DB, a dcr.Auditor, actor, alg string, publishFor time.Duration) (string, error) {
-	var priv crypto.Signer
-	var err error
-	switch alg {
-	case "ES256":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case "PS256":
-		priv, err = rsa.GenerateKey(rand.Reader, 3072)
-	default:
-		return "", fmt.Errorf("holder signing alg %q is not ES256 or PS256", alg)
-	}
+	row, err := newHolderKeyRow(alg)
 	if err != nil {
 		return "", err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return "", err
-	}
-	pub, err := jwk.FromRaw(priv.Public())
-	if err != nil {
-		return "", err
-	}
-	tp, err := pub.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return "", err
-	}
-	kid := base64.RawURLEncoding.EncodeToString(tp)
-	now := time.Now().UTC()
-	row := &store.HolderKey{KID: kid, Alg: alg, CreatedAt: now,
-		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}
+	kid, now := row.KID, row.CreatedAt
 	err = db.Tx(ctx, func(tx *store.Tx) error {
 		if err := store.AddHolderKey(tx, row, now.Add(publishFor)); err != nil || a == nil {
 			return err
@@ -219,6 +193,61 @@ func RotateHolderKey(ctx context.Context, db *store.DB, a dcr.Auditor, actor, al
 			Data:   fmt.Sprintf(`{"kid":%q,"alg":%q}`, kid, alg)})
 	})
 	return kid, err
+}
+
+// createFirstHolderKey stores a first signing key unless another process (a
+// replica starting at the same moment) stored one first: the database decides,
+// so exactly one first key exists and every replica signs with it.
+func createFirstHolderKey(ctx context.Context, db *store.DB, alg string, log *slog.Logger) error {
+	row, err := newHolderKeyRow(alg)
+	if err != nil {
+		return err
+	}
+	var added bool
+	err = db.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		added, err = store.AddFirstHolderKey(tx, row)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("holder keys: first key: %w", err)
+	}
+	if added {
+		log.Info("generated the holder's first signing key", "kid", row.KID, "alg", alg)
+	}
+	return nil
+}
+
+// newHolderKeyRow generates a signing key for alg (ES256 or PS256) as a row:
+// the kid is the key's JWK thumbprint.
+func newHolderKeyRow(alg string) (*store.HolderKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case "PS256":
+		priv, err = rsa.GenerateKey(rand.Reader, 3072)
+	default:
+		return nil, fmt.Errorf("holder signing alg %q is not ES256 or PS256", alg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := jwk.FromRaw(priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	tp, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	return &store.HolderKey{KID: base64.RawURLEncoding.EncodeToString(tp), Alg: alg, CreatedAt: time.Now().UTC(),
+		PrivatePEM: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))}, nil
 }
 
 func parseHolderKey(row store.HolderKey) (*holderKey, error) {

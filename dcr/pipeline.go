@@ -133,12 +133,18 @@ func (p *Pipeline) stepParse(_ context.Context, s *state) *Error {
 		if err := jose.DecodeObject(s.body, &claims); err != nil {
 			return fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "client metadata is not a JSON object: %v", err)
 		}
+		if derr := refuseNUL(StepRequest, "client metadata", claims); derr != nil {
+			return derr
+		}
 		s.claims = claims
 		return nil
 	}
 	req, err := jose.ParseJWT(strings.TrimSpace(string(s.body)))
 	if err != nil {
 		return fail(StepRequest, CodeInvalidClientMetadata, DescRequestEmpty, "request is not a compact JWS: %v", err)
+	}
+	if derr := refuseNUL(StepRequest, "request", req.Claims); derr != nil {
+		return derr
 	}
 	s.reg.Request, s.claims = req, claimSource(req.Claims)
 	return nil
@@ -157,6 +163,9 @@ func (p *Pipeline) stepSoftwareStatement(_ context.Context, s *state) *Error {
 	ssa, err := jose.ParseJWT(s.ssaRaw)
 	if err != nil {
 		return fail(StepSoftwareStmt, CodeInvalidSoftwareStatement, DescSSAEmpty, "software_statement is not a compact JWS: %v", err)
+	}
+	if derr := refuseNUL(StepSoftwareStmt, "SSA", ssa.Claims); derr != nil {
+		return derr
 	}
 	s.reg.SSA = ssa
 	s.reg.SoftwareID, _ = ssa.String("software_id")

@@ -147,6 +147,9 @@ func (s *Server) bindAPICall(c *gin.Context, needJSON, needClient bool) (authlet
 		missing = "'clientId' is required"
 	case needClient && (call.Token == nil || *call.Token == ""):
 		missing = "'token' is required"
+	case call.ClientID != nil && strings.IndexByte(*call.ClientID, 0) >= 0 || call.Token != nil && strings.IndexByte(*call.Token, 0) >= 0:
+		// No client id or token holds one; PostgreSQL could not even look it up.
+		missing = "'clientId' and 'token' must not contain a NUL character"
 	}
 	if missing != "" {
 		actor := "apikey:" + c.GetString(apiKeyNameKey)

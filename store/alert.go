@@ -41,11 +41,11 @@ func (Alert) TableName() string { return "alerts" }
 // InsertAlert inserts a new alert, assigning the next id.
 func InsertAlert(tx *Tx, a *Alert) error {
 	a.UpdatedAt = time.Now().UTC()
-	var last int64
-	if err := tx.g.Raw(`SELECT COALESCE(MAX(id), 0) FROM alerts`).Scan(&last).Error; err != nil {
+	id, err := nextID(tx, "alerts")
+	if err != nil {
 		return err
 	}
-	a.ID = last + 1
+	a.ID = id
 	return tx.g.Create(a).Error
 }
 

@@ -19,13 +19,35 @@ type ClientNote struct {
 // TableName is the client_notes table.
 func (ClientNote) TableName() string { return "client_notes" }
 
-// nextID is one more than the largest id of table, read inside the single
-// writer's transaction, so no other insert can take it meanwhile (portable,
-// where an AUTOINCREMENT or SERIAL column is not).
+// nextID is the id of a new row of table. On SQLite it is one more than the
+// largest id, read inside the single writer's transaction, so no other insert
+// can take it meanwhile (portable, where an AUTOINCREMENT column is not). On
+// PostgreSQL replicas insert concurrently under READ COMMITTED, where two
+// transactions read the same MAX(id): there it is the table's sequence
+// (migration 55), which never hands out an id twice.
 func nextID(tx *Tx, table string) (int64, error) {
-	var id int64
-	err := tx.g.Raw(`SELECT COALESCE(MAX(id), 0) + 1 FROM ` + table).Row().Scan(&id)
-	return id, err
+	ids, err := nextIDs(tx, table, 1)
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// nextIDs is n ids for new rows of table, as nextID.
+func nextIDs(tx *Tx, table string, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if tx.pg {
+		err := tx.g.Raw(`SELECT nextval('`+table+`_id_seq') FROM generate_series(1, ?)`, n).Scan(&ids).Error
+		return ids, err
+	}
+	var first int64
+	if err := tx.g.Raw(`SELECT COALESCE(MAX(id), 0) + 1 FROM ` + table).Row().Scan(&first); err != nil {
+		return nil, err
+	}
+	for i := range n {
+		ids = append(ids, first+int64(i))
+	}
+	return ids, nil
 }
 
 // AddClientNote stores n inside tx and sets its ID.
@@ -97,12 +119,12 @@ func AddRegisterStatusChanges(tx *Tx, rows []RegisterStatusChange) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	id, err := nextID(tx, "register_status_history")
+	ids, err := nextIDs(tx, "register_status_history", len(rows))
 	if err != nil {
 		return err
 	}
 	for i := range rows {
-		rows[i].ID = id + int64(i)
+		rows[i].ID = ids[i]
 		rows[i].SoftwareID = lowerASCII(rows[i].SoftwareID)
 	}
 	return tx.g.CreateInBatches(rows, 100).Error

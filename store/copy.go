@@ -50,7 +50,8 @@ func Copy(ctx context.Context, src, dst *DB) ([]CopyTable, error) {
 		}
 		out = append(out, CopyTable{Name: t, Rows: n})
 	}
-	for _, seq := range [][2]string{{"users", "id"}, {"clients", "row_id"}} {
+	for _, seq := range [][2]string{{"users", "id"}, {"clients", "row_id"},
+		{"client_notes", "id"}, {"register_status_history", "id"}, {"alerts", "id"}} {
 		if err := dst.w.WithContext(ctx).Exec(`SELECT setval(pg_get_serial_sequence(?, ?), COALESCE(MAX(`+seq[1]+`), 0) + 1, false) FROM `+seq[0],
 			seq[0], seq[1]).Error; err != nil {
 			return out, fmt.Errorf("store: copy: identity of %s: %w", seq[0], err)

@@ -37,3 +37,29 @@ func AddHolderKey(tx *Tx, k *HolderKey, publishUntil time.Time) error {
 	}
 	return tx.g.Create(k).Error
 }
+
+// lockKeyFirstHolderKey is the transaction advisory lock that serialises the
+// creation of the first holder key across replicas on PostgreSQL (the other
+// lock keys are in postgres.go).
+const lockKeyFirstHolderKey = 0x444352_0011
+
+// AddFirstHolderKey stores k when no signing key exists yet and reports whether
+// it did. Replicas that start together on an empty database all find no key
+// and each make one: the check and the insert run in one transaction, and on
+// PostgreSQL under a transaction advisory lock, so exactly one first key is
+// stored and the others load it (SQLite's single writer serialises already).
+func AddFirstHolderKey(tx *Tx, k *HolderKey) (bool, error) {
+	if tx.pg {
+		if err := tx.g.Exec(`SELECT pg_advisory_xact_lock(?)`, int64(lockKeyFirstHolderKey)).Error; err != nil {
+			return false, err
+		}
+	}
+	var n int64
+	if err := tx.g.Model(&HolderKey{}).Where("retired_at IS NULL").Count(&n).Error; err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	return true, tx.g.Create(k).Error
+}

@@ -255,6 +255,25 @@ var migrations = []migration{
 		// refused and failed events have an entry.
 		`CREATE INDEX idx_audit_refused_software ON audit_events(software_id, id) WHERE outcome <> 'success'`,
 	}},
+	// 55 to 59: several replicas on one PostgreSQL (issue 11, correctness).
+	// 55: ids of client_notes, register_status_history and alerts come from a
+	// sequence on PostgreSQL (pgMigrations[55]), where MAX(id)+1 read by two
+	// replicas at once is the same id; SQLite's single writer needs nothing.
+	{55, "id sequences for rows several replicas insert", nil},
+	{56, "write failures of every replica", []string{
+		// Each replica's count of database write failures (store/write_failures.go),
+		// so the alert evaluated on the leader sees every replica's.
+		`CREATE TABLE replica_write_failures (
+			replica         TEXT PRIMARY KEY,
+			failures        BIGINT NOT NULL,
+			last_failure_at TIMESTAMP,
+			last_error      TEXT NOT NULL DEFAULT '',
+			reported_at     TIMESTAMP NOT NULL
+		)`,
+	}},
+	// 57: the columns the console's global search reads by prefix range compare
+	// byte for byte on PostgreSQL too (pgMigrations[57]); SQLite's are BINARY.
+	{57, "bytewise prefix search columns", nil},
 }
 
 // statements are m's SQL for the dialect: its PostgreSQL version when it has

@@ -170,6 +170,36 @@ var pgMigrations = map[int][]string{
 		`ALTER TABLE clients ADD COLUMN rat_hash TEXT NOT NULL DEFAULT ''`,
 	},
 	// 5 to 7 are portable as written.
+	// 55: one sequence per table whose ids nextID assigns, starting after the
+	// largest id already there. OWNED BY: pg_get_serial_sequence finds it (db
+	// copy sets it past the copied rows) and dropping the table drops it.
+	55: idSequences("client_notes", "register_status_history", "alerts"),
+	// 57: the prefix searches (prefix <= col < prefix+U+10FFFF) of the console's
+	// global search on these columns: in a database whose default collation is
+	// linguistic (initdb with a locale, ICU), "ORG-1" matched "org-10..." (case
+	// and punctuation weigh after the letters); COLLATE "C" makes the range mean
+	// "starts with, byte for byte", as on SQLite, and the indexes on them
+	// (idx_audit_jti, idx_audit_request_id, idx_clients_org,
+	// idx_clients_legal_entity), rebuilt by PostgreSQL in the new collation,
+	// serve it. No table rewrite: text to text is binary coercible.
+	57: {
+		`ALTER TABLE audit_events ALTER COLUMN jti TYPE TEXT COLLATE "C"`,
+		`ALTER TABLE audit_events ALTER COLUMN request_id TYPE TEXT COLLATE "C"`,
+		`ALTER TABLE clients ALTER COLUMN org_id TYPE TEXT COLLATE "C"`,
+		`ALTER TABLE clients ALTER COLUMN legal_entity_id TYPE TEXT COLLATE "C"`,
+	},
+}
+
+// idSequences creates TABLE_id_seq for each table, owned by its id column and
+// set to continue after the ids it holds.
+func idSequences(tables ...string) []string {
+	var out []string
+	for _, t := range tables {
+		out = append(out,
+			`CREATE SEQUENCE `+t+`_id_seq OWNED BY `+t+`.id`,
+			`SELECT setval('`+t+`_id_seq', COALESCE((SELECT MAX(id) FROM `+t+`), 0) + 1, false)`)
+	}
+	return out
 }
 
 // sessionLock takes the session-level advisory lock key on a connection of its

@@ -44,9 +44,13 @@ func (db *DB) ActiveClientsByJWKSURI(ctx context.Context, uris []string) (map[st
 // WriteFailure is the last write the database itself failed (not a rule of the
 // caller's: I/O, disk full, a busy or read-only file, a failed commit).
 type WriteFailure struct {
-	Count uint64 // since the process started
+	Count uint64 // since the process started (each process's, for ClusterWriteFailures)
 	Last  time.Time
 	Err   string
+	// Replicas is how many replicas had failures and Replica the one of the
+	// last failure (ClusterWriteFailures only).
+	Replicas int
+	Replica  string
 }
 
 // WriteFailures reports how many transactions the database failed since the

@@ -42,6 +42,12 @@ type writeCounters struct {
 	mu          sync.Mutex
 	lastFailure time.Time
 	lastError   string
+
+	// reported is the failure count last written to replica_write_failures;
+	// replica names this process's row there (write_failures.go).
+	reported    atomic.Uint64
+	replicaOnce sync.Once
+	replica     string
 }
 
 // WriteStats returns the writer's totals since Open.

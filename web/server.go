@@ -124,6 +124,6 @@ func (s *Server) newGin() (*gin.Engine, error) {
 	if s.metrics != nil {
 		e.Use(observeRequests(s.metrics)) // outermost: it sees the final status, a recovered panic's too
 	}
-	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.databaseGate())
+	e.Use(s.requestID(), s.accessLog(), s.recoverPanics(), s.limitBody(), s.refuseUnstorable(), s.databaseGate())
 	return e, nil
 }
