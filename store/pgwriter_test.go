@@ -55,17 +55,13 @@ func jtisUsed(t *testing.T, db *DB, jtis ...string) []bool {
 // failed statement are each undone alone; the others commit.
 func TestPostgresBatchMemberFailuresStayTheirOwn(t *testing.T) {
 	db := openBackend(t, pgtest.Postgres)
-	if err := db.Tx(context.Background(), func(tx *Tx) error { return CreateClient(tx, testClient("taken", "sw-taken")) }); err != nil {
-		t.Fatal(err)
-	}
 	errs := commitBatch(db,
 		consume("a"),
-		func(tx *Tx) error { // a real unique violation on the primary key: the statement fails
+		func(tx *Tx) error { // a real unique violation: "a" is the first member's, uncommitted
 			if err := ConsumeJTI(tx, JTIRegistrationRequest, "b", time.Now().Add(time.Hour)); err != nil {
 				return err
 			}
-			return tx.g.Exec(`INSERT INTO clients (id, software_id, status, source, issued_at, registration, created_at, updated_at)
-				SELECT id, 'other', status, source, issued_at, registration, created_at, updated_at FROM clients WHERE id = 'taken'`).Error
+			return tx.g.Exec(`INSERT INTO used_jtis (kind, jti, expires_at) VALUES (?, 'a', 0)`, JTIRegistrationRequest).Error
 		},
 		consume("c"),
 		func(tx *Tx) error {
@@ -155,7 +151,8 @@ func TestPostgresBatchGivesUpAfterMaxAttempts(t *testing.T) {
 func TestPostgresBatchRerunsAfterLosingItsConnection(t *testing.T) {
 	db := openBackend(t, pgtest.Postgres)
 	var killed atomic.Bool
-	errs := commitBatch(db, consume("k1"), func(tx *Tx) error {
+	var runs atomic.Int32
+	errs := commitBatch(db, func(tx *Tx) error { runs.Add(1); return consume("k1")(tx) }, func(tx *Tx) error {
 		if !killed.Swap(true) {
 			_ = tx.g.Exec(`SELECT pg_terminate_backend(pg_backend_pid())`).Error
 		}
@@ -163,6 +160,9 @@ func TestPostgresBatchRerunsAfterLosingItsConnection(t *testing.T) {
 	})
 	if errs[0] != nil || errs[1] != nil {
 		t.Fatalf("errs %v", errs)
+	}
+	if runs.Load() != 2 {
+		t.Fatalf("first member ran %d times, want 2", runs.Load())
 	}
 	if got := jtisUsed(t, db, "k1", "k2"); !got[0] || !got[1] {
 		t.Fatalf("jtis %v", got)
