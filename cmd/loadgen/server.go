@@ -36,7 +36,7 @@ type serverEndpoints struct {
 // buildServer builds the dcrconsole binary into dir and returns its path.
 func buildServer(dir string) (string, error) {
 	bin := filepath.Join(dir, "dcrconsole")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/dcrconsole/dcrconsole")
+	cmd := exec.Command("go", "build", "-tags", "nomsgpack", "-o", bin, "github.com/dcrconsole/dcrconsole")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("build dcrconsole: %w", err)
