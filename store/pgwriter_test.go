@@ -220,11 +220,16 @@ func TestPostgresTransactionsShareCommits(t *testing.T) {
 			close(shared)
 		}
 	})
-	release := make(chan struct{})
+	running, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
-		first <- db.Tx(context.Background(), func(tx *Tx) error { <-release; return ConsumeJTI(tx, "t", "first", time.Now().Add(time.Hour)) })
+		first <- db.Tx(context.Background(), func(tx *Tx) error {
+			close(running)
+			<-release
+			return ConsumeJTI(tx, "t", "first", time.Now().Add(time.Hour))
+		})
 	}()
+	<-running // the writer holds the first: the others queue behind it
 	var wg sync.WaitGroup
 	errs := make(chan error, waiting)
 	for i := range waiting {
@@ -234,8 +239,11 @@ func TestPostgresTransactionsShareCommits(t *testing.T) {
 			errs <- db.Tx(context.Background(), consume(fmt.Sprintf("w%d", i)))
 		}()
 	}
-	for len(db.writes) < waiting { // the writer holds the first; the others queue
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); len(db.writes) < waiting; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("%d of %d transactions queued", len(db.writes), waiting)
+		}
 	}
 	close(release)
 	wg.Wait()
