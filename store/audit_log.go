@@ -34,10 +34,10 @@ const auditEventsAfterSQL = `SELECT id, time, type, actor, outcome, error_code, 
 // AuditHead returns the id and hash of the last event inside tx; ok is false for
 // an empty log.
 //
-// On PostgreSQL it first takes the chain's transaction-scoped advisory lock, held
-// until tx ends, so appends from every replica are serialised in the database.
-// Taken here, at the append, rather than when tx begins: whatever tx did before
-// (signature checks, the client insert) runs in parallel with other appends.
+// On PostgreSQL the chain's transaction-scoped advisory lock, held until tx
+// ends, serialises appends from every replica in the database. A group-commit
+// batch takes it when it begins (pgwriter.go says why), so here it is held
+// already; a transaction outside a batch takes it here.
 func AuditHead(tx *Tx) (id int64, hash string, ok bool, err error) {
 	if err := lockAuditChain(tx); err != nil {
 		return 0, "", false, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
@@ -16,13 +15,15 @@ import (
 
 // The PostgreSQL dialect. Several dcrconsole replicas share one database, so
 // nothing may rest on a single Go writer:
-//   - DB.Tx runs each transaction on the pool (READ COMMITTED), retrying it
-//     whole on a serialization failure or a deadlock;
+//   - DB.Tx group-commits per replica (pgwriter.go): one writer goroutine runs
+//     the transactions waiting, each in a SAVEPOINT of one READ COMMITTED
+//     transaction, and commits them together; the batch runs again whole on a
+//     serialization failure, a deadlock or a connection lost before COMMIT;
 //   - the duplicate rule is the same UNIQUE index, single-use jtis are
 //     INSERT ... ON CONFLICT DO NOTHING counted by rows affected;
-//   - audit appends are serialised by a transaction-scoped advisory lock taken
-//     just before the chain head is read (AuditHead), so everything a
-//     transaction does before its audit record runs in parallel;
+//   - audit appends are serialised across replicas by a transaction-scoped
+//     advisory lock that each batch takes when it begins (see pgwriter.go for
+//     why then), so replicas' batches take turns;
 //   - migrations run under a session advisory lock: one replica migrates, the
 //     others wait and then find nothing to do.
 
@@ -59,6 +60,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	h := newHealth()
 	registerHealthCallbacks(g, h)
 	db := &DB{w: g, r: g, path: dsn, pg: true, health: h}
+	if !opts.ReadOnly {
+		db.writes = make(chan *writeRequest, maxBatch)
+		db.closing, db.writerDone = make(chan struct{}), make(chan struct{})
+		go db.writer()
+	}
 	if opts.ReadOnly {
 		db.readMode = "PostgreSQL, read-only transactions"
 		if err := db.checkSchemaVersion(ctx); err != nil {
@@ -118,37 +124,6 @@ func (db *DB) checkSchemaVersion(ctx context.Context) error {
 // serialization failure or a deadlock is run again.
 const maxTxAttempts = 8
 
-// txPostgres runs fn in a transaction on the pool, again when PostgreSQL asks
-// for a retry. The caller's cancellation does not abort a transaction already
-// begun (as with the SQLite writer, a queued transaction runs), but a bound on
-// its duration keeps a hung database from holding requests forever.
-func (db *DB) txPostgres(ctx context.Context, fn func(tx *Tx) error) error {
-	db.closeMu.RLock()
-	closed := db.closed
-	db.closeMu.RUnlock()
-	if closed {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
-	defer cancel()
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = runSafely(func() error {
-			return db.w.WithContext(tctx).Transaction(func(g *gorm.DB) error { return fn(&Tx{g: g, pg: true}) })
-		})
-		if !retryable(err) || attempt == maxTxAttempts {
-			if err == nil || IsUnavailable(err) {
-				db.health.observe(err)
-			}
-			return err
-		}
-		time.Sleep(time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond)
-	}
-}
-
 // retryable reports a transaction PostgreSQL aborted so that it may be run again:
 // serialization_failure (40001) or deadlock_detected (40P01).
 func retryable(err error) bool {
@@ -169,14 +144,24 @@ func savepoint(tx *Tx, fn func(tx *Tx) error) error {
 	if !tx.pg {
 		return fn(tx)
 	}
-	return tx.g.Transaction(func(g *gorm.DB) error { return fn(&Tx{g: g, pg: true}) })
+	return tx.g.Transaction(func(g *gorm.DB) error { return fn(&Tx{g: g, pg: true, batch: tx.batch}) })
 }
 
 // lockAuditChain takes the transaction-scoped lock that serialises audit
-// appends across replicas; it is released by the commit or rollback.
+// appends across replicas; it is released by the commit or rollback. A batch
+// takes it once (when it begins): its members' appends find it held.
 func lockAuditChain(tx *Tx) error {
 	if !tx.pg {
 		return nil // the single writer serialises appends already
 	}
-	return tx.g.Exec(`SELECT pg_advisory_xact_lock(?)`, int64(lockKeyAudit)).Error
+	if tx.batch != nil && tx.batch.chainLocked {
+		return nil
+	}
+	if err := tx.g.Exec(`SELECT pg_advisory_xact_lock(?)`, int64(lockKeyAudit)).Error; err != nil {
+		return err
+	}
+	if tx.batch != nil {
+		tx.batch.chainLocked = true
+	}
+	return nil
 }

@@ -61,8 +61,8 @@ type DB struct {
 	// cleanup removes what a read-only open made (a private copy), after Close.
 	cleanup  func()
 	readMode string
-	// pg is the PostgreSQL dialect (postgres.go): w and r are one pool, and no
-	// writer goroutine runs.
+	// pg is the PostgreSQL dialect (postgres.go): w and r are one pool, and the
+	// writer group-commits on it (pgwriter.go).
 	pg bool
 	// health tracks whether PostgreSQL answers (nil for SQLite).
 	health *health
@@ -238,7 +238,7 @@ func (db *DB) Postgres() bool { return db.pg }
 // Close stops the writer (pending transactions finish first) and closes both pools.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
-		if db.writes == nil { // read-only or PostgreSQL: no writer
+		if db.writes == nil { // read-only: no writer
 			db.closeMu.Lock()
 			db.closed = true
 			db.closeMu.Unlock()

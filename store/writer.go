@@ -16,6 +16,8 @@ const maxBatch = 128
 type writeRequest struct {
 	fn   func(tx *Tx) error
 	done chan error
+	// deadline (PostgreSQL) bounds the wait for the commit: see commitPostgres.
+	deadline time.Time
 }
 
 // Tx is a write transaction handed to the function given to DB.Tx. Only store
@@ -24,6 +26,8 @@ type writeRequest struct {
 type Tx struct {
 	g  *gorm.DB
 	pg bool // PostgreSQL: see postgres.go
+	// batch is the PostgreSQL batch tx belongs to (pgwriter.go).
+	batch *pgBatch
 }
 
 // run runs req.fn as a GORM transaction on g: a SAVEPOINT when g is already one.
@@ -47,17 +51,16 @@ var ErrClosed = errors.New("store: closed")
 // fn must not keep tx, and must not depend on ctx being live: once queued, the
 // transaction runs (cancelling ctx only stops waiting for a place in the queue).
 //
-// On PostgreSQL there is no single writer (replicas share the database): the
-// transaction runs on the pool and commits on its own (see txPostgres).
+// On PostgreSQL each replica group-commits the same way, in one PostgreSQL
+// transaction per batch (pgwriter.go); replicas take turns on the audit chain.
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
-	if db.pg {
-		started := time.Now()
-		err := db.txPostgres(ctx, fn)
-		db.stats.committed(1, time.Since(started)) // every transaction commits on its own
-		db.stats.ran(err)
-		return err
-	}
 	req := &writeRequest{fn: fn, done: make(chan error, 1)}
+	if db.pg {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		req.deadline = time.Now().Add(pgTxTimeout)
+	}
 	// The read lock keeps Close from starting while a request is being queued, so
 	// every queued request is seen by the writer before it stops.
 	db.closeMu.RLock()
@@ -90,13 +93,13 @@ func (db *DB) writer() {
 			return
 		}
 		batch = db.collect(batch)
-		if len(batch) > 1 && len(batch) < maxBatch {
+		if len(batch) > 1 && len(batch) < db.batchLimit() {
 			// Others were waiting, so more are likely on their way: give them a
 			// moment to share this commit's fsync (as PostgreSQL's commit_delay).
 			// A lone transaction never waits.
 			timer := time.NewTimer(commitDelay)
 		wait:
-			for len(batch) < maxBatch {
+			for len(batch) < db.batchLimit() {
 				select {
 				case req := <-db.writes:
 					batch = append(batch, req)
@@ -118,9 +121,17 @@ func (db *DB) writer() {
 // commitDelay is how long a busy writer waits for more transactions to join a batch.
 const commitDelay = 300 * time.Microsecond
 
-// collect adds to batch every request already waiting, up to maxBatch.
+// batchLimit is how many transactions one commit may carry.
+func (db *DB) batchLimit() int {
+	if db.pg {
+		return maxPgBatch
+	}
+	return maxBatch
+}
+
+// collect adds to batch every request already waiting, up to batchLimit.
 func (db *DB) collect(batch []*writeRequest) []*writeRequest {
-	for len(batch) < maxBatch {
+	for len(batch) < db.batchLimit() {
 		select {
 		case req := <-db.writes:
 			batch = append(batch, req)
@@ -145,6 +156,10 @@ func (db *DB) drain(batch []*writeRequest) {
 }
 
 func (db *DB) commit(batch []*writeRequest) {
+	if db.pg {
+		db.commitPostgres(batch)
+		return
+	}
 	if len(batch) == 1 {
 		req := batch[0]
 		req.done <- runSafely(func() error { return req.run(db.w) })

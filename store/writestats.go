@@ -30,8 +30,7 @@ type WriteStats struct {
 
 // CommitObserver is told of every commit of the writer: how many transactions
 // it carried and how long the batch took from its begin to its commit. On
-// PostgreSQL every transaction commits on its own: a batch of one, timed with
-// its retries.
+// PostgreSQL a batch is one PostgreSQL transaction, timed with its re-runs.
 type CommitObserver func(batch int, took time.Duration)
 
 // writeCounters are DB's WriteStats, kept as they happen.
