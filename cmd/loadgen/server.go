@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
@@ -102,6 +104,11 @@ func freePort() (int, error) {
 // time from exec to the first 200.
 func (s *server) start(ctx context.Context) (time.Duration, error) {
 	s.cmd = exec.Command(s.bin, "--config", s.config)
+	if os.Getenv("DCRCONSOLE_MFA_KEY") == "" {
+		// On PostgreSQL every replica must seal second factors with one key
+		// outside the database; the run's replicas share this one.
+		s.cmd.Env = append(os.Environ(), "DCRCONSOLE_MFA_KEY="+runMFAKey)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.logFile, s.logFile
 	began := time.Now()
 	if err := s.cmd.Start(); err != nil {
@@ -203,3 +210,10 @@ func sampleProc(pid int) (procSample, error) {
 	}
 	return p, nil
 }
+
+// runMFAKey is the MFA sealing key of this run's servers (64 hex digits).
+var runMFAKey = func() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}()
